@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.ts';
+import authModule from './modules/auth/index.ts';
+import blocksModule from './modules/blocks/index.ts';
+import friendsModule from './modules/friends/index.ts';
+import healthModule from './modules/health/index.ts';
+import messagesModule from './modules/messages/index.ts';
+import presenceModule from './modules/presence/index.ts';
+import profileModule from './modules/profile/index.ts';
+import roomsModule from './modules/rooms/index.ts';
+import { MAX_AVATAR_BYTES } from './modules/profile/profile.schemas.ts';
+import usersModule from './modules/users/index.ts';
+import authPlugin from './plugins/auth.ts';
+import configPlugin from './plugins/config.ts';
+import errorsPlugin from './plugins/errors.ts';
+import eventsPlugin from './plugins/events.ts';
+import messageStorePlugin from './plugins/message-store.ts';
+import prismaPlugin from './plugins/prisma.ts';
+import rateLimitPlugin from './plugins/rate-limit.ts';
+import redisPlugin from './plugins/redis.ts';
+import swaggerPlugin from './plugins/swagger.ts';
+
+export type App = FastifyInstance;
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.LOG_LEVEL,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+  };
+}
+
+/** Builds the whole app: external plugins first, then our cross-cutting plugins, then modules. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    trustProxy: true,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // JSON, forms and multipart only: a text/plain body is refused with 415 rather than parsed.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(configPlugin, { config });
+  await app.register(errorsPlugin);
+
+  // External plugins.
+  await app.register(fastifyCors, {
+    origin: config.CORS_ORIGINS === '*' ? true : config.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    credentials: true,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: MAX_AVATAR_BYTES, files: 1, fields: 10, parts: 20, fieldSize: 64 * 1024 },
+  });
+  const uploadRoot = path.resolve(config.UPLOAD_DIR);
+  mkdirSync(uploadRoot, { recursive: true });
+  await app.register(fastifyStatic, {
+    root: uploadRoot,
+    prefix: '/uploads/',
+    decorateReply: false,
+    index: false,
+    setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
+  });
+  await app.register(swaggerPlugin);
+
+  // Clients and cross-cutting services, exposed as decorators.
+  await app.register(prismaPlugin);
+  await app.register(redisPlugin);
+  await app.register(messageStorePlugin);
+  await app.register(rateLimitPlugin);
+  await app.register(eventsPlugin);
+  await app.register(authPlugin);
+
+  // Feature modules.
+  await app.register(usersModule);
+  await app.register(presenceModule);
+  await app.register(authModule);
+  await app.register(profileModule);
+  await app.register(friendsModule);
+  await app.register(blocksModule);
+  await app.register(roomsModule);
+  await app.register(messagesModule);
+  await app.register(healthModule);
+
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { PoolConfig } from 'mariadb';
+
+export interface MysqlTarget {
+  connection: Pick<PoolConfig, 'host' | 'port' | 'user' | 'password' | 'socketPath'>;
+  database: string;
+}
+
+/** Splits a mysql:// URL into driver settings and the database name. */
+export function parseMysqlUrl(url: string): MysqlTarget {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_$-]+$/.test(database)) {
+    throw new Error('DATABASE_URL must name a database made of letters, digits, _, $ or -');
+  }
+  const socketPath = parsed.searchParams.get('socket') ?? undefined;
+  return {
+    connection: {
+      host: parsed.hostname || '127.0.0.1',
+      port: parsed.port ? Number(parsed.port) : 3306,
+      user: decodeURIComponent(parsed.username) || 'root',
+      password: decodeURIComponent(parsed.password),
+      ...(socketPath ? { socketPath } : {}),
+    },
+    database,
+  };
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses, noContent } from '../../lib/http-schemas.ts';
+import { rateLimited } from '../../lib/errors.ts';
+import { AUTH_COOKIE, BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
+import { userEnvelope } from '../users/user.schemas.ts';
+import { toUserView } from '../users/user.view.ts';
+import { formLoginBody, jsonLoginBody, registerBody, tokenResponse, type TokenResponse } from './auth.schemas.ts';
+
+const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  const limitPerIp = ipRateLimit(app);
+
+  app.post('/register', {
+    onRequest: limitPerIp,
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an account',
+      body: registerBody,
+      response: { 201: userEnvelope, ...errorResponses(400, 409, 429) },
+    },
+  }, async (request, reply) => {
+    const user = await app.auth.register(request.body);
+    return reply.code(201).send({ user: toUserView(user, { showEmail: true }) });
+  });
+
+  app.post('/login/json', {
+    onRequest: limitPerIp,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in with email and password (JSON)',
+      body: jsonLoginBody,
+      response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
+    },
+  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.email, request.body.password)));
+
+  app.post('/login', {
+    onRequest: limitPerIp,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in (OAuth2 password flow, form encoded; used by Swagger "Authorize")',
+      consumes: ['application/x-www-form-urlencoded'],
+      body: formLoginBody,
+      response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
+    },
+  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.username, request.body.password)));
+
+  app.post('/logout', {
+    onRequest: app.authenticate,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log out: revokes this token and marks me offline',
+      security: BEARER_SECURITY,
+      response: { 204: noContent, ...errorResponses(401) },
+    },
+  }, async (request, reply) => {
+    await app.auth.logout(requireAuth(request));
+    return reply.clearCookie(AUTH_COOKIE, { path: '/' }).code(204).send(null);
+  });
+
+  app.get('/me', {
+    onRequest: app.authenticate,
+    schema: {
+      tags: ['auth'],
+      summary: 'The signed-in user',
+      security: BEARER_SECURITY,
+      response: { 200: userEnvelope, ...errorResponses(401) },
+    },
+  }, async (request) => {
+    const user = await app.auth.currentUser(requireAuth(request));
+    return { user: toUserView(user, { showEmail: true }) };
+  });
+};
+
+function withCookie(app: FastifyInstance, reply: FastifyReply, body: TokenResponse) {
+  return reply
+    .setCookie(AUTH_COOKIE, body.access_token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: app.config.NODE_ENV === 'production',
+      maxAge: body.expires_in,
+    })
+    .send(body);
+}
+
+/** Register and login calls per client IP, shared by all instances. */
+function ipRateLimit(app: FastifyInstance) {
+  return async (request: FastifyRequest) => {
+    const result = await app.rateLimiter.hit(`auth:ip:${request.ip}`, app.config.AUTH_RATE_PER_IP, 60);
+    if (!result.allowed) throw rateLimited(result.retryAfterS);
+  };
+}
+
+export default authRoutes;

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses, noContent } from '../../lib/http-schemas.ts';
+import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
+import { userEnvelope } from '../users/user.schemas.ts';
+import { profileParams, updateProfileBody } from './profile.schemas.ts';
+
+const profileRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.get('/me', {
+    schema: { tags: ['profile'], summary: 'My profile', security: BEARER_SECURITY, response: { 200: userEnvelope, ...errorResponses(401, 404) } },
+  }, async (request) => ({ user: await app.profiles.me(requireAuth(request).userId) }));
+
+  app.put('/me', {
+    schema: {
+      tags: ['profile'],
+      summary: 'Update my display name and status message',
+      security: BEARER_SECURITY,
+      body: updateProfileBody,
+      response: { 200: userEnvelope, ...errorResponses(400, 401) },
+    },
+  }, async (request) => ({ user: await app.profiles.update(requireAuth(request).userId, request.body) }));
+
+  app.post('/me/image', {
+    schema: {
+      tags: ['profile'],
+      summary: 'Upload my avatar (multipart field "image"; PNG, JPEG, WebP or GIF; at most 5 MB)',
+      security: BEARER_SECURITY,
+      consumes: ['multipart/form-data'],
+      response: { 200: userEnvelope, ...errorResponses(400, 401, 413, 415) },
+    },
+  }, async (request) => ({ user: await app.profiles.replaceAvatar(requireAuth(request).userId, await request.file()) }));
+
+  app.delete('/me/image', {
+    schema: { tags: ['profile'], summary: 'Remove my avatar', security: BEARER_SECURITY, response: { 204: noContent, ...errorResponses(401) } },
+  }, async (request, reply) => {
+    await app.profiles.removeAvatar(requireAuth(request).userId);
+    return reply.code(204).send(null);
+  });
+
+  app.get('/:user_id', {
+    schema: {
+      tags: ['profile'],
+      summary: "Another user's profile",
+      security: BEARER_SECURITY,
+      params: profileParams,
+      response: { 200: userEnvelope, ...errorResponses(400, 401, 404) },
+    },
+  }, async (request) => ({ user: await app.profiles.view(requireAuth(request).userId, request.params.user_id) }));
+};
+
+export default profileRoutes;

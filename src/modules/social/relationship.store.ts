@@ -1,0 +1,37 @@
+import type { Db } from '../../db/prisma.ts';
+
+export interface Relationship {
+  areFriends: boolean;
+  blockedEitherWay: boolean;
+}
+
+const pairOf = (a: number, b: number) => (a < b ? { userLowId: a, userHighId: b } : { userLowId: b, userHighId: a });
+
+/**
+ * The one place that answers "may these two users see each other?". Every feature that must
+ * honour blocks (profiles, friends, direct rooms, messages, presence) asks here.
+ */
+export class RelationshipStore {
+  constructor(private readonly db: Db) {}
+
+  async between(viewerId: number, otherId: number): Promise<Relationship> {
+    if (viewerId === otherId) return { areFriends: false, blockedEitherWay: false };
+    const [friendship, block] = await Promise.all([
+      this.db.friendship.findUnique({ where: { pair: pairOf(viewerId, otherId) }, select: { status: true } }),
+      this.db.blockUser.findFirst({
+        where: {
+          OR: [
+            { blockerId: viewerId, blockedId: otherId },
+            { blockerId: otherId, blockedId: viewerId },
+          ],
+        },
+        select: { id: true },
+      }),
+    ]);
+    return { areFriends: friendship?.status === 'accepted', blockedEitherWay: block !== null };
+  }
+
+  async isBlockedEitherWay(a: number, b: number): Promise<boolean> {
+    return (await this.between(a, b)).blockedEitherWay;
+  }
+}

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+
+export type { App };
+
+const uploadDir = mkdtempSync(path.join(tmpdir(), 'bigtech-uploads-'));
+
+/** Config for this test run's database and Redis db; override any variable per test. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: inject('databaseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    JWT_SECRET: 'test-secret-0123456789abcdef',
+    JWT_EXPIRES_IN: '1h',
+    UPLOAD_DIR: uploadDir,
+    BCRYPT_ROUNDS: '4',
+    AUTH_RATE_PER_IP: '100000',
+    LOGIN_MAX_FAILURES: '1000',
+    ...overrides,
+  });
+}
+
+/** An app ready for `app.inject`; close it in afterAll. */
+export async function createTestApp(overrides: Record<string, string> = {}): Promise<App> {
+  const app = await buildApp(testConfig(overrides), { logger: false });
+  await app.ready();
+  return app;
+}
+
+/** An app listening on a real port (WebSocket, SSE, multi-instance tests). */
+export async function startTestServer(overrides: Record<string, string> = {}): Promise<{ app: App; baseUrl: string }> {
+  const app = await createTestApp(overrides);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+  return { app, baseUrl: `http://127.0.0.1:${address.port}` };
+}
+
+let counter = 0;
+/** A short unique suffix so tests never collide on usernames or emails. */
+export function uniqueName(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}_${randomBytes(3).toString('hex')}${counter}`.slice(0, 50);
+}
