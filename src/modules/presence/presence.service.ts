@@ -24,6 +24,11 @@ export class PresenceService {
     this.log.debug({ userId }, 'user offline');
   }
 
+  /** Online flags from Redis (the live view) for many users in one round trip. */
+  onlineFlags(userIds: readonly number[]): Promise<Map<number, boolean>> {
+    return this.store.onlineFlags(userIds);
+  }
+
   /** Keeps the user online; a heartbeat after expiry brings them back online (and says so). */
   async heartbeat(userId: number): Promise<void> {
     const wasOnline = await this.store.refresh(userId);

@@ -46,6 +46,15 @@ export class PresenceStore {
     await this.users.setOnline(userId, false, at);
   }
 
+  /** Online flags for many users in one pipelined round trip. */
+  async onlineFlags(userIds: readonly number[]): Promise<Map<number, boolean>> {
+    if (userIds.length === 0) return new Map();
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) pipeline.exists(onlineKey(userId));
+    const results = (await pipeline.exec()) ?? [];
+    return new Map(userIds.map((userId, i) => [userId, results[i]?.[1] === 1]));
+  }
+
   async publish(change: PresenceChange): Promise<void> {
     await this.redis.publish(PRESENCE_CHANNEL, JSON.stringify(change));
   }
