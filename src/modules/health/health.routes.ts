@@ -4,7 +4,7 @@ import { errorResponses } from '../../lib/http-schemas.ts';
 import { healthReport, liveReport, redisReport, redisRoundTrip } from './health.schemas.ts';
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/', {
+  app.get('', {
     schema: {
       tags: ['health'],
       summary: 'MySQL, Redis and message store checks with latency (503 naming the failing check)',
