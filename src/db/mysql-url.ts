@@ -1,7 +1,7 @@
 import type { PoolConfig } from 'mariadb';
 
 export interface MysqlTarget {
-  connection: Pick<PoolConfig, 'host' | 'port' | 'user' | 'password' | 'socketPath'>;
+  connection: Pick<PoolConfig, 'host' | 'port' | 'user' | 'password' | 'socketPath' | 'allowPublicKeyRetrieval'>;
   database: string;
 }
 
@@ -13,6 +13,8 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     throw new Error('DATABASE_URL must name a database made of letters, digits, _, $ or -');
   }
   const socketPath = parsed.searchParams.get('socket') ?? undefined;
+  // MySQL 8's caching_sha2_password over plain TCP needs the server's key (Compose sets this).
+  const allowPublicKeyRetrieval = parsed.searchParams.get('allowPublicKeyRetrieval') === 'true';
   return {
     connection: {
       host: parsed.hostname || '127.0.0.1',
@@ -20,6 +22,7 @@ export function parseMysqlUrl(url: string): MysqlTarget {
       user: decodeURIComponent(parsed.username) || 'root',
       password: decodeURIComponent(parsed.password),
       ...(socketPath ? { socketPath } : {}),
+      ...(allowPublicKeyRetrieval ? { allowPublicKeyRetrieval } : {}),
     },
     database,
   };

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+
+# 1. Production dependencies only.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# 2. Generate the Prisma client from the schema.
+FROM deps AS build
+COPY prisma ./prisma
+COPY prisma.config.ts ./
+COPY scripts ./scripts
+RUN node scripts/prisma-generate.mjs
+
+# 3. Runtime: the app source, the generated client and production modules, as a non-root user.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    UPLOAD_DIR=/app/uploads
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/src/generated ./src/generated
+COPY package.json tsconfig.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+COPY src ./src
+RUN mkdir -p /app/uploads && chown -R node:node /app/uploads
+USER node
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=5 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/api/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# server.ts applies pending migrations before it listens.
+CMD ["node", "--import", "tsx", "src/server.ts"]
