@@ -49,7 +49,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    trustProxy: true,
+    // Honour X-Forwarded-For only from proxies on local/private networks, so clients cannot spoof their IP.
+    trustProxy: ['loopback', 'linklocal', 'uniquelocal'],
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -5,7 +5,19 @@ export interface Relationship {
   blockedEitherWay: boolean;
 }
 
-const pairOf = (a: number, b: number) => (a < b ? { userLowId: a, userHighId: b } : { userLowId: b, userHighId: a });
+export interface UserPair {
+  userLowId: number;
+  userHighId: number;
+}
+
+/** The friendship key of two users, whichever side asked first (unique `pair` in the schema). */
+export const pairOf = (a: number, b: number): UserPair =>
+  a < b ? { userLowId: a, userHighId: b } : { userLowId: b, userHighId: a };
+
+/** True for Prisma's unique-constraint violation (P2002), e.g. a pair or block inserted twice. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
 
 /**
  * The one place that answers "may these two users see each other?". Every feature that must

@@ -1,0 +1,208 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { DomainEvent } from '../../lib/domain-events.ts';
+import { badRequest, conflict, notFound } from '../../lib/errors.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import type { PresenceService } from '../presence/presence.service.ts';
+import type { RelationshipStore } from '../social/relationship.store.ts';
+import type { UserStore } from '../users/user.store.ts';
+import type {
+  FriendRequestView,
+  FriendshipView,
+  FriendView,
+  Page,
+  RespondAction,
+  UserSearchResult,
+} from './friends.schemas.ts';
+import type { FriendRow, FriendsStore, FriendshipRecord, RequestRow } from './friends.store.ts';
+import { lastSeenDisplay } from './last-seen-display.ts';
+
+/** How often a request re-reads the pair when a concurrent writer changed it under us. */
+const MAX_REQUEST_ATTEMPTS = 5;
+
+export interface FriendRequestOutcome {
+  /** `requested`: a new pending request (201); `accepted`: it accepted their request to me (200). */
+  outcome: 'requested' | 'accepted';
+  friendship: FriendshipView;
+}
+
+export function toFriendshipView(row: FriendshipRecord): FriendshipView {
+  return {
+    id: row.id,
+    requester_id: row.requesterId,
+    addressee_id: row.addresseeId,
+    status: row.status,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+function toRequestView(row: RequestRow): FriendRequestView {
+  return {
+    user_id: row.userId,
+    username: row.username,
+    display_name: row.displayName,
+    profile_image_url: row.profileImageUrl,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+/** Friend requests, friendships and user search. Blocks are checked through RelationshipStore. */
+export class FriendsService {
+  constructor(
+    private readonly store: FriendsStore,
+    private readonly users: UserStore,
+    private readonly relationships: RelationshipStore,
+    private readonly presence: Pick<PresenceService, 'onlineFlags'>,
+    private readonly events: Pick<EventBus, 'publish'>,
+    private readonly log: FastifyBaseLogger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Sends a friend request. If the target had already asked me, this accepts their request.
+   * The pair's row is unique whichever side asked, so concurrent requests between the same two
+   * users serialise on it: a writer that loses re-reads the row and acts on what it finds.
+   */
+  async request(userId: number, targetId: number): Promise<FriendRequestOutcome> {
+    if (userId === targetId) throw badRequest('You cannot send a friend request to yourself');
+    const [target, blocked] = await Promise.all([
+      this.users.findActiveById(targetId),
+      this.relationships.isBlockedEitherWay(userId, targetId),
+    ]);
+    if (!target || blocked) throw notFound(`User ${targetId} not found`);
+
+    for (let attempt = 0; attempt < MAX_REQUEST_ATTEMPTS; attempt += 1) {
+      const existing = await this.store.findPair(userId, targetId);
+      if (!existing) {
+        const created = await this.store.createPending(userId, targetId);
+        if (created) return this.requested(userId, targetId, created);
+        continue; // the other side (or a double click) inserted the row first: re-read it
+      }
+      if (existing.status === 'accepted') throw conflict(`You are already friends with user ${targetId}`);
+      if (existing.status === 'pending' && existing.requesterId === userId) {
+        throw conflict(`You already sent user ${targetId} a friend request`);
+      }
+      if (existing.status === 'pending') {
+        const accepted = await this.store.transition(
+          userId,
+          targetId,
+          { status: 'pending', requesterId: targetId, addresseeId: userId },
+          { status: 'accepted' },
+        );
+        if (accepted) {
+          await this.publish({ type: 'friendship_changed', user_ids: [targetId, userId], status: 'accepted' });
+          return { outcome: 'accepted', friendship: toFriendshipView(accepted) };
+        }
+        continue;
+      }
+      // Rejected earlier: the row becomes a fresh pending request from whoever asks now.
+      const renewed = await this.store.transition(
+        userId,
+        targetId,
+        { status: 'rejected' },
+        { status: 'pending', requesterId: userId, addresseeId: targetId, createdAt: this.clock() },
+      );
+      if (renewed) return this.requested(userId, targetId, renewed);
+    }
+    throw conflict(`The friendship with user ${targetId} is changing right now, try again`);
+  }
+
+  /** Accepts or rejects the pending request `requesterId` sent me. */
+  async respond(userId: number, requesterId: number, action: RespondAction): Promise<FriendshipView> {
+    const row = await this.store.transition(
+      userId,
+      requesterId,
+      { status: 'pending', requesterId, addresseeId: userId },
+      { status: action === 'accept' ? 'accepted' : 'rejected' },
+    );
+    if (!row) throw notFound(`No pending friend request from user ${requesterId}`);
+    if (row.status === 'accepted') {
+      await this.publish({ type: 'friendship_changed', user_ids: [requesterId, userId], status: 'accepted' });
+    }
+    return toFriendshipView(row);
+  }
+
+  /** Withdraws my pending request to `targetId`. */
+  async cancel(userId: number, targetId: number): Promise<void> {
+    const removed = await this.store.deleteWhere(userId, targetId, { status: 'pending', requesterId: userId, addresseeId: targetId });
+    if (!removed) throw notFound(`No pending friend request to user ${targetId}`);
+  }
+
+  async unfriend(userId: number, friendId: number): Promise<void> {
+    const removed = await this.store.deleteWhere(userId, friendId, { status: 'accepted' });
+    if (!removed) throw notFound(`User ${friendId} is not your friend`);
+    await this.publish({ type: 'friendship_changed', user_ids: [userId, friendId], status: 'ended' });
+  }
+
+  /** My friends with their online state (Redis, one pipelined call) and Korean last-seen label. */
+  async list(userId: number, page: Page): Promise<FriendView[]> {
+    const friends = await this.store.friendsOf(userId, page);
+    const online = await this.onlineFlags(friends);
+    const now = this.clock();
+    return friends.map((friend) => {
+      const isOnline = online?.get(friend.id) ?? friend.isOnline;
+      return {
+        user_id: friend.id,
+        username: friend.username,
+        display_name: friend.displayName,
+        email: friend.email,
+        profile_image_url: friend.profileImageUrl,
+        is_online: isOnline,
+        last_seen_at: friend.lastSeenAt?.toISOString() ?? null,
+        last_seen_display: lastSeenDisplay({ isOnline, lastSeenAt: friend.lastSeenAt }, now),
+      };
+    });
+  }
+
+  /** Pending requests to me (`received`) and from me (`sent`); `page` applies to each list. */
+  async requests(userId: number, page: Page): Promise<{ received: FriendRequestView[]; sent: FriendRequestView[] }> {
+    const [received, sent] = await Promise.all([
+      this.store.receivedRequests(userId, page),
+      this.store.sentRequests(userId, page),
+    ]);
+    return { received: received.map(toRequestView), sent: sent.map(toRequestView) };
+  }
+
+  async search(userId: number, text: string, page: Page): Promise<UserSearchResult[]> {
+    const rows = await this.store.search(userId, text, page);
+    return rows.map((row) => ({
+      user_id: row.id,
+      username: row.username,
+      display_name: row.displayName,
+      profile_image_url: row.profileImageUrl,
+    }));
+  }
+
+  /**
+   * A new pending row, unless a block landed between our check and our write: then the request
+   * is withdrawn and refused like any request to a blocked user (a block's transaction deletes
+   * rows that exist when it runs, this covers the one written just after it).
+   */
+  private async requested(userId: number, targetId: number, row: FriendshipRecord): Promise<FriendRequestOutcome> {
+    if (await this.relationships.isBlockedEitherWay(userId, targetId)) {
+      await this.store.deleteWhere(userId, targetId, { status: 'pending', requesterId: userId, addresseeId: targetId });
+      throw notFound(`User ${targetId} not found`);
+    }
+    return { outcome: 'requested', friendship: toFriendshipView(row) };
+  }
+
+  /** Redis flags, or null when Redis fails (the caller falls back to users.is_online). */
+  private async onlineFlags(friends: FriendRow[]): Promise<Map<number, boolean> | null> {
+    if (friends.length === 0) return new Map();
+    try {
+      return await this.presence.onlineFlags(friends.map((friend) => friend.id));
+    } catch (error) {
+      this.log.warn({ err: error }, 'presence lookup failed; using users.is_online');
+      return null;
+    }
+  }
+
+  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
+  private async publish(event: DomainEvent): Promise<void> {
+    try {
+      await this.events.publish(event);
+    } catch (error) {
+      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
+    }
+  }
+}

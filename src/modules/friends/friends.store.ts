@@ -1,0 +1,199 @@
+import type { Db } from '../../db/prisma.ts';
+import type { Friendship, FriendshipStatus } from '../../generated/prisma/client.ts';
+import { isUniqueViolation, pairOf } from '../social/relationship.store.ts';
+import type { Page } from './friends.schemas.ts';
+
+export type FriendshipRecord = Friendship;
+
+/** A condition on one pair's row; the update/delete applies only while it still holds. */
+export interface PairCondition {
+  status: FriendshipStatus;
+  requesterId?: number;
+  addresseeId?: number;
+}
+
+export interface FriendRow {
+  id: number;
+  username: string;
+  displayName: string | null;
+  email: string;
+  profileImageUrl: string | null;
+  isOnline: boolean;
+  lastSeenAt: Date | null;
+}
+
+export interface RequestRow {
+  userId: number;
+  username: string;
+  displayName: string | null;
+  profileImageUrl: string | null;
+  createdAt: Date;
+}
+
+export interface SearchRow {
+  id: number;
+  username: string;
+  displayName: string | null;
+  profileImageUrl: string | null;
+}
+
+// Raw rows as the MariaDB adapter returns them (BOOLEAN comes back as 0/1).
+interface RawFriendRow {
+  id: number;
+  username: string;
+  display_name: string | null;
+  email: string;
+  profile_image_url: string | null;
+  is_online: number | boolean;
+  last_seen_at: Date | null;
+}
+
+interface RawRequestRow {
+  user_id: number;
+  username: string;
+  display_name: string | null;
+  profile_image_url: string | null;
+  created_at: Date;
+}
+
+interface RawSearchRow {
+  id: number;
+  username: string;
+  display_name: string | null;
+  profile_image_url: string | null;
+}
+
+/** LIKE pattern for "contains `text`", with `!` escaping the wildcards. */
+const containsPattern = (text: string) => `%${text.replace(/[!%_]/g, '!$&')}%`;
+
+/**
+ * Friendship rows. One row per pair of users (unique `pair`), so every write is keyed by the pair
+ * and guarded by the state it expects: concurrent writers never both succeed.
+ */
+export class FriendsStore {
+  constructor(private readonly db: Db) {}
+
+  findPair(a: number, b: number): Promise<FriendshipRecord | null> {
+    return this.db.friendship.findUnique({ where: { pair: pairOf(a, b) } });
+  }
+
+  /** Inserts a pending request; null when the pair already has a row (unique violation). */
+  async createPending(requesterId: number, addresseeId: number): Promise<FriendshipRecord | null> {
+    try {
+      return await this.db.friendship.create({
+        data: { requesterId, addresseeId, ...pairOf(requesterId, addresseeId), status: 'pending' },
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Updates the pair's row only while it matches `condition` (one atomic UPDATE) and reads it
+   * back in the same transaction; null when no row matched.
+   */
+  async transition(
+    a: number,
+    b: number,
+    condition: PairCondition,
+    changes: { status: FriendshipStatus; requesterId?: number; addresseeId?: number; createdAt?: Date },
+  ): Promise<FriendshipRecord | null> {
+    const pair = pairOf(a, b);
+    const [updated, row] = await this.db.$transaction([
+      this.db.friendship.updateMany({ where: { ...pair, ...condition }, data: changes }),
+      this.db.friendship.findUnique({ where: { pair } }),
+    ]);
+    return updated.count === 1 ? row : null;
+  }
+
+  /** Deletes the pair's row only while it matches `condition`; false when none matched. */
+  async deleteWhere(a: number, b: number, condition: PairCondition): Promise<boolean> {
+    const { count } = await this.db.friendship.deleteMany({ where: { ...pairOf(a, b), ...condition } });
+    return count > 0;
+  }
+
+  /** My accepted friends, active accounts only: one query over the pair and (user_high_id, status) indexes. */
+  async friendsOf(userId: number, page: Page): Promise<FriendRow[]> {
+    const rows = await this.db.$queryRaw<RawFriendRow[]>`
+      SELECT u.id, u.username, u.display_name, u.email, u.profile_image_url, u.is_online, u.last_seen_at
+      FROM friendships f
+      JOIN users u ON u.id = IF(f.user_low_id = ${userId}, f.user_high_id, f.user_low_id)
+      WHERE (f.user_low_id = ${userId} OR f.user_high_id = ${userId})
+        AND f.status = 'accepted'
+        AND u.is_active = TRUE
+      ORDER BY COALESCE(u.display_name, u.username), u.id
+      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    return rows.map((row) => ({
+      id: row.id,
+      username: row.username,
+      displayName: row.display_name,
+      email: row.email,
+      profileImageUrl: row.profile_image_url,
+      isOnline: Boolean(row.is_online),
+      lastSeenAt: row.last_seen_at,
+    }));
+  }
+
+  /** Pending requests sent to me (the other side is the requester), newest first. */
+  async receivedRequests(userId: number, page: Page): Promise<RequestRow[]> {
+    const rows = await this.db.$queryRaw<RawRequestRow[]>`
+      SELECT u.id AS user_id, u.username, u.display_name, u.profile_image_url, f.created_at
+      FROM friendships f
+      JOIN users u ON u.id = f.requester_id
+      WHERE f.addressee_id = ${userId} AND f.status = 'pending' AND u.is_active = TRUE
+      ORDER BY f.created_at DESC, f.id DESC
+      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    return rows.map(toRequestRow);
+  }
+
+  /** Pending requests I sent (the other side is the addressee), newest first. */
+  async sentRequests(userId: number, page: Page): Promise<RequestRow[]> {
+    const rows = await this.db.$queryRaw<RawRequestRow[]>`
+      SELECT u.id AS user_id, u.username, u.display_name, u.profile_image_url, f.created_at
+      FROM friendships f
+      JOIN users u ON u.id = f.addressee_id
+      WHERE f.requester_id = ${userId} AND f.status = 'pending' AND u.is_active = TRUE
+      ORDER BY f.created_at DESC, f.id DESC
+      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    return rows.map(toRequestRow);
+  }
+
+  /**
+   * Active users whose username or display name contains `text`, other than me, my friends and
+   * users blocked either way: one query.
+   */
+  async search(userId: number, text: string, page: Page): Promise<SearchRow[]> {
+    const pattern = containsPattern(text);
+    const rows = await this.db.$queryRaw<RawSearchRow[]>`
+      SELECT u.id, u.username, u.display_name, u.profile_image_url
+      FROM users u
+      WHERE u.is_active = TRUE
+        AND u.id <> ${userId}
+        AND (u.username LIKE ${pattern} ESCAPE '!' OR u.display_name LIKE ${pattern} ESCAPE '!')
+        AND NOT EXISTS (
+          SELECT 1 FROM friendships f
+          WHERE f.user_low_id = LEAST(u.id, ${userId}) AND f.user_high_id = GREATEST(u.id, ${userId})
+            AND f.status = 'accepted')
+        AND NOT EXISTS (SELECT 1 FROM block_users b WHERE b.blocker_id = ${userId} AND b.blocked_id = u.id)
+        AND NOT EXISTS (SELECT 1 FROM block_users b WHERE b.blocker_id = u.id AND b.blocked_id = ${userId})
+      ORDER BY u.username, u.id
+      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    return rows.map((row) => ({
+      id: row.id,
+      username: row.username,
+      displayName: row.display_name,
+      profileImageUrl: row.profile_image_url,
+    }));
+  }
+}
+
+function toRequestRow(row: RawRequestRow): RequestRow {
+  return {
+    userId: row.user_id,
+    username: row.username,
+    displayName: row.display_name,
+    profileImageUrl: row.profile_image_url,
+    createdAt: row.created_at,
+  };
+}
