@@ -6,11 +6,13 @@ import fastifyCors from '@fastify/cors';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from './config.ts';
 import authModule from './modules/auth/index.ts';
 import blocksModule from './modules/blocks/index.ts';
+import chatModule, { type ChatModuleOptions } from './modules/chat/index.ts';
 import friendsModule from './modules/friends/index.ts';
 import healthModule from './modules/health/index.ts';
 import messagesModule from './modules/messages/index.ts';
@@ -33,7 +35,11 @@ export type App = FastifyInstance;
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
+  chat?: ChatModuleOptions;
 }
+
+/** Largest WebSocket frame accepted; a bigger one closes the socket with 1009. */
+export const MAX_WS_FRAME_BYTES = 64 * 1024;
 
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
@@ -85,6 +91,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     index: false,
     setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
   });
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_FRAME_BYTES } });
   await app.register(swaggerPlugin);
 
   // Clients and cross-cutting services, exposed as decorators.
@@ -104,6 +111,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(blocksModule);
   await app.register(roomsModule);
   await app.register(messagesModule);
+  await app.register(chatModule, options.chat ?? {});
   await app.register(healthModule);
 
   return app;

@@ -59,6 +59,15 @@ export class TokenService {
     return (await this.redis.exists(revokedKey(jti))) === 1;
   }
 
+  /** The jtis among `jtis` that are revoked, in one pipelined round trip. */
+  async revokedAmong(jtis: readonly string[]): Promise<string[]> {
+    if (jtis.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const jti of jtis) pipeline.exists(revokedKey(jti));
+    const results = (await pipeline.exec()) ?? [];
+    return jtis.filter((_, i) => results[i]?.[1] === 1);
+  }
+
   private decode(token: string): AccessClaims {
     let claims: Partial<AccessClaims>;
     try {

@@ -48,11 +48,11 @@ export async function recordEvents(app: App): Promise<{ events: DomainEvent[]; s
 
 /** Domain events that concern one of the given users. */
 export function eventsAbout(events: DomainEvent[], userIds: number[]): DomainEvent[] {
-  return events.filter((event) =>
-    event.type === 'friendship_changed'
-      ? event.user_ids.some((id) => userIds.includes(id))
-      : userIds.includes(event.blocker_id) || userIds.includes(event.blocked_id),
-  );
+  return events.filter((event) => {
+    if (event.type === 'friendship_changed') return event.user_ids.some((id) => userIds.includes(id));
+    if (event.type === 'block_changed') return userIds.includes(event.blocker_id) || userIds.includes(event.blocked_id);
+    return false;
+  });
 }
 
 type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [T, ...R]>;

@@ -1,6 +1,7 @@
 import bcrypt from 'bcrypt';
 import { AppError, conflict, invalidToken, rateLimited } from '../../lib/errors.ts';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
+import type { EventBus } from '../../plugins/events.ts';
 import type { RateLimiter } from '../../plugins/rate-limit.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
 import type { UserStore } from '../users/user.store.ts';
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly presence: PresenceService,
     private readonly limiter: RateLimiter,
+    private readonly events: Pick<EventBus, 'publish'>,
     private readonly settings: AuthSettings,
   ) {
     this.dummyHash = bcrypt.hash('not-a-real-password', settings.bcryptRounds);
@@ -66,8 +68,10 @@ export class AuthService {
     };
   }
 
+  /** Revokes the token everywhere: new requests are refused, open sockets on every instance close. */
   async logout(auth: AuthContext): Promise<void> {
     await this.tokens.revoke(auth);
+    await this.events.publish({ type: 'token_revoked', jti: auth.jti, user_id: auth.userId });
     await this.presence.markOffline(auth.userId);
   }
 

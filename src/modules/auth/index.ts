@@ -12,7 +12,7 @@ declare module 'fastify' {
 async function authModule(app: FastifyInstance): Promise<void> {
   app.decorate(
     'auth',
-    new AuthService(app.users.store, app.tokens, app.presence, app.rateLimiter, {
+    new AuthService(app.users.store, app.tokens, app.presence, app.rateLimiter, app.events, {
       bcryptRounds: app.config.BCRYPT_ROUNDS,
       loginMaxFailures: app.config.LOGIN_MAX_FAILURES,
     }),
@@ -20,4 +20,4 @@ async function authModule(app: FastifyInstance): Promise<void> {
   await app.register(authRoutes, { prefix: '/api/auth' });
 }
 
-export default fp(authModule, { name: 'auth-module', dependencies: ['auth', 'users', 'presence', 'rate-limit'] });
+export default fp(authModule, { name: 'auth-module', dependencies: ['auth', 'users', 'presence', 'rate-limit', 'events'] });

@@ -1,7 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import chatRoomsRoutes from './chat-rooms.routes.ts';
+import groupRoomsRoutes from './group-rooms.routes.ts';
+import { RoomService } from './room.service.ts';
+import { RoomStore } from './room.store.ts';
 
-/** The rooms module (to be built). */
-async function roomsModule(_app: FastifyInstance): Promise<void> {}
+declare module 'fastify' {
+  interface FastifyInstance {
+    rooms: { service: RoomService; store: RoomStore };
+  }
+}
 
-export default fp(roomsModule, { name: 'rooms', dependencies: ['auth', 'users', 'events'] });
+/** Direct and group rooms: /api/chat-rooms and /api/group-rooms. */
+async function roomsModule(app: FastifyInstance): Promise<void> {
+  const store = new RoomStore(app.db);
+  const service = new RoomService(store, app.messageStore, app.users.store, app.relationships, app.events, app.log.child({ module: 'rooms' }));
+  app.decorate('rooms', { service, store });
+  await app.register(chatRoomsRoutes, { prefix: '/api/chat-rooms' });
+  await app.register(groupRoomsRoutes, { prefix: '/api/group-rooms' });
+}
+
+export default fp(roomsModule, { name: 'rooms', dependencies: ['auth', 'users', 'events', 'message-store'] });

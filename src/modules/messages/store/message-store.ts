@@ -1,8 +1,127 @@
 export type MessageStoreKind = 'mysql' | 'mongodb';
 
+export const MESSAGE_TYPES = ['text', 'image', 'file', 'sticker', 'system'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const REACTION_KINDS = ['like', 'love', 'laugh', 'sad', 'angry'] as const;
+export type ReactionKind = (typeof REACTION_KINDS)[number];
+
+/** Users per reaction kind; kinds nobody chose are absent, user ids ascending. */
+export type Reactions = Partial<Record<ReactionKind, number[]>>;
+
+/** A message as both stores hold it. `id` is opaque outside the store that issued it. */
+export interface StoredMessage {
+  id: string;
+  roomId: number;
+  userId: number;
+  content: string | null;
+  messageType: MessageType;
+  attachmentUrl: string | null;
+  replyTo: string | null;
+  clientMessageId: string | null;
+  isEdited: boolean;
+  editedAt: Date | null;
+  isDeleted: boolean;
+  reactions: Reactions;
+  createdAt: Date;
+}
+
+export interface NewMessage {
+  roomId: number;
+  userId: number;
+  content: string | null;
+  messageType: MessageType;
+  attachmentUrl: string | null;
+  replyTo: string | null;
+  clientMessageId: string | null;
+}
+
+export interface CreateResult {
+  message: StoredMessage;
+  /** false when (room, sender, client_message_id) already existed: `message` is that first one. */
+  created: boolean;
+}
+
+export interface PageRequest {
+  /** An opaque cursor from a previous page's `nextCursor`: only older messages are returned. */
+  before?: string | undefined;
+  limit: number;
+}
+
+export interface MessagePage {
+  /** Newest first. */
+  messages: StoredMessage[];
+  /** Cursor of the oldest message returned, when older ones exist. */
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+/** One member's view of one room, for last messages and unread counts. */
+export interface RoomSummaryQuery {
+  roomId: number;
+  userId: number;
+  /** Everything up to and including this message is read. */
+  lastReadMessageId: string | null;
+  /** Messages older than this (e.g. before the member joined) never count as unread. */
+  since: Date;
+}
+
+export interface RoomSummary {
+  lastMessage: StoredMessage | null;
+  unreadCount: number;
+}
+
+/** A `before` cursor that this store did not issue. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('Invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Cursors are base64url JSON: opaque to clients, validated strictly on the way back. */
+export function encodeCursor(position: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Record<string, unknown> {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw new InvalidCursorError();
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCursorError();
+    return value as Record<string, unknown>;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+/** Escapes a user's text for use inside a regular expression (MongoDB) as a literal. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Reactions in a stable shape: kinds in contract order, user ids ascending, empty kinds dropped. */
+export function normalizeReactions(pairs: Iterable<{ userId: number; reaction: ReactionKind }>): Reactions {
+  const byKind = new Map<ReactionKind, Set<number>>();
+  for (const { userId, reaction } of pairs) {
+    const users = byKind.get(reaction) ?? new Set<number>();
+    users.add(userId);
+    byKind.set(reaction, users);
+  }
+  const reactions: Reactions = {};
+  for (const kind of REACTION_KINDS) {
+    const users = byKind.get(kind);
+    if (users && users.size > 0) reactions[kind] = [...users].sort((a, b) => a - b);
+  }
+  return reactions;
+}
+
 /**
  * Where messages live. Two adapters implement it: MongoDB (when MONGODB_URL is set) and MySQL
  * through Prisma. test/messages/message-store.contract.ts runs the same suite against both.
+ *
+ * Order: every message has a position (`sortKey`); history is newest position first, and
+ * "after a message" means a greater position. Positions are total (no ties).
  */
 export interface MessageStore {
   readonly kind: MessageStoreKind;
@@ -11,4 +130,30 @@ export interface MessageStore {
   /** Cheap round trip used by the health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  /** Whether `id` could be an id of this store (anything else is simply not found). */
+  isValidId(id: string): boolean;
+  /** A fixed-width string; comparing two of them compares the messages' positions. */
+  sortKey(message: Pick<StoredMessage, 'id' | 'createdAt'>): string;
+  /** The `before` cursor that continues a page right after this message. */
+  cursorFor(message: Pick<StoredMessage, 'id' | 'createdAt'>): string;
+
+  /** Idempotent on (room, sender, clientMessageId) when clientMessageId is set, even under concurrency. */
+  create(input: NewMessage): Promise<CreateResult>;
+  /** The message, or null when unknown, malformed or in another room. */
+  findById(roomId: number, id: string): Promise<StoredMessage | null>;
+  /** Newest first; throws InvalidCursorError for a cursor this store did not issue. */
+  page(roomId: number, request: PageRequest): Promise<MessagePage>;
+  /** Replaces the content of a live message; null when it is unknown or deleted. */
+  editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null>;
+  /** Marks the message deleted (content and attachment cleared); returns it, null when unknown. */
+  softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null>;
+  /** Adds the user's reaction of that kind, or removes it when present; null when unknown. */
+  toggleReaction(roomId: number, id: string, userId: number, reaction: ReactionKind): Promise<StoredMessage | null>;
+  /** Case-insensitive substring match on content in one room, newest first; deleted messages never match. */
+  search(roomId: number, text: string, limit: number): Promise<StoredMessage[]>;
+  /** Last message and unread count of many rooms in one batched call. */
+  summarize(queries: readonly RoomSummaryQuery[]): Promise<Map<number, RoomSummary>>;
+  /** Removes every message of a room (the room was deleted). */
+  deleteRoom(roomId: number): Promise<void>;
 }

@@ -1,7 +1,60 @@
 import type { Db } from '../../../db/prisma.ts';
-import type { MessageStore } from './message-store.ts';
+import { Prisma } from '../../../generated/prisma/client.ts';
+import {
+  type CreateResult,
+  decodeCursor,
+  encodeCursor,
+  InvalidCursorError,
+  type MessagePage,
+  type MessageStore,
+  type MessageType,
+  type NewMessage,
+  normalizeReactions,
+  type PageRequest,
+  type ReactionKind,
+  type RoomSummary,
+  type RoomSummaryQuery,
+  type StoredMessage,
+} from './message-store.ts';
 
-/** Messages in the MySQL `messages` / `message_reactions` tables (the default without MongoDB). */
+const MAX_ID = 9_223_372_036_854_775_807n;
+const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
+
+const withReactions = { reactions: { select: { userId: true, reaction: true } } } as const;
+
+type MessageRow = Prisma.ChatMessageGetPayload<{ include: typeof withReactions }>;
+
+function toStored(row: MessageRow): StoredMessage {
+  return {
+    id: row.id.toString(),
+    roomId: row.roomId,
+    userId: row.userId,
+    content: row.content,
+    messageType: row.messageType as MessageType,
+    attachmentUrl: row.attachmentUrl,
+    replyTo: row.replyTo,
+    clientMessageId: row.clientMessageId,
+    isEdited: row.isEdited,
+    editedAt: row.editedAt,
+    isDeleted: row.isDeleted,
+    reactions: normalizeReactions(row.reactions.map((r) => ({ userId: r.userId, reaction: r.reaction as ReactionKind }))),
+    createdAt: row.createdAt,
+  };
+}
+
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+
+/** LIKE pattern for "contains text", with the pattern characters of `text` taken literally. */
+export function likeContains(text: string): string {
+  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/**
+ * Messages in the MySQL `messages` / `message_reactions` tables (the default without MongoDB).
+ * A message's position is its auto-increment id: history, cursors and unread counts all walk
+ * the (room_id, id) index.
+ */
 export class MysqlMessageStore implements MessageStore {
   readonly kind = 'mysql' as const;
 
@@ -14,4 +67,147 @@ export class MysqlMessageStore implements MessageStore {
   }
 
   async close(): Promise<void> {}
+
+  isValidId(id: string): boolean {
+    return ID_PATTERN.test(id) && BigInt(id) <= MAX_ID;
+  }
+
+  sortKey(message: Pick<StoredMessage, 'id'>): string {
+    return message.id.padStart(20, '0');
+  }
+
+  cursorFor(message: Pick<StoredMessage, 'id'>): string {
+    return encodeCursor({ i: message.id });
+  }
+
+  async create(input: NewMessage): Promise<CreateResult> {
+    try {
+      const row = await this.db.chatMessage.create({ data: input, include: withReactions });
+      return { message: toStored(row), created: true };
+    } catch (error) {
+      if (!isUniqueViolation(error) || input.clientMessageId === null) throw error;
+      const first = await this.db.chatMessage.findUnique({
+        where: { clientMessageKey: { roomId: input.roomId, userId: input.userId, clientMessageId: input.clientMessageId } },
+        include: withReactions,
+      });
+      if (!first) throw error;
+      return { message: toStored(first), created: false };
+    }
+  }
+
+  async findById(roomId: number, id: string): Promise<StoredMessage | null> {
+    if (!this.isValidId(id)) return null;
+    const row = await this.db.chatMessage.findFirst({ where: { id: BigInt(id), roomId }, include: withReactions });
+    return row ? toStored(row) : null;
+  }
+
+  async page(roomId: number, request: PageRequest): Promise<MessagePage> {
+    const before = request.before === undefined ? undefined : this.parseCursor(request.before);
+    const rows = await this.db.chatMessage.findMany({
+      where: { roomId, ...(before !== undefined ? { id: { lt: before } } : {}) },
+      orderBy: { id: 'desc' },
+      take: request.limit + 1,
+      include: withReactions,
+    });
+    const hasMore = rows.length > request.limit;
+    const messages = rows.slice(0, request.limit).map(toStored);
+    const last = messages.at(-1);
+    return { messages, hasMore, nextCursor: hasMore && last ? this.cursorFor(last) : null };
+  }
+
+  async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
+    if (!this.isValidId(id)) return null;
+    const { count } = await this.db.chatMessage.updateMany({
+      where: { id: BigInt(id), roomId, isDeleted: false },
+      data: { content, isEdited: true, editedAt: at },
+    });
+    return count === 0 ? null : this.findById(roomId, id);
+  }
+
+  async softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null> {
+    if (!this.isValidId(id)) return null;
+    await this.db.chatMessage.updateMany({
+      where: { id: BigInt(id), roomId, isDeleted: false },
+      data: { isDeleted: true, deletedAt: at, content: null, attachmentUrl: null },
+    });
+    return this.findById(roomId, id);
+  }
+
+  async toggleReaction(roomId: number, id: string, userId: number, reaction: ReactionKind): Promise<StoredMessage | null> {
+    const message = await this.findById(roomId, id);
+    if (!message) return null;
+    const messageId = BigInt(id);
+    try {
+      await this.db.$transaction(async (tx) => {
+        const removed = await tx.messageReaction.deleteMany({ where: { messageId, userId, reaction } });
+        if (removed.count === 0) await tx.messageReaction.create({ data: { messageId, userId, reaction } });
+      });
+    } catch (error) {
+      // A concurrent identical toggle added it first: the reaction is there, as asked.
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return this.findById(roomId, id);
+  }
+
+  async search(roomId: number, text: string, limit: number): Promise<StoredMessage[]> {
+    // LOWER() on both sides with a binary collation: case-insensitive, but otherwise exact
+    // (utf8mb4_unicode_ci would treat every emoji as equal and ignore accents).
+    const hits = await this.db.$queryRaw<{ id: bigint }[]>`
+      SELECT id FROM messages
+      WHERE room_id = ${roomId} AND is_deleted = false AND content IS NOT NULL
+        AND LOWER(content) COLLATE utf8mb4_bin LIKE LOWER(${likeContains(text)}) COLLATE utf8mb4_bin ESCAPE '!'
+      ORDER BY id DESC
+      LIMIT ${limit}`;
+    if (hits.length === 0) return [];
+    const rows = await this.db.chatMessage.findMany({
+      where: { id: { in: hits.map((hit) => BigInt(hit.id)) } },
+      orderBy: { id: 'desc' },
+      include: withReactions,
+    });
+    return rows.map(toStored);
+  }
+
+  async summarize(queries: readonly RoomSummaryQuery[]): Promise<Map<number, RoomSummary>> {
+    const summaries = new Map<number, RoomSummary>();
+    if (queries.length === 0) return summaries;
+    const roomIds = [...new Set(queries.map((q) => q.roomId))];
+
+    const [latest, unread] = await Promise.all([
+      this.db.chatMessage.groupBy({ by: ['roomId'], where: { roomId: { in: roomIds } }, _max: { id: true } }),
+      this.db.chatMessage.groupBy({
+        by: ['roomId'],
+        where: {
+          isDeleted: false,
+          OR: queries.map((q) => ({
+            roomId: q.roomId,
+            userId: { not: q.userId },
+            createdAt: { gte: q.since },
+            ...(q.lastReadMessageId && this.isValidId(q.lastReadMessageId) ? { id: { gt: BigInt(q.lastReadMessageId) } } : {}),
+          })),
+        },
+        _count: { _all: true },
+      }),
+    ]);
+    const lastIds = latest.flatMap((group) => (group._max.id === null ? [] : [group._max.id]));
+    const lastRows = lastIds.length
+      ? await this.db.chatMessage.findMany({ where: { id: { in: lastIds } }, include: withReactions })
+      : [];
+    const lastByRoom = new Map(lastRows.map((row) => [row.roomId, toStored(row)]));
+    const unreadByRoom = new Map(unread.map((group) => [group.roomId, group._count._all]));
+    for (const q of queries) {
+      summaries.set(q.roomId, { lastMessage: lastByRoom.get(q.roomId) ?? null, unreadCount: unreadByRoom.get(q.roomId) ?? 0 });
+    }
+    return summaries;
+  }
+
+  async deleteRoom(roomId: number): Promise<void> {
+    await this.db.chatMessage.deleteMany({ where: { roomId } });
+  }
+
+  private parseCursor(cursor: string): bigint {
+    const position = decodeCursor(cursor);
+    const id = position.i;
+    if (Object.keys(position).length !== 1 || typeof id !== 'string' || !this.isValidId(id)) throw new InvalidCursorError();
+    return BigInt(id);
+  }
 }

@@ -1,0 +1,57 @@
+import type { WebSocket } from 'ws';
+
+/** Per-connection limits. */
+export const CONNECTION_LIMITS = {
+  /** Frames a client may send in a burst, refilled at `framesPerSecond`. */
+  burstFrames: 40,
+  framesPerSecond: 20,
+  /** Bytes queued for a client that does not read before it is cut off as a slow consumer. */
+  maxBufferedBytes: 4 * 1024 * 1024,
+} as const;
+
+export const CLOSE_SLOW_CONSUMER = 1013;
+export const CLOSE_TOKEN_INVALID = 4001;
+
+let nextConnectionId = 1;
+
+/** One client socket: who it is, which rooms it joined, and its send/receive limits. */
+export class ChatConnection {
+  readonly id = nextConnectionId++;
+  readonly rooms = new Set<number>();
+  alive = true;
+  private tokens: number = CONNECTION_LIMITS.burstFrames;
+  private refilledAt = Date.now();
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly userId: number,
+    readonly jti: string,
+    readonly tokenExpiresAt: number,
+  ) {}
+
+  /** Sends a serialised frame unless the client stopped reading; then it is closed. */
+  send(frame: string): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > CONNECTION_LIMITS.maxBufferedBytes) {
+      this.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
+      return;
+    }
+    this.socket.send(frame);
+  }
+
+  /** Token bucket: false when the client sends faster than allowed. */
+  takeFrameToken(now = Date.now()): boolean {
+    const refill = ((now - this.refilledAt) / 1000) * CONNECTION_LIMITS.framesPerSecond;
+    this.tokens = Math.min(CONNECTION_LIMITS.burstFrames, this.tokens + refill);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorResponses } from '../../lib/http-schemas.ts';
+import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
+import { roomIdParam } from '../rooms/room-id.ts';
+
+const roomParams = z.object({ room_id: roomIdParam });
+
+const roomStatus = z.object({
+  room_id: z.number().int(),
+  state: z.enum(['active', 'idle', 'closed']),
+  online_user_ids: z.array(z.number().int()),
+});
+
+/** WebSocket endpoints: the token is checked before the upgrade (401 JSON, no socket). */
+export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/ws/chat', { websocket: true, onRequest: app.authenticate, schema: { hide: true } }, (socket, request) => {
+    app.chat.accept(socket, requireAuth(request));
+  });
+
+  app.get('/ws/chat/:room_id', {
+    websocket: true,
+    onRequest: app.authenticate,
+    schema: { hide: true, params: roomParams },
+  }, (socket, request) => {
+    app.chat.accept(socket, requireAuth(request), request.params.room_id);
+  });
+};
+
+export const chatStatusRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/rooms/:room_id/status', {
+    onRequest: app.authenticate,
+    schema: {
+      tags: ['rooms'],
+      summary: "A live room's state (active, idle, closed) and who is connected, over all instances",
+      security: BEARER_SECURITY,
+      params: roomParams,
+      response: { 200: roomStatus, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const roomId = request.params.room_id;
+    await app.rooms.service.access(requireAuth(request).userId, roomId);
+    const { state, onlineUserIds } = await app.chat.roomPresence.state(roomId);
+    return { room_id: roomId, state, online_user_ids: onlineUserIds };
+  });
+};

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { RoomState } from './room-registry.ts';
+
+/**
+ * Who is connected to a room across all instances. Each instance keeps its own hash of
+ * user id → local socket count per room (`ws:room:{id}:inst:{instance}`), refreshed on a lease
+ * so a crashed instance's entries expire by themselves, and the room's instance set says where
+ * to look. A room nobody is connected to stays `idle` until its idle key expires.
+ */
+export class RoomPresenceStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly instanceId: string,
+    private readonly leaseS: number,
+    private readonly idleTimeoutS: number,
+  ) {}
+
+  async userJoined(roomId: number, userId: number): Promise<void> {
+    const key = this.instanceKey(roomId);
+    await this.redis
+      .multi()
+      .hincrby(key, String(userId), 1)
+      .expire(key, this.leaseS)
+      .sadd(instancesKey(roomId), this.instanceId)
+      .expire(instancesKey(roomId), this.leaseS)
+      .del(idleKey(roomId))
+      .exec();
+  }
+
+  async userLeft(roomId: number, userId: number, lastLocalSocket: boolean, roomEmptyHere: boolean): Promise<void> {
+    const key = this.instanceKey(roomId);
+    const tx = this.redis.multi();
+    if (lastLocalSocket) tx.hdel(key, String(userId));
+    else tx.hincrby(key, String(userId), -1);
+    if (roomEmptyHere) tx.srem(instancesKey(roomId), this.instanceId);
+    await tx.exec();
+    if (roomEmptyHere && (await this.onlineUserIds(roomId)).length === 0) {
+      await this.redis.set(idleKey(roomId), String(Date.now()), 'EX', this.idleTimeoutS);
+    }
+  }
+
+  /** Renews the lease of every room this instance holds sockets in (one pipeline). */
+  async renew(roomIds: readonly number[]): Promise<void> {
+    if (roomIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const roomId of roomIds) {
+      pipeline.expire(this.instanceKey(roomId), this.leaseS);
+      pipeline.sadd(instancesKey(roomId), this.instanceId);
+      pipeline.expire(instancesKey(roomId), this.leaseS);
+    }
+    await pipeline.exec();
+  }
+
+  async onlineUserIds(roomId: number): Promise<number[]> {
+    const instances = await this.redis.smembers(instancesKey(roomId));
+    if (instances.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const instance of instances) pipeline.hkeys(`ws:room:${roomId}:inst:${instance}`);
+    const results = (await pipeline.exec()) ?? [];
+    const users = new Set<number>();
+    for (const [, fields] of results) for (const field of (fields as string[] | null) ?? []) users.add(Number(field));
+    return [...users].sort((a, b) => a - b);
+  }
+
+  async state(roomId: number): Promise<{ state: RoomState; onlineUserIds: number[] }> {
+    const onlineUserIds = await this.onlineUserIds(roomId);
+    if (onlineUserIds.length > 0) return { state: 'active', onlineUserIds };
+    const idle = await this.redis.exists(idleKey(roomId));
+    return { state: idle ? 'idle' : 'closed', onlineUserIds };
+  }
+
+  /** Removes this instance's entries (clean shutdown). */
+  async forgetInstance(roomIds: readonly number[]): Promise<void> {
+    if (roomIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const roomId of roomIds) {
+      pipeline.del(this.instanceKey(roomId));
+      pipeline.srem(instancesKey(roomId), this.instanceId);
+    }
+    await pipeline.exec();
+  }
+
+  private instanceKey(roomId: number): string {
+    return `ws:room:${roomId}:inst:${this.instanceId}`;
+  }
+}
+
+const instancesKey = (roomId: number) => `ws:room:${roomId}:instances`;
+const idleKey = (roomId: number) => `ws:room:${roomId}:idle`;

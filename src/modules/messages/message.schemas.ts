@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { roomIdParam } from '../rooms/room-id.ts';
+import { MESSAGE_TYPES, REACTION_KINDS } from './store/message-store.ts';
+
+export const MAX_TEXT_LENGTH = 4000;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+export const messageSchema = z
+  .object({
+    id: z.string().describe('Opaque message id'),
+    room_id: z.number().int(),
+    user_id: z.number().int(),
+    content: z.string().nullable().describe('null once the message is deleted'),
+    message_type: z.enum(MESSAGE_TYPES),
+    attachment_url: z.string().nullable(),
+    reply_to: z.string().nullable(),
+    is_edited: z.boolean(),
+    edited_at: z.string().nullable(),
+    is_deleted: z.boolean(),
+    reactions: z.partialRecord(z.enum(REACTION_KINDS), z.array(z.number().int())).describe('User ids per reaction kind'),
+    created_at: z.string(),
+    client_message_id: z.string().nullable(),
+  })
+  .meta({ id: 'Message' });
+
+export type MessageView = z.infer<typeof messageSchema>;
+
+export const messageEnvelope = z.object({ message: messageSchema });
+export const messagesEnvelope = z.object({ messages: z.array(messageSchema) });
+
+export const roomParams = z.object({ room_id: roomIdParam });
+export const messageParams = z.object({
+  room_id: roomIdParam,
+  // Any string: an id the live store could never have issued is simply not found (404).
+  message_id: z.string().min(1).max(200).describe('Opaque message id'),
+});
+
+export const sendBody = z
+  .object({
+    content: z.string().max(4 * MAX_TEXT_LENGTH).nullable().optional().describe('Required for text: 1-4000 characters after trimming'),
+    message_type: z.enum(MESSAGE_TYPES).default('text').describe('"system" is reserved for the server'),
+    attachment_url: z.string().trim().min(1).max(500).nullable().optional().describe('Required for image and file messages'),
+    reply_to: z.string().min(1).max(200).nullable().optional().describe('Id of a message in the same room'),
+    client_message_id: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .describe("The client's temporary id: sending it again returns the first message (200) instead of a new one"),
+  })
+  .strict();
+
+export type SendBody = z.infer<typeof sendBody>;
+
+export const editBody = z
+  .object({ content: z.string().max(4 * MAX_TEXT_LENGTH).describe('1-4000 characters after trimming') })
+  .strict();
+
+export const reactionBody = z.object({ reaction: z.enum(REACTION_KINDS) }).strict();
+
+export const readBody = z.object({ message_id: z.string().min(1).max(200) }).strict();
+
+export const readStateSchema = z
+  .object({
+    room_id: z.number().int(),
+    user_id: z.number().int(),
+    last_read_message_id: z.string().nullable(),
+    read_at: z.string().nullable(),
+    unread_count: z.number().int(),
+  })
+  .meta({ id: 'ReadState' });
+
+export type ReadStateView = z.infer<typeof readStateSchema>;
+
+export const historyQuery = z.object({
+  before: z.string().min(1).max(400).optional().describe('`next_cursor` of the previous page'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+});
+
+export const historyResponse = z.object({
+  messages: z.array(messageSchema).describe('Newest first'),
+  next_cursor: z.string().nullable(),
+  has_more: z.boolean(),
+});
+
+export type HistoryView = z.infer<typeof historyResponse>;
+
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(100).describe('Text to find (case-insensitive) in this room'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+});

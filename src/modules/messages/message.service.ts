@@ -1,0 +1,257 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { DomainEvent } from '../../lib/domain-events.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import { canDeleteOthersMessage } from '../rooms/room.policy.ts';
+import type { RoomAccess, RoomService } from '../rooms/room.service.ts';
+import type { RoomStore } from '../rooms/room.store.ts';
+import type { RelationshipStore } from '../social/relationship.store.ts';
+import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
+import { toMessageView } from './message.view.ts';
+import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
+import { InvalidCursorError, type MessageStore, type MessageType, type ReactionKind, type StoredMessage } from './store/message-store.ts';
+
+export interface SendInput {
+  content?: string | null | undefined;
+  message_type?: MessageType | undefined;
+  attachment_url?: string | null | undefined;
+  reply_to?: string | null | undefined;
+  client_message_id?: string | null | undefined;
+}
+
+export interface SendResult {
+  message: MessageView;
+  /** false when client_message_id repeated an earlier send: `message` is that first one. */
+  created: boolean;
+}
+
+export interface HistoryRequest {
+  before?: string | undefined;
+  limit: number;
+}
+
+const READ_POINTER_ATTEMPTS = 5;
+const ATTACHMENT_URL = /^(https?:\/\/|\/)\S*$/;
+
+const invalid = (field: string, message: string) => badRequest(message, [{ location: 'body', field, message }]);
+
+/** Trimmed content, at most 4000 characters (code points, so emoji count once). */
+function cleanContent(content: string | null | undefined): string | null {
+  const trimmed = content?.trim() ?? '';
+  if ([...trimmed].length > MAX_TEXT_LENGTH) throw invalid('content', `content may be at most ${MAX_TEXT_LENGTH} characters`);
+  return trimmed === '' ? null : trimmed;
+}
+
+/** What each message type needs: text has content, image/file an attachment, sticker either. */
+function validateSend(input: SendInput): { messageType: MessageType; content: string | null; attachmentUrl: string | null } {
+  const messageType = input.message_type ?? 'text';
+  const content = cleanContent(input.content);
+  const attachmentUrl = input.attachment_url?.trim() || null;
+  if (attachmentUrl !== null && !ATTACHMENT_URL.test(attachmentUrl)) {
+    throw invalid('attachment_url', 'attachment_url must be an http(s) URL or a path such as /uploads/...');
+  }
+  switch (messageType) {
+    case 'system':
+      throw invalid('message_type', 'System messages are sent by the server only');
+    case 'text':
+      if (content === null) throw invalid('content', `content is required: 1-${MAX_TEXT_LENGTH} characters`);
+      break;
+    case 'image':
+    case 'file':
+      if (attachmentUrl === null) throw invalid('attachment_url', `attachment_url is required for ${messageType} messages`);
+      break;
+    case 'sticker':
+      if (content === null && attachmentUrl === null) throw invalid('content', 'A sticker needs content or attachment_url');
+      break;
+  }
+  return { messageType, content, attachmentUrl };
+}
+
+/**
+ * Messages: sending (idempotent on client_message_id), history with opaque cursors and the
+ * Redis first page, edits, deletions, reactions, read pointers and search. REST and (later)
+ * WebSocket both go through here; every change is published as a domain event.
+ */
+export class MessageService {
+  constructor(
+    private readonly store: MessageStore,
+    private readonly rooms: RoomService,
+    private readonly roomStore: RoomStore,
+    private readonly relationships: RelationshipStore,
+    private readonly cache: RecentMessagesCache,
+    private readonly events: EventBus,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
+    const access = await this.rooms.access(userId, roomId);
+    const { messageType, content, attachmentUrl } = validateSend(input);
+    await this.ensureNotBlocked(userId, access);
+    const replyTo = input.reply_to ?? null;
+    if (replyTo !== null && !(await this.store.findById(roomId, replyTo))) {
+      throw invalid('reply_to', 'reply_to must be a message of this room');
+    }
+    const { message, created } = await this.store.create({
+      roomId,
+      userId,
+      content,
+      messageType,
+      attachmentUrl,
+      replyTo,
+      clientMessageId: input.client_message_id ?? null,
+    });
+    const view = toMessageView(message);
+    // On a repeat too: both are idempotent, and they repair a first attempt that failed after storing.
+    await Promise.all([this.roomStore.touchLastMessage(roomId, message.createdAt), this.cache.push(view)]);
+    if (created) await this.publish({ type: 'message_created', room_id: roomId, message: view });
+    return { message: view, created };
+  }
+
+  async history(userId: number, roomId: number, request: HistoryRequest): Promise<HistoryView> {
+    await this.rooms.access(userId, roomId);
+    if (request.before === undefined && request.limit <= RECENT_CACHE_SIZE) {
+      const page = await this.cache.firstPage(roomId, request.limit, async (count) => {
+        const fresh = await this.store.page(roomId, { limit: count });
+        return { messages: fresh.messages.map(toMessageView), hasMore: fresh.hasMore };
+      });
+      const last = page.messages.at(-1);
+      return {
+        messages: page.messages,
+        has_more: page.hasMore,
+        next_cursor: page.hasMore && last ? this.store.cursorFor({ id: last.id, createdAt: new Date(last.created_at) }) : null,
+      };
+    }
+    try {
+      const page = await this.store.page(roomId, request);
+      return { messages: page.messages.map(toMessageView), has_more: page.hasMore, next_cursor: page.nextCursor };
+    } catch (error) {
+      if (error instanceof InvalidCursorError) {
+        throw badRequest('before is not a cursor this server issued', [{ location: 'querystring', field: 'before', message: 'Invalid cursor' }]);
+      }
+      throw error;
+    }
+  }
+
+  async edit(userId: number, roomId: number, messageId: string, newContent: string): Promise<MessageView> {
+    const access = await this.rooms.access(userId, roomId);
+    const message = await this.requireMessage(roomId, messageId);
+    if (message.userId !== userId) throw forbidden('Only the author can edit a message');
+    if (message.isDeleted) throw conflict('A deleted message cannot be edited');
+    await this.ensureNotBlocked(userId, access);
+    const content = cleanContent(newContent);
+    if (content === null) throw invalid('content', `content is required: 1-${MAX_TEXT_LENGTH} characters`);
+    const edited = await this.store.editContent(roomId, messageId, content, new Date());
+    if (!edited) throw conflict('A deleted message cannot be edited');
+    const view = toMessageView(edited);
+    await this.cache.invalidate(roomId);
+    await this.publish({ type: 'message_updated', room_id: roomId, message: view });
+    return view;
+  }
+
+  /** Author, or a group owner/admin. Deleting a deleted message again changes nothing. */
+  async delete(userId: number, roomId: number, messageId: string): Promise<void> {
+    const access = await this.rooms.access(userId, roomId);
+    const message = await this.requireMessage(roomId, messageId);
+    if (message.userId !== userId && !canDeleteOthersMessage(access.type, access.role)) {
+      throw forbidden('Only the author or a room owner/admin can delete this message');
+    }
+    if (message.isDeleted) return;
+    const deleted = await this.store.softDelete(roomId, messageId, new Date());
+    if (!deleted) throw notFound(`Message ${messageId} not found`);
+    await this.cache.invalidate(roomId);
+    await this.publish({ type: 'message_deleted', room_id: roomId, message: toMessageView(deleted), deleted_by: userId });
+  }
+
+  /** Toggles my reaction of that kind. */
+  async react(userId: number, roomId: number, messageId: string, reaction: ReactionKind): Promise<MessageView> {
+    const access = await this.rooms.access(userId, roomId);
+    const message = await this.requireMessage(roomId, messageId);
+    if (message.isDeleted) throw conflict('A deleted message cannot get reactions');
+    await this.ensureNotBlocked(userId, access);
+    const updated = await this.store.toggleReaction(roomId, messageId, userId, reaction);
+    if (!updated) throw notFound(`Message ${messageId} not found`);
+    const view = toMessageView(updated);
+    await this.cache.invalidate(roomId);
+    await this.publish({
+      type: 'reaction_changed',
+      room_id: roomId,
+      message: view,
+      user_id: userId,
+      reaction,
+      added: updated.reactions[reaction]?.includes(userId) ?? false,
+    });
+    return view;
+  }
+
+  /** Everything up to `messageId` is read by me; the pointer never moves backwards. */
+  async markRead(userId: number, roomId: number, messageId: string): Promise<ReadStateView> {
+    const access = await this.rooms.access(userId, roomId);
+    const target = await this.requireMessage(roomId, messageId);
+    const targetKey = this.store.sortKey(target);
+    let state = { lastReadMessageId: access.lastReadMessageId, lastReadAt: access.lastReadAt };
+    let moved = false;
+    for (let attempt = 0; attempt < READ_POINTER_ATTEMPTS; attempt += 1) {
+      const current = state.lastReadMessageId;
+      if (current === target.id) break;
+      if (current !== null) {
+        const currentMessage = await this.store.findById(roomId, current);
+        if (currentMessage && this.store.sortKey(currentMessage) >= targetKey) break;
+      }
+      const at = new Date();
+      // Compare-and-set: a concurrent read receipt makes us look again instead of overwriting it.
+      if (await this.roomStore.setLastRead(roomId, userId, current, target.id, at)) {
+        state = { lastReadMessageId: target.id, lastReadAt: at };
+        moved = true;
+        break;
+      }
+      const fresh = await this.roomStore.readState(roomId, userId);
+      if (!fresh) throw forbidden(`You are not a member of room ${roomId}`);
+      state = fresh;
+    }
+    const summary = await this.store.summarize([{ roomId, userId, lastReadMessageId: state.lastReadMessageId, since: access.joinedAt }]);
+    const readAt = state.lastReadAt?.toISOString() ?? null;
+    if (moved && readAt) {
+      await this.publish({ type: 'read_updated', room_id: roomId, user_id: userId, message_id: target.id, read_at: readAt });
+    }
+    return {
+      room_id: roomId,
+      user_id: userId,
+      last_read_message_id: state.lastReadMessageId,
+      read_at: readAt,
+      unread_count: summary.get(roomId)?.unreadCount ?? 0,
+    };
+  }
+
+  async search(userId: number, roomId: number, text: string, limit: number): Promise<MessageView[]> {
+    await this.rooms.access(userId, roomId);
+    return (await this.store.search(roomId, text, limit)).map(toMessageView);
+  }
+
+  /** A deleted room's messages and cache. */
+  async purgeRoom(roomId: number): Promise<void> {
+    await Promise.all([this.store.deleteRoom(roomId), this.cache.drop(roomId)]);
+  }
+
+  private async requireMessage(roomId: number, messageId: string): Promise<StoredMessage> {
+    const message = await this.store.findById(roomId, messageId);
+    if (!message) throw notFound(`Message ${messageId} not found`);
+    return message;
+  }
+
+  /** In a direct room, a block either way stops new content from either side. */
+  private async ensureNotBlocked(userId: number, access: RoomAccess): Promise<void> {
+    if (access.type !== 'direct' || access.peerId === null) return;
+    if (await this.relationships.isBlockedEitherWay(userId, access.peerId)) {
+      throw forbidden('You cannot message this user');
+    }
+  }
+
+  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
+  private async publish(event: DomainEvent): Promise<void> {
+    try {
+      await this.events.publish(event);
+    } catch (error) {
+      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
+    }
+  }
+}

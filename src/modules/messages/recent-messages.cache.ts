@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { MessageView } from './message.schemas.ts';
+
+/** The newest messages served from Redis. */
+export const RECENT_CACHE_SIZE = 20;
+/** One more than served, so a full first page still knows whether older messages exist. */
+const LIST_LENGTH = RECENT_CACHE_SIZE + 1;
+const LIST_TTL_S = 600;
+const VERSION_TTL_S = 86_400;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+
+/** `{id}` is a hash tag: both keys of a room live in one Redis Cluster slot, as the scripts need. */
+export const recentKey = (roomId: number) => `room:{${roomId}}:recent`;
+export const recentVersionKey = (roomId: number) => `room:{${roomId}}:recent:ver`;
+
+/**
+ * Write-through on send. The list exists only when it holds the room's newest messages
+ * (up to LIST_LENGTH), newest first; each entry is "<sortKey>|<message JSON>".
+ * Bumps the version; pushes only onto an existing list and only a message newer than its head;
+ * an entry already there is left alone; an older, missing one drops the list.
+ */
+const PUSH_SCRIPT = script(`
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then return 0 end
+local headKey = string.sub(head, 1, string.find(head, '|', 1, true) - 1)
+if ARGV[1] > headKey then
+  redis.call('LPUSH', KEYS[1], ARGV[2])
+  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return 1
+end
+local prefix = ARGV[1] .. '|'
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if string.sub(item, 1, #prefix) == prefix then return 2 end
+end
+redis.call('DEL', KEYS[1])
+return 3
+`);
+
+/** Fills the list from a store read, unless any write happened since `version` was read. */
+const FILL_SCRIPT = script(`
+local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if #ARGV > 2 then
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`);
+
+export interface CachedPage {
+  messages: MessageView[];
+  hasMore: boolean;
+}
+
+export interface FreshPage {
+  /** Newest first, at most LIST_LENGTH. */
+  messages: MessageView[];
+  /** True when the room holds more messages than `messages`. */
+  hasMore: boolean;
+}
+
+/**
+ * `room:{id}:recent`: the newest messages of a room, for the first page of history.
+ *
+ * Correctness before hit rate: every write bumps `room:{id}:recent:ver`, and a reader only
+ * fills the list when the version is still the one it saw before reading the store, so a
+ * stale read can never be cached over a newer write. Edits, deletions and reactions drop the
+ * list; the next first-page read fills it again.
+ */
+export class RecentMessagesCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly sortKey: (message: MessageView) => string,
+  ) {}
+
+  /** The newest `limit` (<= RECENT_CACHE_SIZE) messages, from Redis, else from `load` (then cached). */
+  async firstPage(roomId: number, limit: number, load: (count: number) => Promise<FreshPage>): Promise<CachedPage> {
+    const results = await this.redis
+      .pipeline()
+      .lrange(recentKey(roomId), 0, limit)
+      .get(recentVersionKey(roomId))
+      .exec();
+    const items = (results?.[0]?.[1] as string[] | undefined) ?? [];
+    if (!results?.[0]?.[0] && items.length > 0) {
+      const messages = items.slice(0, limit).map(parseEntry);
+      return { messages, hasMore: items.length > limit };
+    }
+    const version = (results?.[1]?.[1] as string | null | undefined) ?? '';
+    const fresh = await load(LIST_LENGTH);
+    if (fresh.messages.length > 0) await this.fill(roomId, version, fresh.messages);
+    return { messages: fresh.messages.slice(0, limit), hasMore: fresh.hasMore || fresh.messages.length > limit };
+  }
+
+  /** After a send: the message joins the list when the list is live. */
+  async push(message: MessageView): Promise<void> {
+    await this.run(
+      PUSH_SCRIPT,
+      recentKey(message.room_id),
+      recentVersionKey(message.room_id),
+      this.sortKey(message),
+      this.entry(message),
+      String(LIST_LENGTH),
+      String(LIST_TTL_S),
+      String(VERSION_TTL_S),
+    );
+  }
+
+  /** After an edit, deletion or reaction: the list is dropped. */
+  async invalidate(roomId: number): Promise<void> {
+    await this.redis
+      .multi()
+      .incr(recentVersionKey(roomId))
+      .expire(recentVersionKey(roomId), VERSION_TTL_S)
+      .del(recentKey(roomId))
+      .exec();
+  }
+
+  /** The room is gone. */
+  async drop(roomId: number): Promise<void> {
+    await this.redis.del(recentKey(roomId), recentVersionKey(roomId));
+  }
+
+  private async fill(roomId: number, version: string, messages: MessageView[]): Promise<void> {
+    await this.run(
+      FILL_SCRIPT,
+      recentKey(roomId),
+      recentVersionKey(roomId),
+      version,
+      String(LIST_TTL_S),
+      ...messages.map((message) => this.entry(message)),
+    );
+  }
+
+  /** EVALSHA, loading the script on first use (and after a Redis restart). */
+  private async run(script: Script, listKey: string, versionKey: string, ...args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(script.sha, 2, listKey, versionKey, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(script.source, 2, listKey, versionKey, ...args);
+    }
+  }
+
+  private entry(message: MessageView): string {
+    return `${this.sortKey(message)}|${JSON.stringify(message)}`;
+  }
+}
+
+function parseEntry(entry: string): MessageView {
+  return JSON.parse(entry.slice(entry.indexOf('|') + 1)) as MessageView;
+}

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses } from '../../lib/http-schemas.ts';
+import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
+import { directRoomBody, listQuery, roomEnvelope, roomParams, roomsEnvelope } from './room.schemas.ts';
+import { bindRoomLog } from './room-log.ts';
+
+const tags = ['rooms'];
+
+/** /api/chat-rooms: direct rooms, and the list of all my rooms. */
+const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticate);
+  app.addHook('preHandler', bindRoomLog);
+
+  app.post('', {
+    schema: {
+      tags,
+      summary: 'Open the direct room with a user (201 new, 200 existing; 403 when blocked)',
+      security: BEARER_SECURITY,
+      body: directRoomBody,
+      response: { 200: roomEnvelope, 201: roomEnvelope, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request, reply) => {
+    const { room, created } = await app.rooms.service.openDirect(requireAuth(request).userId, request.body.user_id);
+    return reply.code(created ? 201 : 200).send({ room });
+  });
+
+  app.get('', {
+    schema: {
+      tags,
+      summary: 'My rooms, direct and group, newest activity first, with last message and unread count',
+      security: BEARER_SECURITY,
+      querystring: listQuery,
+      response: { 200: roomsEnvelope, ...errorResponses(400, 401) },
+    },
+  }, async (request) => ({
+    rooms: await app.rooms.service.listMine(requireAuth(request).userId, undefined, request.query),
+  }));
+
+  app.get('/:room_id', {
+    schema: {
+      tags,
+      summary: 'A room I am in (404 for non-members)',
+      security: BEARER_SECURITY,
+      params: roomParams,
+      response: { 200: roomEnvelope, ...errorResponses(400, 401, 404) },
+    },
+  }, async (request) => ({ room: await app.rooms.service.get(requireAuth(request).userId, request.params.room_id) }));
+};
+
+export default chatRoomsRoutes;

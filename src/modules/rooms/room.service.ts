@@ -1,0 +1,356 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Prisma } from '../../generated/prisma/client.ts';
+import type { DomainEvent, RoomChange } from '../../lib/domain-events.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import type { MessageStore } from '../messages/store/message-store.ts';
+import type { RelationshipStore } from '../social/relationship.store.ts';
+import type { UserStore } from '../users/user.store.ts';
+import { canAddMember, canChangeRole, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
+import type { CreateGroupBody, RoomRole, RoomType, RoomView, UpdateGroupBody } from './room.schemas.ts';
+import { directKeyOf, directPeerOf, type LockedRoom, type PageOptions, type RoomMember, type RoomStore, type RoomWithMembers } from './room.store.ts';
+import { toRoomView, toSharedRoomView } from './room.view.ts';
+
+/** What the messages module needs to know about me in a room. */
+export interface RoomAccess {
+  roomId: number;
+  type: RoomType;
+  role: RoomRole;
+  /** The other member of a direct room. */
+  peerId: number | null;
+  lastReadMessageId: string | null;
+  lastReadAt: Date | null;
+  joinedAt: Date;
+}
+
+export type RoomDeletedListener = (roomId: number) => Promise<void>;
+
+export interface DirectRoomResult {
+  room: RoomView;
+  created: boolean;
+}
+
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+
+/** Rooms: direct and group rooms, membership, roles; every rule of the contract's Rooms section. */
+export class RoomService {
+  private readonly deletedListeners: RoomDeletedListener[] = [];
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly messages: MessageStore,
+    private readonly users: UserStore,
+    private readonly relationships: RelationshipStore,
+    private readonly events: EventBus,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Called after a room is deleted (the messages module purges messages and caches). */
+  onRoomDeleted(listener: RoomDeletedListener): void {
+    this.deletedListeners.push(listener);
+  }
+
+  // ---- direct rooms -------------------------------------------------------------------------
+
+  /** The direct room with `peerId`: created (201) or the existing one (200), never two. */
+  async openDirect(userId: number, peerId: number): Promise<DirectRoomResult> {
+    if (peerId === userId) throw badRequest('You cannot open a direct room with yourself');
+    const [peer, blocked] = await Promise.all([
+      this.users.findActiveById(peerId),
+      this.relationships.isBlockedEitherWay(userId, peerId),
+    ]);
+    if (!peer) throw notFound(`User ${peerId} not found`);
+    if (blocked) throw forbidden('You cannot open a direct room with this user');
+
+    const key = directKeyOf(userId, peerId);
+    const existing = await this.store.findDirectByKey(key);
+    if (existing) return { room: await this.viewFor(userId, existing), created: false };
+    try {
+      const room = await this.store.createDirect(userId, peerId);
+      await this.publishRoom('created', room, userId, [userId, peerId]);
+      return { room: await this.viewFor(userId, room), created: true };
+    } catch (error) {
+      // A concurrent request created it between our read and our insert: the unique key won.
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await this.store.findDirectByKey(key);
+      if (!winner) throw error;
+      return { room: await this.viewFor(userId, winner), created: false };
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** A room I am in (404 otherwise, so non-members learn nothing). */
+  async get(userId: number, roomId: number): Promise<RoomView> {
+    const room = await this.store.findActive(roomId);
+    if (!room || !room.members.some((member) => member.userId === userId)) throw notFound(`Room ${roomId} not found`);
+    return this.viewFor(userId, room);
+  }
+
+  /** My rooms (of one type, or both), newest activity first. */
+  async listMine(userId: number, type: RoomType | undefined, page: PageOptions): Promise<RoomView[]> {
+    const ids = await this.store.pageIdsForMember(userId, type, page);
+    const rooms = await this.store.findManyWithMembers(ids);
+    const byId = new Map(rooms.map((room) => [room.id, room]));
+    const ordered = ids.flatMap((id) => byId.get(id) ?? []);
+    return this.viewsFor(userId, ordered);
+  }
+
+  /** Public group rooms I am not in (no last message or unread count: I cannot read them yet). */
+  async discover(userId: number, page: PageOptions): Promise<RoomView[]> {
+    const rooms = await this.store.findDiscoverable(userId, page);
+    return rooms.map((room) => toRoomView(room, undefined));
+  }
+
+  /** For the messages module: 404 for an unknown room, 403 when I am not a member. */
+  async access(userId: number, roomId: number): Promise<RoomAccess> {
+    const record = await this.store.findAccess(roomId, userId);
+    if (!record) throw notFound(`Room ${roomId} not found`);
+    if (!record.member) throw forbidden(`You are not a member of room ${roomId}`);
+    return {
+      roomId: record.id,
+      type: record.type,
+      role: record.member.role,
+      peerId: record.type === 'direct' ? directPeerOf(record.directKey, userId) : null,
+      lastReadMessageId: record.member.lastReadMessageId,
+      lastReadAt: record.member.lastReadAt,
+      joinedAt: record.member.joinedAt,
+    };
+  }
+
+  // ---- group rooms ---------------------------------------------------------------------------
+
+  async createGroup(userId: number, body: CreateGroupBody): Promise<RoomView> {
+    const memberIds = [...new Set(body.member_ids)].filter((id) => id !== userId);
+    if (memberIds.length + 1 > body.max_members) {
+      throw badRequest(`max_members is ${body.max_members}, but ${memberIds.length + 1} members were given`);
+    }
+    await this.checkCandidates(userId, memberIds);
+    const room = await this.store.createGroup({
+      name: body.name,
+      description: body.description || null,
+      isPrivate: body.is_private,
+      maxMembers: body.max_members,
+      createdBy: userId,
+      memberIds,
+    });
+    this.log.info({ userId, roomId: room.id }, 'group room created');
+    await this.publishRoom('created', room, userId, [userId, ...memberIds]);
+    return this.viewFor(userId, room);
+  }
+
+  /** Joins a public room; joining a room I am already in is a no-op that returns it (200). */
+  async join(userId: number, roomId: number): Promise<RoomView> {
+    const joined = await this.withGroup(roomId, async (locked) => {
+      if (await locked.member(userId)) return false;
+      if (locked.room.isPrivate) throw forbidden(`Room ${roomId} is private: an owner or admin must add you`);
+      if ((await locked.countActive()) >= locked.room.maxMembers) throw conflict(`Room ${roomId} is full`);
+      await locked.addMember(userId, 'member');
+      return true;
+    });
+    const room = await this.mustFind(roomId);
+    if (joined) await this.publishRoom('member_joined', room, userId, [userId]);
+    return this.viewFor(userId, room);
+  }
+
+  /**
+   * Leaves a group room. An owner hands ownership to the oldest admin, else the oldest member;
+   * the last member leaving deletes the room (nobody could ever reach it again).
+   */
+  async leave(userId: number, roomId: number): Promise<void> {
+    const outcome = await this.withGroup(roomId, async (locked) => {
+      const me = await this.requireMember(locked, userId);
+      await locked.markLeft(userId);
+      const remaining = await locked.activeMembers();
+      if (remaining.length === 0) {
+        await locked.delete();
+        return { deleted: true as const };
+      }
+      const successor = me.role === 'owner' ? nextOwner(remaining) : undefined;
+      if (successor) await locked.setRole(successor.userId, 'owner');
+      return { deleted: false as const, successorId: successor?.userId };
+    });
+    if (outcome.deleted) {
+      await this.afterDelete(roomId, userId, [userId]);
+      return;
+    }
+    const room = await this.mustFind(roomId);
+    const affected = outcome.successorId === undefined ? [userId] : [userId, outcome.successorId];
+    await this.publishRoom('member_left', room, userId, affected);
+  }
+
+  async update(userId: number, roomId: number, changes: UpdateGroupBody): Promise<RoomView> {
+    await this.withGroup(roomId, async (locked) => {
+      const me = await this.requireMember(locked, userId);
+      if (!canUpdateRoom(me.role)) throw forbidden('Only the owner or an admin can change the room');
+      if (changes.max_members !== undefined && changes.max_members < (await locked.countActive())) {
+        throw conflict(`Room ${roomId} already has more than ${changes.max_members} members`);
+      }
+      await locked.update({
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.description !== undefined ? { description: changes.description || null } : {}),
+        ...(changes.is_private !== undefined ? { isPrivate: changes.is_private } : {}),
+        ...(changes.max_members !== undefined ? { maxMembers: changes.max_members } : {}),
+      });
+    });
+    const room = await this.mustFind(roomId);
+    await this.publishRoom('updated', room, userId, []);
+    return this.viewFor(userId, room);
+  }
+
+  async addMember(actorId: number, roomId: number, targetId: number, role: 'admin' | 'member'): Promise<RoomView> {
+    // Checked before taking the room lock (a locked transaction must not wait for a second
+    // pooled connection), reported after the permission check.
+    const candidateProblem = await this.checkCandidates(actorId, [targetId]).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await this.withGroup(roomId, async (locked) => {
+      const actor = await this.requireMember(locked, actorId);
+      if (!canAddMember(actor.role, role)) {
+        throw forbidden(actor.role === 'admin' ? 'Only the owner can add admins' : 'Only the owner or an admin can add members');
+      }
+      if (await locked.member(targetId)) throw conflict(`User ${targetId} is already a member`);
+      if (candidateProblem) throw candidateProblem;
+      if ((await locked.countActive()) >= locked.room.maxMembers) throw conflict(`Room ${roomId} is full`);
+      await locked.addMember(targetId, role);
+    });
+    const room = await this.mustFind(roomId);
+    await this.publishRoom('member_added', room, actorId, [targetId]);
+    return this.viewFor(actorId, room);
+  }
+
+  async removeMember(actorId: number, roomId: number, targetId: number): Promise<void> {
+    await this.withGroup(roomId, async (locked) => {
+      const actor = await this.requireMember(locked, actorId);
+      const target = await locked.member(targetId);
+      if (!target) throw notFound(`User ${targetId} is not a member of room ${roomId}`);
+      if (!canRemoveMember(actor.role, target.role)) {
+        throw forbidden(target.role === 'owner' ? 'The owner cannot be removed' : 'You cannot remove this member');
+      }
+      await locked.markLeft(targetId);
+    });
+    const room = await this.mustFind(roomId);
+    await this.publishRoom('member_removed', room, actorId, [targetId]);
+  }
+
+  async changeRole(actorId: number, roomId: number, targetId: number, role: 'admin' | 'member'): Promise<RoomView> {
+    await this.withGroup(roomId, async (locked) => {
+      const actor = await this.requireMember(locked, actorId);
+      const target = await locked.member(targetId);
+      if (!target) throw notFound(`User ${targetId} is not a member of room ${roomId}`);
+      if (!canChangeRole(actor.role, target.role)) {
+        throw forbidden(target.role === 'owner' ? "The owner's role cannot be changed" : 'Only the owner can change roles');
+      }
+      await locked.setRole(targetId, role);
+    });
+    const room = await this.mustFind(roomId);
+    await this.publishRoom('role_changed', room, actorId, [targetId]);
+    return this.viewFor(actorId, room);
+  }
+
+  /** My name in this room; null or "" resets it to my profile name. */
+  async setNickname(userId: number, roomId: number, nickname: string | null): Promise<RoomView> {
+    const access = await this.store.findAccess(roomId, userId);
+    if (!access || access.type !== 'group') throw notFound(`Group room ${roomId} not found`);
+    if (!access.member || !(await this.store.setNickname(roomId, userId, nickname || null))) {
+      throw forbidden(`You are not a member of room ${roomId}`);
+    }
+    const room = await this.mustFind(roomId);
+    await this.publishRoom('nickname_changed', room, userId, [userId]);
+    return this.viewFor(userId, room);
+  }
+
+  async delete(userId: number, roomId: number): Promise<void> {
+    const memberIds = await this.withGroup(roomId, async (locked) => {
+      const me = await this.requireMember(locked, userId);
+      if (!canDeleteRoom(me.role)) throw forbidden('Only the owner can delete the room');
+      const members = await locked.activeMembers();
+      await locked.delete();
+      return members.map((member) => member.userId);
+    });
+    this.log.info({ userId, roomId }, 'group room deleted');
+    await this.afterDelete(roomId, userId, memberIds);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** Users about to be added by `actorId`: they must exist, be active and not blocked either way. */
+  private async checkCandidates(actorId: number, userIds: readonly number[]): Promise<void> {
+    if (userIds.length === 0) return;
+    const [active, blocked] = await Promise.all([
+      this.store.activeUserIds(userIds),
+      Promise.all(userIds.map((id) => this.relationships.isBlockedEitherWay(actorId, id))),
+    ]);
+    const missing = userIds.filter((id) => !active.has(id));
+    if (missing.length > 0) throw notFound(`User${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
+    const blockedIds = userIds.filter((_, i) => blocked[i]);
+    if (blockedIds.length > 0) throw forbidden(`You cannot add user${blockedIds.length > 1 ? 's' : ''} ${blockedIds.join(', ')}`);
+  }
+
+  private withGroup<T>(roomId: number, work: (locked: LockedRoom) => Promise<T>): Promise<T> {
+    return this.store.withLock(roomId, async (locked) => {
+      if (!locked || locked.room.type !== 'group') throw notFound(`Group room ${roomId} not found`);
+      return work(locked);
+    });
+  }
+
+  private async requireMember(locked: LockedRoom, userId: number): Promise<RoomMember> {
+    const member = await locked.member(userId);
+    if (!member) throw forbidden(`You are not a member of room ${locked.room.id}`);
+    return member;
+  }
+
+  private async mustFind(roomId: number): Promise<RoomWithMembers> {
+    const room = await this.store.findActive(roomId);
+    if (!room) throw notFound(`Room ${roomId} not found`);
+    return room;
+  }
+
+  private async viewFor(userId: number, room: RoomWithMembers): Promise<RoomView> {
+    const [view] = await this.viewsFor(userId, [room]);
+    return view ?? toRoomView(room, undefined);
+  }
+
+  /** Room views with my last message and unread count: one batched message-store call. */
+  private async viewsFor(userId: number, rooms: readonly RoomWithMembers[]): Promise<RoomView[]> {
+    const queries = rooms.flatMap((room) => {
+      const me = room.members.find((member) => member.userId === userId);
+      return me ? [{ roomId: room.id, userId, lastReadMessageId: me.lastReadMessageId, since: me.joinedAt }] : [];
+    });
+    const summaries = await this.messages.summarize(queries);
+    return rooms.map((room) => toRoomView(room, summaries.get(room.id)));
+  }
+
+  private async afterDelete(roomId: number, actorId: number, memberIds: number[]): Promise<void> {
+    for (const listener of this.deletedListeners) {
+      try {
+        await listener(roomId);
+      } catch (error) {
+        this.log.error({ err: error, roomId }, 'clean-up after a room deletion failed');
+      }
+    }
+    await this.publish({ type: 'room_changed', room_id: roomId, change: 'deleted', actor_id: actorId, member_ids: memberIds, room: null });
+  }
+
+  private publishRoom(change: RoomChange, room: RoomWithMembers, actorId: number, memberIds: number[]): Promise<void> {
+    return this.publish({
+      type: 'room_changed',
+      room_id: room.id,
+      change,
+      actor_id: actorId,
+      member_ids: memberIds,
+      room: toSharedRoomView(room),
+    });
+  }
+
+  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
+  private async publish(event: DomainEvent): Promise<void> {
+    try {
+      await this.events.publish(event);
+    } catch (error) {
+      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
+    }
+  }
+}

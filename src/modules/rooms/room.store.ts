@@ -1,0 +1,257 @@
+import type { Db } from '../../db/prisma.ts';
+import { Prisma, type Room, type RoomMember } from '../../generated/prisma/client.ts';
+import type { RoomRole, RoomType } from './room.schemas.ts';
+
+/** Current members (left_at IS NULL), oldest first, with the user fields the room view shows. */
+export const withMembers = {
+  members: {
+    where: { leftAt: null },
+    orderBy: [{ joinedAt: 'asc' }, { id: 'asc' }],
+    include: { user: { select: { id: true, username: true, displayName: true } } },
+  },
+} satisfies Prisma.RoomInclude;
+
+export type RoomWithMembers = Prisma.RoomGetPayload<{ include: typeof withMembers }>;
+export type { Room, RoomMember };
+
+export interface RoomAccessRecord {
+  id: number;
+  type: RoomType;
+  directKey: string | null;
+  /** My current membership, when I am a member. */
+  member: Pick<RoomMember, 'role' | 'lastReadMessageId' | 'lastReadAt' | 'joinedAt'> | null;
+}
+
+export interface NewGroupRoom {
+  name: string;
+  description: string | null;
+  isPrivate: boolean;
+  maxMembers: number;
+  createdBy: number;
+  memberIds: number[];
+}
+
+export interface RoomChanges {
+  name?: string;
+  description?: string | null;
+  isPrivate?: boolean;
+  maxMembers?: number;
+}
+
+export interface PageOptions {
+  limit: number;
+  offset: number;
+}
+
+/** Room locks are held briefly, but queued writers of a busy room may wait for them. */
+const LOCK_TRANSACTION = { maxWait: 5000, timeout: 15_000 };
+
+/** "<low id>:<high id>": the unique key that makes one direct room per pair. */
+export const directKeyOf = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+/** The other member of a direct room, read from its key. */
+export function directPeerOf(directKey: string | null, userId: number): number | null {
+  if (!directKey) return null;
+  const [low, high] = directKey.split(':').map(Number);
+  if (low === userId) return high ?? null;
+  if (high === userId) return low ?? null;
+  return null;
+}
+
+/**
+ * A room row locked (SELECT ... FOR UPDATE) for one transaction: membership changes of a room
+ * run one at a time, so capacity checks and ownership hand-over cannot race.
+ */
+export class LockedRoom {
+  constructor(
+    private readonly tx: Prisma.TransactionClient,
+    readonly room: Room,
+  ) {}
+
+  activeMembers(): Promise<RoomMember[]> {
+    return this.tx.roomMember.findMany({
+      where: { roomId: this.room.id, leftAt: null },
+      orderBy: [{ joinedAt: 'asc' }, { id: 'asc' }],
+    });
+  }
+
+  member(userId: number): Promise<RoomMember | null> {
+    return this.tx.roomMember.findFirst({ where: { roomId: this.room.id, userId, leftAt: null } });
+  }
+
+  countActive(): Promise<number> {
+    return this.tx.roomMember.count({ where: { roomId: this.room.id, leftAt: null } });
+  }
+
+  /** Adds the user, or brings a former member back (fresh role, nickname and join time). */
+  async addMember(userId: number, role: RoomRole): Promise<void> {
+    const now = new Date();
+    await this.tx.roomMember.upsert({
+      where: { roomId_userId: { roomId: this.room.id, userId } },
+      create: { roomId: this.room.id, userId, role, joinedAt: now },
+      update: { role, nickname: null, joinedAt: now, leftAt: null },
+    });
+  }
+
+  async markLeft(userId: number): Promise<void> {
+    await this.tx.roomMember.updateMany({ where: { roomId: this.room.id, userId, leftAt: null }, data: { leftAt: new Date() } });
+  }
+
+  async setRole(userId: number, role: RoomRole): Promise<void> {
+    await this.tx.roomMember.updateMany({ where: { roomId: this.room.id, userId, leftAt: null }, data: { role } });
+  }
+
+  async update(changes: RoomChanges): Promise<void> {
+    await this.tx.room.update({ where: { id: this.room.id }, data: changes });
+  }
+
+  /** Deletes the room; members and (MySQL) messages go with it by cascade. */
+  async delete(): Promise<void> {
+    await this.tx.room.delete({ where: { id: this.room.id } });
+  }
+}
+
+/** Every database call of the rooms module. */
+export class RoomStore {
+  constructor(private readonly db: Db) {}
+
+  findActive(roomId: number): Promise<RoomWithMembers | null> {
+    return this.db.room.findFirst({ where: { id: roomId, isActive: true }, include: withMembers });
+  }
+
+  findDirectByKey(directKey: string): Promise<RoomWithMembers | null> {
+    return this.db.room.findUnique({ where: { directKey }, include: withMembers });
+  }
+
+  /** Room and both members in one transaction; a concurrent twin fails with P2002 on direct_key. */
+  createDirect(creatorId: number, peerId: number): Promise<RoomWithMembers> {
+    const joinedAt = new Date();
+    return this.db.room.create({
+      data: {
+        type: 'direct',
+        createdBy: creatorId,
+        directKey: directKeyOf(creatorId, peerId),
+        members: {
+          create: [
+            { userId: creatorId, role: 'member', joinedAt },
+            { userId: peerId, role: 'member', joinedAt },
+          ],
+        },
+      },
+      include: withMembers,
+    });
+  }
+
+  createGroup(group: NewGroupRoom): Promise<RoomWithMembers> {
+    const joinedAt = new Date();
+    return this.db.room.create({
+      data: {
+        type: 'group',
+        name: group.name,
+        description: group.description,
+        isPrivate: group.isPrivate,
+        maxMembers: group.maxMembers,
+        createdBy: group.createdBy,
+        members: {
+          create: [
+            { userId: group.createdBy, role: 'owner', joinedAt },
+            ...group.memberIds.map((userId) => ({ userId, role: 'member' as const, joinedAt })),
+          ],
+        },
+      },
+      include: withMembers,
+    });
+  }
+
+  /** Ids of my rooms, newest activity (last message, else creation) first. */
+  async pageIdsForMember(userId: number, type: RoomType | undefined, page: PageOptions): Promise<number[]> {
+    const rows = await this.db.$queryRaw<{ id: number }[]>`
+      SELECT r.id FROM room_members m JOIN rooms r ON r.id = m.room_id
+      WHERE m.user_id = ${userId} AND m.left_at IS NULL AND r.is_active = true
+        ${type ? Prisma.sql`AND r.type = ${type}` : Prisma.empty}
+      ORDER BY COALESCE(r.last_message_at, r.created_at) DESC, r.id DESC
+      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    return rows.map((row) => Number(row.id));
+  }
+
+  findManyWithMembers(roomIds: readonly number[]): Promise<RoomWithMembers[]> {
+    if (roomIds.length === 0) return Promise.resolve([]);
+    return this.db.room.findMany({ where: { id: { in: [...roomIds] }, isActive: true }, include: withMembers });
+  }
+
+  /** Public group rooms the user is not in, newest first. */
+  findDiscoverable(userId: number, page: PageOptions): Promise<RoomWithMembers[]> {
+    return this.db.room.findMany({
+      where: { type: 'group', isPrivate: false, isActive: true, members: { none: { userId, leftAt: null } } },
+      orderBy: { id: 'desc' },
+      take: page.limit,
+      skip: page.offset,
+      include: withMembers,
+    });
+  }
+
+  async findAccess(roomId: number, userId: number): Promise<RoomAccessRecord | null> {
+    const room = await this.db.room.findFirst({
+      where: { id: roomId, isActive: true },
+      select: {
+        id: true,
+        type: true,
+        directKey: true,
+        members: {
+          where: { userId, leftAt: null },
+          select: { role: true, lastReadMessageId: true, lastReadAt: true, joinedAt: true },
+        },
+      },
+    });
+    if (!room) return null;
+    return { id: room.id, type: room.type, directKey: room.directKey, member: room.members[0] ?? null };
+  }
+
+  /**
+   * Runs `work` with the room row locked, or with null when the room does not exist. `work`
+   * must only use the locked room (one connection), never the pool.
+   */
+  withLock<T>(roomId: number, work: (locked: LockedRoom | null) => Promise<T>): Promise<T> {
+    return this.db.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM rooms WHERE id = ${roomId} AND is_active = true FOR UPDATE`;
+      if (rows.length === 0) return work(null);
+      const room = await tx.room.findUniqueOrThrow({ where: { id: roomId } });
+      return work(new LockedRoom(tx, room));
+    }, LOCK_TRANSACTION);
+  }
+
+  /** Which of these users exist and are active. */
+  async activeUserIds(userIds: readonly number[]): Promise<Set<number>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db.user.findMany({ where: { id: { in: [...userIds] }, isActive: true }, select: { id: true } });
+    return new Set(rows.map((row) => row.id));
+  }
+
+  async setNickname(roomId: number, userId: number, nickname: string | null): Promise<boolean> {
+    const { count } = await this.db.roomMember.updateMany({ where: { roomId, userId, leftAt: null }, data: { nickname } });
+    return count > 0;
+  }
+
+  /** Moves rooms.last_message_at forward only (raw, so updated_at keeps meaning "room edited"). */
+  async touchLastMessage(roomId: number, at: Date): Promise<void> {
+    await this.db.$executeRaw`
+      UPDATE rooms SET last_message_at = ${at}
+      WHERE id = ${roomId} AND (last_message_at IS NULL OR last_message_at < ${at})`;
+  }
+
+  readState(roomId: number, userId: number): Promise<Pick<RoomMember, 'lastReadMessageId' | 'lastReadAt'> | null> {
+    return this.db.roomMember.findFirst({
+      where: { roomId, userId, leftAt: null },
+      select: { lastReadMessageId: true, lastReadAt: true },
+    });
+  }
+
+  /** Compare-and-set of my read pointer: false when it changed since `expected` was read. */
+  async setLastRead(roomId: number, userId: number, expected: string | null, next: string, at: Date): Promise<boolean> {
+    const { count } = await this.db.roomMember.updateMany({
+      where: { roomId, userId, leftAt: null, lastReadMessageId: expected },
+      data: { lastReadMessageId: next, lastReadAt: at },
+    });
+    return count > 0;
+  }
+}

@@ -1,0 +1,41 @@
+import { toMessageView } from '../messages/message.view.ts';
+import type { RoomSummary } from '../messages/store/message-store.ts';
+import type { RoomMemberView, RoomView } from './room.schemas.ts';
+import type { RoomWithMembers } from './room.store.ts';
+
+/** A room as every member sees it alike (events carry this; the API adds my last_message/unread_count). */
+export type SharedRoomView = Omit<RoomView, 'last_message' | 'unread_count'>;
+
+export function toMemberView(member: RoomWithMembers['members'][number]): RoomMemberView {
+  return {
+    user_id: member.userId,
+    username: member.user.username,
+    display_name: member.user.displayName,
+    nickname: member.nickname,
+    role: member.role,
+    joined_at: member.joinedAt.toISOString(),
+  };
+}
+
+export function toSharedRoomView(room: RoomWithMembers): SharedRoomView {
+  return {
+    id: room.id,
+    type: room.type,
+    name: room.name,
+    description: room.description,
+    is_private: room.isPrivate,
+    max_members: room.maxMembers,
+    created_by: room.createdBy,
+    created_at: room.createdAt.toISOString(),
+    updated_at: room.updatedAt.toISOString(),
+    members: room.members.map(toMemberView),
+  };
+}
+
+export function toRoomView(room: RoomWithMembers, summary: RoomSummary | undefined): RoomView {
+  return {
+    ...toSharedRoomView(room),
+    last_message: summary?.lastMessage ? toMessageView(summary.lastMessage) : null,
+    unread_count: summary?.unreadCount ?? 0,
+  };
+}

@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  InvalidCursorError,
+  type MessageStore,
+  type NewMessage,
+  type StoredMessage,
+} from '../../src/modules/messages/store/message-store.ts';
+
+/** What a store under test needs around it: rooms and users that may own messages. */
+export interface StoreFixture {
+  store: MessageStore;
+  newRoom(): Promise<number>;
+  newUser(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The one behaviour both message stores must have. Each adapter's test file calls this with a
+ * factory; MongoDB runs it only when MONGODB_URL is set.
+ */
+export function messageStoreContract(name: string, setup: () => Promise<StoreFixture>): void {
+  describe(`MessageStore contract: ${name}`, () => {
+    let fx: StoreFixture;
+    let store: MessageStore;
+    beforeAll(async () => {
+      fx = await setup();
+      store = fx.store;
+    });
+    afterAll(async () => fx?.close());
+
+    const message = (roomId: number, userId: number, extra: Partial<NewMessage> = {}): NewMessage => ({
+      roomId,
+      userId,
+      content: 'hello',
+      messageType: 'text',
+      attachmentUrl: null,
+      replyTo: null,
+      clientMessageId: null,
+      ...extra,
+    });
+
+    async function seed(roomId: number, userId: number, contents: string[]): Promise<StoredMessage[]> {
+      const created: StoredMessage[] = [];
+      for (const content of contents) created.push((await store.create(message(roomId, userId, { content }))).message);
+      return created;
+    }
+
+    it('creates a message and finds it by id in its room only', async () => {
+      const [room, other, user] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser()];
+      const { message: created, created: isNew } = await store.create(
+        message(room, user, { content: '안녕하세요 👋🏽 “quotes”', attachmentUrl: '/uploads/a.png', messageType: 'image' }),
+      );
+      expect(isNew).toBe(true);
+      expect(created).toMatchObject({
+        roomId: room,
+        userId: user,
+        content: '안녕하세요 👋🏽 “quotes”',
+        messageType: 'image',
+        attachmentUrl: '/uploads/a.png',
+        replyTo: null,
+        clientMessageId: null,
+        isEdited: false,
+        editedAt: null,
+        isDeleted: false,
+        reactions: {},
+      });
+      expect(typeof created.id).toBe('string');
+      expect(created.createdAt).toBeInstanceOf(Date);
+      expect(await store.findById(room, created.id)).toEqual(created);
+      expect(await store.findById(other, created.id)).toBeNull();
+    });
+
+    it('treats ids it could never have issued as not found', async () => {
+      const room = await fx.newRoom();
+      for (const id of ['abc', '', '-1', '0', '1.5', '99999999999999999999999', 'ffffffffffffffffffffffff0', '../etc']) {
+        expect(store.isValidId(id)).toBe(false);
+        expect(await store.findById(room, id)).toBeNull();
+        expect(await store.editContent(room, id, 'x', new Date())).toBeNull();
+        expect(await store.softDelete(room, id, new Date())).toBeNull();
+        expect(await store.toggleReaction(room, id, 1, 'like')).toBeNull();
+      }
+    });
+
+    it('is idempotent on (room, sender, client_message_id), also under concurrency', async () => {
+      const [room, otherRoom, user, other] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser(), await fx.newUser()];
+      const first = await store.create(message(room, user, { clientMessageId: 'tmp-1', content: 'first' }));
+      const again = await store.create(message(room, user, { clientMessageId: 'tmp-1', content: 'second' }));
+      expect(first.created).toBe(true);
+      expect(again).toEqual({ message: first.message, created: false });
+      // Another sender, or another room, may use the same temporary id.
+      expect((await store.create(message(room, other, { clientMessageId: 'tmp-1' }))).created).toBe(true);
+      expect((await store.create(message(otherRoom, user, { clientMessageId: 'tmp-1' }))).created).toBe(true);
+      // Without a client id every call is a new message.
+      const a = await store.create(message(room, user));
+      const b = await store.create(message(room, user));
+      expect(a.message.id).not.toBe(b.message.id);
+
+      const racers = await Promise.all(
+        Array.from({ length: 12 }, () => store.create(message(room, user, { clientMessageId: 'race', content: 'race' }))),
+      );
+      expect(new Set(racers.map((r) => r.message.id)).size).toBe(1);
+      expect(racers.filter((r) => r.created)).toHaveLength(1);
+      const page = await store.page(room, { limit: 100 });
+      expect(page.messages.filter((m) => m.clientMessageId === 'race')).toHaveLength(1);
+    });
+
+    it('pages newest first with opaque cursors, no gaps and no duplicates', async () => {
+      const [room, user] = [await fx.newRoom(), await fx.newUser()];
+      const created = await seed(room, user, Array.from({ length: 7 }, (_, i) => `m${i}`));
+      const first = await store.page(room, { limit: 3 });
+      expect(first.messages.map((m) => m.content)).toEqual(['m6', 'm5', 'm4']);
+      expect(first.hasMore).toBe(true);
+      expect(first.nextCursor).toEqual(expect.any(String));
+      expect(first.nextCursor).toBe(store.cursorFor(first.messages[2]!));
+      const second = await store.page(room, { limit: 3, before: first.nextCursor! });
+      expect(second.messages.map((m) => m.content)).toEqual(['m3', 'm2', 'm1']);
+      const third = await store.page(room, { limit: 3, before: second.nextCursor! });
+      expect(third.messages.map((m) => m.content)).toEqual(['m0']);
+      expect(third).toMatchObject({ hasMore: false, nextCursor: null });
+      const exact = await store.page(room, { limit: 7 });
+      expect(exact).toMatchObject({ hasMore: false, nextCursor: null });
+      expect(exact.messages.map((m) => m.id)).toEqual([...created].reverse().map((m) => m.id));
+      // Positions agree with the page order.
+      const keys = exact.messages.map((m) => store.sortKey(m));
+      expect([...keys].sort().reverse()).toEqual(keys);
+      expect(new Set(keys.map((k) => k.length)).size).toBe(1);
+      expect((await store.page(await fx.newRoom(), { limit: 10 })).messages).toEqual([]);
+    });
+
+    it('refuses cursors it did not issue', async () => {
+      const room = await fx.newRoom();
+      const forged = [
+        'garbage!',
+        'bm90IGpzb24',
+        Buffer.from('[1,2]').toString('base64url'),
+        Buffer.from('{"i":"x","t":"y","z":1}').toString('base64url'),
+        Buffer.from('{}').toString('base64url'),
+        'a'.repeat(500),
+      ];
+      for (const before of forged) {
+        await expect(store.page(room, { limit: 5, before })).rejects.toBeInstanceOf(InvalidCursorError);
+      }
+    });
+
+    it('edits live messages only, and soft-deletes keeping the place', async () => {
+      const [room, user] = [await fx.newRoom(), await fx.newUser()];
+      const [a, b, c] = await seed(room, user, ['a', 'b', 'c']);
+      const at = new Date(Date.now() + 1000);
+      const edited = await store.editContent(room, b!.id, 'b2', at);
+      expect(edited).toMatchObject({ id: b!.id, content: 'b2', isEdited: true, isDeleted: false });
+      expect(edited?.editedAt?.getTime()).toBe(at.getTime());
+      expect(edited?.createdAt.getTime()).toBe(b!.createdAt.getTime());
+
+      const deleted = await store.softDelete(room, b!.id, new Date());
+      expect(deleted).toMatchObject({ id: b!.id, content: null, attachmentUrl: null, isDeleted: true });
+      expect(await store.editContent(room, b!.id, 'again', new Date())).toBeNull();
+      expect(await store.softDelete(room, b!.id, new Date())).toMatchObject({ isDeleted: true });
+      const page = await store.page(room, { limit: 10 });
+      expect(page.messages.map((m) => [m.id, m.content])).toEqual([
+        [c!.id, 'c'],
+        [b!.id, null],
+        [a!.id, 'a'],
+      ]);
+    });
+
+    it('toggles reactions per user and kind', async () => {
+      const [room, author, u1, u2] = [await fx.newRoom(), await fx.newUser(), await fx.newUser(), await fx.newUser()];
+      const [m] = await seed(room, author, ['react to me']);
+      await store.toggleReaction(room, m!.id, u2, 'like');
+      await store.toggleReaction(room, m!.id, u1, 'like');
+      const both = await store.toggleReaction(room, m!.id, u1, 'love');
+      expect(both?.reactions).toEqual({ like: [u1, u2].sort((x, y) => x - y), love: [u1] });
+      const removed = await store.toggleReaction(room, m!.id, u1, 'like');
+      expect(removed?.reactions).toEqual({ like: [u2], love: [u1] });
+      const none = await store.toggleReaction(room, m!.id, u1, 'love');
+      expect(none?.reactions).toEqual({ like: [u2] });
+      expect((await store.findById(room, m!.id))?.reactions).toEqual({ like: [u2] });
+      expect(await store.toggleReaction(await fx.newRoom(), m!.id, u1, 'like')).toBeNull();
+    });
+
+    it('searches one room, case-insensitively, by substring, never deleted messages', async () => {
+      const [room, other, user] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser()];
+      const [hello, , korean, percent, under, gone] = await seed(room, user, [
+        'Hello World',
+        'nothing here',
+        '오늘 회의는 3시입니다',
+        '100% sure',
+        'snake_case name',
+        'hello again, soon deleted',
+        '🎉 party',
+      ]);
+      await seed(other, user, ['hello from another room']);
+      await store.softDelete(room, gone!.id, new Date());
+
+      const ids = async (text: string) => (await store.search(room, text, 50)).map((m) => m.id);
+      expect(await ids('HELLO')).toEqual([hello!.id]);
+      expect(await ids('lo wor')).toEqual([hello!.id]);
+      expect(await ids('회의')).toEqual([korean!.id]);
+      expect(await ids('%')).toEqual([percent!.id]);
+      expect(await ids('_')).toEqual([under!.id]);
+      expect(await ids('e_c')).toEqual([under!.id]);
+      expect(await ids('.*')).toEqual([]);
+      expect(await ids('😀')).toEqual([]);
+      expect(await ids('🎉')).toHaveLength(1);
+      expect(await ids('soon deleted')).toEqual([]);
+      expect(await ids('absent')).toEqual([]);
+
+      await seed(room, user, ['hello 1', 'hello 2', 'hello 3']);
+      const limited = await store.search(room, 'hello', 2);
+      expect(limited.map((m) => m.content)).toEqual(['hello 3', 'hello 2']);
+    });
+
+    it('summarizes many rooms at once: last message and unread count', async () => {
+      const [r1, r2, r3, me, other] = [await fx.newRoom(), await fx.newRoom(), await fx.newRoom(), await fx.newUser(), await fx.newUser()];
+      const since = new Date(Date.now() - 60_000);
+      const [o1, , o3] = await seed(r1, other, ['o1', 'o2', 'o3']);
+      await seed(r1, me, ['mine']);
+      const [, deleted] = await seed(r1, other, ['o4', 'o5']);
+      await store.softDelete(r1, deleted!.id, new Date());
+      const [last2] = await seed(r2, other, ['only']);
+
+      const summaries = await store.summarize([
+        { roomId: r1, userId: me, lastReadMessageId: o1!.id, since },
+        { roomId: r2, userId: me, lastReadMessageId: null, since },
+        { roomId: r3, userId: me, lastReadMessageId: null, since },
+      ]);
+      // After o1: o2, o3, o4 from the other user (mine and the deleted o5 do not count).
+      expect(summaries.get(r1)?.unreadCount).toBe(3);
+      expect(summaries.get(r1)?.lastMessage).toMatchObject({ id: deleted!.id, isDeleted: true, content: null });
+      expect(summaries.get(r2)).toEqual({ lastMessage: last2, unreadCount: 1 });
+      expect(summaries.get(r3)).toEqual({ lastMessage: null, unreadCount: 0 });
+
+      const later = await store.summarize([{ roomId: r1, userId: me, lastReadMessageId: o3!.id, since }]);
+      expect(later.get(r1)?.unreadCount).toBe(1);
+      // Messages from before I joined are never unread.
+      const joinedNow = await store.summarize([{ roomId: r1, userId: me, lastReadMessageId: null, since: new Date(Date.now() + 60_000) }]);
+      expect(joinedNow.get(r1)?.unreadCount).toBe(0);
+      expect(await store.summarize([])).toEqual(new Map());
+    });
+
+    it('deletes every message of a room and nothing else', async () => {
+      const [room, other, user] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser()];
+      await seed(room, user, ['a', 'b']);
+      await seed(other, user, ['c']);
+      await store.deleteRoom(room);
+      expect((await store.page(room, { limit: 10 })).messages).toEqual([]);
+      expect((await store.page(other, { limit: 10 })).messages).toHaveLength(1);
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
