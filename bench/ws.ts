@@ -1,0 +1,228 @@
+/**
+ * WebSocket fan-out benchmark.
+ *
+ *   npm run bench:ws                      # 1,000 sockets in rooms of 10 over two instances
+ *   npm run bench:ws -- --sockets 500 --rate 300 --duration 10
+ *   npm run bench:ws -- --quick           # short run
+ *   npm run bench:ws -- --json out.json   # also write the figures as JSON
+ *
+ * Starts two real server processes (src/server.ts) on their own database and Redis db, opens
+ * the sockets (alternating instances, each joined to its room), sends chat messages at a fixed
+ * rate from random members and measures, at the receivers, deliveries per second and end-to-end
+ * latency (send time carried in the message). Then does the same against a bare `ws` broadcast
+ * server (bench/baseline-ws-server.ts) as the ceiling. Loopback only; bounded in time.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createSigner } from 'fast-jwt';
+import WebSocket from 'ws';
+import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { argValue, endProgress, hasFlag, percentile, progress, round, rssOf, sleep } from './lib/stats.ts';
+
+const quick = hasFlag('quick');
+const SOCKETS = Number(argValue('sockets') ?? (quick ? 300 : 1000));
+const ROOM_SIZE = Number(argValue('room-size') ?? 10);
+const RATE = Number(argValue('rate') ?? 200);
+const DURATION_S = Number(argValue('duration') ?? (quick ? 5 : 10));
+const JSON_OUT = argValue('json');
+
+export interface FanoutResult {
+  target: string;
+  sockets: number;
+  sent: number;
+  acked: number;
+  delivered: number;
+  deliveriesPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  memoryPerSocketKiB: number;
+  errors: number;
+}
+
+interface Endpoint {
+  url: string;
+  roomOf: number;
+}
+
+interface Client {
+  socket: WebSocket;
+  roomId: number;
+}
+
+/** Opens the sockets, waiting until each is ready (`ready` tells when a socket counts as ready). */
+async function openAll(endpoints: Endpoint[], ready: (socket: WebSocket) => Promise<void>): Promise<Client[]> {
+  const clients: Client[] = [];
+  let opened = 0;
+  const batch = 50;
+  for (let start = 0; start < endpoints.length; start += batch) {
+    const group = endpoints.slice(start, start + batch).map(async (endpoint) => {
+      const socket = new WebSocket(endpoint.url);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      await ready(socket);
+      opened += 1;
+      return { socket, roomId: endpoint.roomOf };
+    });
+    clients.push(...(await Promise.all(group)));
+    progress(`  connected ${opened}/${endpoints.length}`);
+  }
+  endProgress();
+  return clients;
+}
+
+const WARMUP_SOCKETS = 50;
+
+/**
+ * Opens the first WARMUP_SOCKETS (the server's first connections load code and fill pools),
+ * then the rest; memory per socket is the servers' RSS growth over the rest only.
+ */
+async function openMeasured(endpoints: Endpoint[], ready: (socket: WebSocket) => Promise<void>, serverPids: number[]) {
+  const warm = await openAll(endpoints.slice(0, WARMUP_SOCKETS), ready);
+  await sleep(500);
+  const rssOfServers = () => serverPids.reduce((sum, pid) => sum + rssOf(pid), 0);
+  const before = rssOfServers();
+  const rest = await openAll(endpoints.slice(WARMUP_SOCKETS), ready);
+  await sleep(1000);
+  const memoryPerSocketKiB = (rssOfServers() - before) / Math.max(1, rest.length) / 1024;
+  return { clients: [...warm, ...rest], memoryPerSocketKiB };
+}
+
+/** Sends at RATE messages/s for DURATION_S from random sockets and measures deliveries. */
+async function drive(label: string, clients: Client[], frameFor: (client: Client, sentAt: number) => string, memoryPerSocketKiB: number): Promise<FanoutResult> {
+  const latencies: number[] = [];
+  let delivered = 0;
+  let acked = 0;
+  let errors = 0;
+  let measuring = false;
+  for (const client of clients) {
+    client.socket.on('message', (data) => {
+      const text = data.toString();
+      if (text.includes('"type":"error"')) errors += 1;
+      if (text.startsWith('{"type":"ack"')) {
+        acked += 1;
+        return;
+      }
+      const match = /"sent_at\\?":(\d+)/.exec(text);
+      if (!match || !measuring) return;
+      delivered += 1;
+      latencies.push(Date.now() - Number(match[1]));
+    });
+  }
+
+  const tickMs = 10;
+  const perTick = RATE / (1000 / tickMs);
+  let carry = 0;
+  let sent = 0;
+  measuring = true;
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = Date.now() - started;
+      if (elapsed >= DURATION_S * 1000) {
+        clearInterval(timer);
+        resolve();
+        return;
+      }
+      carry += perTick;
+      while (carry >= 1) {
+        const client = clients[Math.floor(Math.random() * clients.length)]!;
+        client.socket.send(frameFor(client, Date.now()));
+        sent += 1;
+        carry -= 1;
+      }
+      if (elapsed % 1000 < tickMs) progress(`  ${label}: ${Math.round(elapsed / 1000)}s sent ${sent} delivered ${delivered}`);
+    }, tickMs);
+  });
+  await sleep(1500);
+  measuring = false;
+  endProgress();
+  const windowS = DURATION_S;
+  return {
+    target: label,
+    sockets: clients.length,
+    sent,
+    acked,
+    delivered,
+    deliveriesPerSecond: round(delivered / windowS, 0),
+    p50: round(percentile(latencies, 50)),
+    p95: round(percentile(latencies, 95)),
+    p99: round(percentile(latencies, 99)),
+    memoryPerSocketKiB: round(memoryPerSocketKiB),
+    errors,
+  };
+}
+
+async function benchChatServer(): Promise<FanoutResult> {
+  console.error(`chat server: ${SOCKETS} sockets in rooms of ${ROOM_SIZE} over two instances, ${RATE} msg/s for ${DURATION_S}s`);
+  const db = await freshDatabase('bigtech_bench_ws', 13);
+  const servers: Awaited<ReturnType<typeof startProcess>>[] = [];
+  try {
+    const userIds = await seedUsers(db.databaseUrl, SOCKETS, 'wsbench');
+    const roomIds = await seedGroupRooms(db.databaseUrl, userIds, ROOM_SIZE);
+    const env = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: db.databaseUrl,
+      REDIS_URL: db.redisUrl,
+      JWT_SECRET: BENCH_JWT_SECRET,
+      JWT_EXPIRES_IN: '1h',
+    };
+    for (let i = 0; i < 2; i += 1) {
+      servers.push(await startProcess('src/server.ts', { ...env, LOG_LEVEL: 'info' }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/));
+    }
+    await sleep(500);
+    const pids = servers.map((server) => server.process.pid!);
+    const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });
+    const now = Math.floor(Date.now() / 1000);
+    const endpoints = userIds.map((userId, i) => {
+      const roomId = roomIds[Math.floor(i / ROOM_SIZE)]!;
+      const token = sign({ sub: String(userId), jti: randomUUID(), iat: now, exp: now + 3600 });
+      return { url: `ws://127.0.0.1:${servers[i % 2]!.port}/ws/chat/${roomId}?token=${token}`, roomOf: roomId };
+    });
+    const { clients, memoryPerSocketKiB } = await openMeasured(endpoints, (socket) => new Promise((resolve) => socket.once('message', () => resolve())), pids);
+    const result = await drive('chat server (2 instances)', clients, (client, sentAt) =>
+      JSON.stringify({ type: 'message', room_id: client.roomId, content: JSON.stringify({ sent_at: sentAt }), temp_id: randomUUID() }), memoryPerSocketKiB);
+    for (const client of clients) client.socket.terminate();
+    return result;
+  } finally {
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+    await db.drop();
+  }
+}
+
+async function benchBaseline(): Promise<FanoutResult> {
+  console.error(`bare ws broadcast server: same sockets, rooms and rate`);
+  const server = await startProcess('bench/baseline-ws-server.ts', {}, /baseline listening on (\d+)/);
+  try {
+    await sleep(300);
+    const endpoints = Array.from({ length: SOCKETS }, (_, i) => {
+      const room = Math.floor(i / ROOM_SIZE);
+      return { url: `ws://127.0.0.1:${server.port}/?room=${room}`, roomOf: room };
+    });
+    const { clients, memoryPerSocketKiB } = await openMeasured(endpoints, async () => {}, [server.process.pid!]);
+    const result = await drive('bare ws (1 process)', clients, (client, sentAt) => JSON.stringify({ room_id: client.roomId, sent_at: sentAt }), memoryPerSocketKiB);
+    for (const client of clients) client.socket.terminate();
+    return result;
+  } finally {
+    await stopProcess(server.process);
+  }
+}
+
+function printTable(results: FanoutResult[]): void {
+  console.log('');
+  console.log('| target | sockets | sent | delivered | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(`| ${r.target} | ${r.sockets} | ${r.sent} | ${r.delivered} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.memoryPerSocketKiB} | ${r.errors} |`);
+  }
+}
+
+const results = [await benchChatServer(), await benchBaseline()];
+printTable(results);
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ sockets: SOCKETS, roomSize: ROOM_SIZE, rate: RATE, durationS: DURATION_S, results }, null, 2));
+process.exit(0);
