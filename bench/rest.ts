@@ -1,0 +1,149 @@
+/**
+ * REST benchmark with autocannon: the real server next to a bare Fastify route returning the
+ * same bytes (the ceiling), requests per second and p99 latency for each.
+ *
+ *   npm run bench:rest                    # 10 s per target
+ *   npm run bench:rest -- --quick         # 3 s per target
+ *   npm run bench:rest -- --json out.json
+ *
+ * Targets: GET /api/friends/list (50 friends), GET /api/messages/:room_id first page served
+ * from the Redis cache and the same 20 messages read from the store (a `before` cursor skips
+ * the cache), and POST /api/messages/:room_id.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { createSigner } from 'fast-jwt';
+import { seedFriendships } from './lib/seed-social.ts';
+import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { argValue, hasFlag, progress, endProgress, round } from './lib/stats.ts';
+
+const quick = hasFlag('quick');
+const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
+const CONNECTIONS = Number(argValue('connections') ?? 20);
+const JSON_OUT = argValue('json');
+
+export interface RestResult {
+  target: string;
+  requestsPerSecond: number;
+  p99: number;
+  bareRequestsPerSecond: number;
+  bareP99: number;
+  ratio: number;
+  errors: number;
+}
+
+interface Target {
+  name: string;
+  method: 'GET' | 'POST';
+  path: string;
+  barePath: string;
+  body?: () => string;
+}
+
+async function load(url: string, target: Target, headers: Record<string, string>): Promise<{ rps: number; p99: number; errors: number }> {
+  let settle: (result: autocannon.Result) => void = () => {};
+  let fail: (error: Error) => void = () => {};
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const instance = autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [
+      {
+        method: target.method,
+        path: url.endsWith('/bare') ? target.barePath : target.path,
+        headers: { ...headers, 'content-type': 'application/json' },
+        ...(target.body ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: target.body!() }) } : {}),
+      },
+    ],
+  }, (error, result) => (error ? fail(error) : settle(result)));
+  let seconds = 0;
+  instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${DURATION_S}s`));
+  const result = await finished;
+  endProgress();
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+async function main(): Promise<void> {
+  const db = await freshDatabase('bigtech_bench_rest', 12);
+  let server: Awaited<ReturnType<typeof startProcess>> | undefined;
+  let bare: Awaited<ReturnType<typeof startProcess>> | undefined;
+  try {
+    const userIds = await seedUsers(db.databaseUrl, 51, 'restbench');
+    const [me, peer] = userIds as [number, number];
+    await seedFriendships(db.databaseUrl, me, userIds.slice(1));
+    const [roomId] = await seedGroupRooms(db.databaseUrl, [me, peer], 2);
+    server = await startProcess('src/server.ts', {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: db.databaseUrl,
+      REDIS_URL: db.redisUrl,
+      JWT_SECRET: BENCH_JWT_SECRET,
+    }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+    server.process.stdout?.removeAllListeners('data');
+    const base = `http://127.0.0.1:${server.port}`;
+    const now = Math.floor(Date.now() / 1000);
+    const token = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' })({ sub: String(me), jti: randomUUID(), iat: now, exp: now + 3600 });
+    const auth = { authorization: `Bearer ${token}` };
+
+    for (let i = 0; i < 100; i += 1) {
+      await fetch(`${base}/api/messages/${roomId}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ content: `seed message ${i} 안녕하세요 👋` }) });
+    }
+    const newest = (await (await fetch(`${base}/api/messages/${roomId}?limit=1`, { headers: auth })).json()) as { next_cursor: string };
+    const cachedPath = `/api/messages/${roomId}?limit=20`;
+    const uncachedPath = `/api/messages/${roomId}?limit=20&before=${newest.next_cursor}`;
+    const targets: Target[] = [
+      { name: 'GET /api/friends/list (50 friends)', method: 'GET', path: '/api/friends/list', barePath: '/bare/friends' },
+      { name: 'GET /api/messages/:room_id (cached first page)', method: 'GET', path: cachedPath, barePath: '/bare/messages-cached' },
+      { name: 'GET /api/messages/:room_id (uncached, from the store)', method: 'GET', path: uncachedPath, barePath: '/bare/messages-uncached' },
+      { name: 'POST /api/messages/:room_id', method: 'POST', path: `/api/messages/${roomId}`, barePath: '/bare/messages-post', body: () => JSON.stringify({ content: 'bench message', client_message_id: randomUUID() }) },
+    ];
+
+    // The bare server answers with the very bytes the real endpoints return.
+    const payloads = [];
+    for (const target of targets) {
+      const response = await fetch(`${base}${target.path}`, { method: target.method, headers: { ...auth, 'content-type': 'application/json' }, ...(target.body ? { body: target.body() } : {}) });
+      payloads.push({ method: target.method, url: target.barePath, status: response.status, body: await response.text() });
+    }
+    const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
+    writeFileSync(payloadFile, JSON.stringify(payloads));
+    bare = await startProcess('bench/baseline-http-server.ts', { PAYLOADS_FILE: payloadFile }, /baseline listening on (\d+)/);
+
+    const results: RestResult[] = [];
+    for (const target of targets) {
+      const real = await load(base, target, auth);
+      const ceiling = await load(`http://127.0.0.1:${bare.port}/bare`, target, {});
+      results.push({
+        target: target.name,
+        requestsPerSecond: round(real.rps, 0),
+        p99: real.p99,
+        bareRequestsPerSecond: round(ceiling.rps, 0),
+        bareP99: ceiling.p99,
+        ratio: round((real.rps / ceiling.rps) * 100, 1),
+        errors: real.errors,
+      });
+    }
+    console.log('');
+    console.log('| endpoint | req/s | p99 ms | bare req/s | bare p99 ms | % of bare | errors |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of results) {
+      console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`);
+    }
+    if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, results }, null, 2));
+  } finally {
+    if (bare) await stopProcess(bare.process);
+    if (server) await stopProcess(server.process);
+    await db.drop();
+  }
+}
+
+await main();
+process.exit(0);
