@@ -4,7 +4,7 @@ import { parseMysqlUrl } from './mysql-url.ts';
 
 export type Db = PrismaClient;
 
-export function createPrismaClient(databaseUrl: string, connectionLimit = 10): Db {
+export function createPrismaClient(databaseUrl: string, connectionLimit = 16): Db {
   const { connection, database } = parseMysqlUrl(databaseUrl);
   const adapter = new PrismaMariaDb({
     ...connection,
@@ -12,6 +12,9 @@ export function createPrismaClient(databaseUrl: string, connectionLimit = 10): D
     connectionLimit,
     acquireTimeout: 5000,
     connectTimeout: 3000,
+    // Prisma sends every query as a prepared statement; without a cache each one costs
+    // PREPARE + EXECUTE + CLOSE round trips (measured: ~2x fewer queries per second).
+    prepareCacheLength: 256,
     // DATETIME columns hold UTC; read them back as UTC too.
     timezone: 'Z',
   });

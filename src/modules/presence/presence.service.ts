@@ -1,6 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { PresenceStore } from './presence.store.ts';
+import type { PresenceChange } from './presence.keys.ts';
+import type { PresenceStore, StoredStatus } from './presence.store.ts';
 
+const REFRESH_BATCH = 1000;
+
+/**
+ * Presence of users: login/heartbeat/logout/expiry change it, and every change is published
+ * once on Redis pub/sub so the SSE streams of every instance can push it to friends.
+ */
 export class PresenceService {
   constructor(
     private readonly store: PresenceStore,
@@ -12,16 +19,64 @@ export class PresenceService {
     return this.ttlS;
   }
 
+  /** The pub/sub channel every change is published on. */
+  get channel(): string {
+    return this.store.channel;
+  }
+
+  /** Login (or a heartbeat after going offline): online in Redis and MySQL, published. */
   async markOnline(userId: number): Promise<void> {
+    const at = Date.now();
     await this.store.setOnline(userId);
-    await this.store.publish({ user_id: userId, is_online: true, last_seen_at: null });
+    await this.publish({ user_id: userId, is_online: true, last_seen_at: null, at });
     this.log.debug({ userId }, 'user online');
   }
 
-  async markOffline(userId: number, at = new Date()): Promise<void> {
-    await this.store.setOffline(userId, at);
-    await this.store.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString() });
-    this.log.debug({ userId }, 'user offline');
+  /**
+   * Logout: offline in Redis and MySQL with last_seen_at stamped. Published only when the user
+   * was online until now, so an expiry already handled is not announced a second time.
+   */
+  async markOffline(userId: number, at = new Date()): Promise<boolean> {
+    const wasOnline = await this.store.setOffline(userId, at);
+    if (wasOnline) await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() });
+    this.log.debug({ userId, wasOnline }, 'user offline');
+    return wasOnline;
+  }
+
+  /**
+   * The heartbeat monitor's side of an expired `user:online:{id}`: true for the one caller
+   * (over all instances) that claimed it and therefore recorded and published the change.
+   */
+  async expire(userId: number, at = new Date()): Promise<boolean> {
+    const { claimed, dueAt } = await this.store.claimExpired(userId, at);
+    if (claimed) {
+      // The claim is made: friends must hear of it even if MySQL is briefly unavailable.
+      await this.store.recordExpired(userId, at).catch((error: unknown) => {
+        this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
+      });
+      // `at` is when the user actually went offline: the moment the key was due to expire.
+      await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() });
+      this.log.debug({ userId }, 'user offline: heartbeat expired');
+    }
+    return claimed;
+  }
+
+  /** Keeps the user online; a heartbeat after going offline brings them back online (and says so). */
+  async heartbeat(userId: number): Promise<void> {
+    const wasOnline = await this.store.refresh(userId);
+    if (!wasOnline) await this.markOnline(userId);
+  }
+
+  /**
+   * heartbeat() for many users (e.g. everyone with an open WebSocket on this instance) in one
+   * pipelined call per 1,000 users; only comebacks touch MySQL and are published.
+   */
+  async refreshMany(userIds: readonly number[]): Promise<void> {
+    const unique = [...new Set(userIds)];
+    for (let i = 0; i < unique.length; i += REFRESH_BATCH) {
+      const cameBack = await this.store.refreshMany(unique.slice(i, i + REFRESH_BATCH));
+      await Promise.all(cameBack.map((userId) => this.markOnline(userId)));
+    }
   }
 
   /** Online flags from Redis (the live view) for many users in one round trip. */
@@ -29,9 +84,25 @@ export class PresenceService {
     return this.store.onlineFlags(userIds);
   }
 
-  /** Keeps the user online; a heartbeat after expiry brings them back online (and says so). */
-  async heartbeat(userId: number): Promise<void> {
-    const wasOnline = await this.store.refresh(userId);
-    if (!wasOnline) await this.markOnline(userId);
+  status(userId: number): Promise<StoredStatus> {
+    return this.store.status(userId);
+  }
+
+  dueOnlineUsers(now: number, limit: number): Promise<number[]> {
+    return this.store.dueOnlineUsers(now, limit);
+  }
+
+  /** Re-indexes users whose key is still alive by its real remaining TTL. */
+  reindexDue(userIds: readonly number[]): Promise<void> {
+    return this.store.reindexDue(userIds);
+  }
+
+  /** Users left in `online_users` without an online key: expiries no instance handled. */
+  orphanedOnlineUsers(): AsyncGenerator<number[]> {
+    return this.store.orphanedOnlineUsers();
+  }
+
+  private async publish(change: PresenceChange): Promise<void> {
+    await this.store.publish(change);
   }
 }

@@ -1,0 +1,276 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { expiredEventsChannel, ONLINE_KEY_PATTERN, REQUIRED_KEYSPACE_FLAGS } from './presence.keys.ts';
+import type { PresenceService } from './presence.service.ts';
+
+const NOTIFY_SETTING = 'notify-keyspace-events';
+const ENABLE_ATTEMPTS = 5;
+const FIRST_SETUP_TIMEOUT_MS = 5000;
+const STOP_GRACE_MS = 3000;
+const REAP_BATCH = 1000;
+
+/**
+ * Adds the keyspace-notification flags the monitor needs to those already set, keeping the
+ * others ("Kg" stays, "A" already covers "x"). Returns the setting unchanged when it suffices.
+ */
+export function mergeKeyspaceFlags(current: string, required = REQUIRED_KEYSPACE_FLAGS): string {
+  let merged = current;
+  for (const flag of required) {
+    const covered = merged.includes(flag) || (flag !== 'K' && flag !== 'E' && flag !== 'm' && flag !== 'n' && merged.includes('A'));
+    if (!covered) merged += flag;
+  }
+  return merged;
+}
+
+export interface ExpiryOutcome {
+  userId: number;
+  /** True on the one instance that claimed the expiry (and recorded and published it). */
+  claimed: boolean;
+  /** event: keyspace notification; reap: due in the expiry index; sweep: orphan found by a scan. */
+  source: 'event' | 'reap' | 'sweep';
+}
+
+export interface HeartbeatMonitorOptions {
+  presence: PresenceService;
+  /** A normal (non-subscriber) connection, for CONFIG GET/SET. */
+  control: Redis;
+  /** Opens the monitor's dedicated subscriber connection. */
+  /** Name of the subscriber connection (CLIENT SETNAME). */
+  connectionName: string;
+  openSubscriber: (connectionName: string) => Redis;
+  /** Logical database whose expiries are watched (the db of REDIS_URL). */
+  db: number;
+  log: FastifyBaseLogger;
+  /** Safety-net sweep for expiries nobody heard of (events are at-most-once). */
+  sweepIntervalMs: number;
+  /** Sweep interval while keyspace notifications cannot be enabled (CONFIG disabled). */
+  fallbackSweepIntervalMs: number;
+  /** How often keys due to expire are touched so Redis expires them on time (default 250 ms). */
+  reapIntervalMs: number;
+}
+
+export interface HeartbeatMonitorStats {
+  running: boolean;
+  notificationsEnabled: boolean;
+  /** How many times the subscriber (re)connected and (re)subscribed. */
+  setups: number;
+  expiryEvents: number;
+  claimed: number;
+  /** Due keys touched by the reaper (it makes Redis expire them now). */
+  reaped: number;
+  sweeps: number;
+}
+
+/**
+ * The heartbeat monitor: listens on a dedicated subscriber connection to
+ * `__keyevent@<db>__:expired`, and when `user:online:{id}` expires marks that user offline
+ * (Redis, MySQL) and publishes it. Every instance hears every expiry; the atomic claim in
+ * PresenceStore lets exactly one of them act. On every (re)connect the notification setting
+ * is re-enabled (a restarted Redis forgets it) and orphans are swept up. A reaper touches keys
+ * that are due so Redis's lazy expiry cannot delay the event (see reap()).
+ */
+export class HeartbeatMonitor {
+  readonly channel: string;
+  private subscriber: Redis | undefined;
+  private stopped = true;
+  private notificationsEnabled = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly listeners = new Set<(outcome: ExpiryOutcome) => void>();
+  private readonly counters = { setups: 0, expiryEvents: 0, claimed: 0, reaped: 0, sweeps: 0 };
+  private reapTimer: NodeJS.Timeout | undefined;
+  private reaping = false;
+
+  constructor(private readonly options: HeartbeatMonitorOptions) {
+    this.channel = expiredEventsChannel(options.db);
+  }
+
+  async start(): Promise<void> {
+    if (this.subscriber) return;
+    this.stopped = false;
+    const subscriber = this.options.openSubscriber(this.options.connectionName);
+    this.subscriber = subscriber;
+    subscriber.on('message', (channel: string, key: string) => {
+      if (channel === this.channel) this.onExpiredKey(key);
+    });
+    const firstSetup = new Promise<void>((resolve) => {
+      subscriber.on('ready', () => {
+        this.setUp().then(resolve, (error: unknown) => {
+          this.options.log.warn({ err: error }, 'heartbeat monitor set-up failed; retried on the next reconnect');
+          resolve();
+        });
+      });
+      // Redis unreachable: start anyway; set-up runs on the first 'ready'.
+      subscriber.once('error', () => resolve());
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.options.log.warn('heartbeat monitor: Redis not ready yet, continuing; it subscribes once Redis answers');
+        resolve();
+      }, FIRST_SETUP_TIMEOUT_MS);
+    });
+    await Promise.race([firstSetup, timeout]);
+    clearTimeout(timer);
+    this.scheduleSweep();
+    this.reapTimer = setInterval(() => void this.reap(), this.options.reapIntervalMs);
+    this.reapTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    clearInterval(this.reapTimer);
+    this.reapTimer = undefined;
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight, ...(this.sweeping ? [this.sweeping] : [])]),
+      new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
+    ]);
+    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+
+  /** Called with every expiry this instance heard of, claimed or not (observability, tests). */
+  onExpiry(listener: (outcome: ExpiryOutcome) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get connectionName(): string {
+    return this.options.connectionName;
+  }
+
+  stats(): HeartbeatMonitorStats {
+    return { running: !this.stopped, notificationsEnabled: this.notificationsEnabled, ...this.counters };
+  }
+
+  /** Makes sure Redis emits expired-key events, merging with flags already set. */
+  async ensureNotifications(): Promise<boolean> {
+    for (let attempt = 1; attempt <= ENABLE_ATTEMPTS && !this.stopped; attempt += 1) {
+      try {
+        const current = await this.readNotifySetting();
+        const merged = mergeKeyspaceFlags(current);
+        if (merged !== current) {
+          await this.options.control.config('SET', NOTIFY_SETTING, merged);
+          this.options.log.info({ from: current, to: merged }, 'enabled Redis keyspace notifications for expired keys');
+        }
+        this.notificationsEnabled = true;
+        return true;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // CONFIG renamed or refused (managed Redis): no point retrying, sweeps take over.
+        if (/unknown command|NOPERM|not allowed|protected/i.test(message)) {
+          this.options.log.warn({ err: error }, 'cannot enable keyspace notifications; expiries are handled by periodic sweeps');
+          break;
+        }
+        if (attempt === ENABLE_ATTEMPTS) this.options.log.warn({ err: error }, 'could not enable keyspace notifications');
+        else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+    this.notificationsEnabled = false;
+    return false;
+  }
+
+  /** Claims every expiry nobody handled (users in `online_users` whose online key is gone). */
+  sweep(): Promise<void> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = (async () => {
+      try {
+        this.counters.sweeps += 1;
+        for await (const batch of this.options.presence.orphanedOnlineUsers()) {
+          if (this.stopped) break;
+          await Promise.all(batch.map((userId) => this.handle(userId, 'sweep')));
+        }
+      } catch (error) {
+        this.options.log.warn({ err: error }, 'presence sweep failed');
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /**
+   * Redis expires keys lazily when most keys with a TTL are long-lived, and says `expired` only
+   * when it reclaims one: an online key can outlive its TTL by many seconds. Every instance
+   * touches the keys that are due (from the expiry index) so Redis expires them now and emits
+   * the event; keys already gone are claimed here (the claim is atomic, so racing the event
+   * path is harmless). Costs one ZRANGEBYSCORE per tick plus work for due users only.
+   */
+  async reap(): Promise<void> {
+    if (this.reaping || this.stopped) return;
+    this.reaping = true;
+    try {
+      const due = await this.options.presence.dueOnlineUsers(Date.now(), REAP_BATCH);
+      if (due.length === 0) return;
+      this.counters.reaped += due.length;
+      const alive = await this.options.presence.onlineFlags(due);
+      const gone = due.filter((userId) => !alive.get(userId));
+      await Promise.all(gone.map((userId) => this.handle(userId, 'reap')));
+      // Alive although due (an instance whose clock runs ahead wrote the entry): Redis's TTL
+      // is the truth, so re-index them by their real remaining TTL.
+      const stillAlive = due.filter((userId) => alive.get(userId));
+      if (stillAlive.length > 0) await this.options.presence.reindexDue(stillAlive);
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'presence reaper failed');
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  private async setUp(): Promise<void> {
+    const subscriber = this.subscriber;
+    if (this.stopped || !subscriber) return;
+    await this.ensureNotifications();
+    // Idempotent; ioredis also resubscribes by itself after a reconnect.
+    await subscriber.subscribe(this.channel);
+    this.counters.setups += 1;
+    this.options.log.debug({ channel: this.channel, setups: this.counters.setups }, 'heartbeat monitor subscribed');
+    // Expiries that happened while no subscriber listened (Redis restart, start-up).
+    await this.sweep();
+  }
+
+  private async readNotifySetting(): Promise<string> {
+    const reply = await this.options.control.config('GET', NOTIFY_SETTING);
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+    return '';
+  }
+
+  private scheduleSweep(): void {
+    if (this.stopped) return;
+    const delay = this.notificationsEnabled ? this.options.sweepIntervalMs : this.options.fallbackSweepIntervalMs;
+    this.sweepTimer = setTimeout(() => {
+      void (async () => {
+        // Also notices an operator (or a restart) having reset the setting.
+        await this.ensureNotifications();
+        await this.sweep();
+      })().finally(() => this.scheduleSweep());
+    }, delay);
+    this.sweepTimer.unref();
+  }
+
+  private onExpiredKey(key: string): void {
+    const match = ONLINE_KEY_PATTERN.exec(key);
+    if (!match || this.stopped) return;
+    this.counters.expiryEvents += 1;
+    void this.handle(Number(match[1]), 'event');
+  }
+
+  private handle(userId: number, source: ExpiryOutcome['source']): Promise<void> {
+    const task: Promise<void> = this.options.presence
+      .expire(userId)
+      .then((claimed) => {
+        if (claimed) this.counters.claimed += 1;
+        for (const listener of this.listeners) listener({ userId, claimed, source });
+      })
+      .catch((error: unknown) => {
+        this.options.log.error({ err: error, userId }, 'failed to handle a presence expiry');
+      })
+      .finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+    return task;
+  }
+}

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorResponses } from '../../lib/http-schemas.ts';
+import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
+import {
+  friendStatusList,
+  heartbeatResponse,
+  streamDescription,
+  streamQuery,
+  streamResponse,
+  userStatusParams,
+  userStatusResponse,
+} from './presence.schemas.ts';
+
+const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.post('/heartbeat', {
+    schema: {
+      tags: ['presence'],
+      summary: 'Keep me online (call every 30 s)',
+      security: BEARER_SECURITY,
+      response: { 200: heartbeatResponse, ...errorResponses(401, 503) },
+    },
+  }, async (request) => {
+    const { userId } = requireAuth(request);
+    await app.presence.heartbeat(userId);
+    return { user_id: userId, is_online: true as const, ttl_seconds: app.presence.ttlSeconds };
+  });
+
+  app.get('/user/:user_id', {
+    schema: {
+      tags: ['presence'],
+      summary: "A user's online status (myself and my friends only)",
+      security: BEARER_SECURITY,
+      params: userStatusParams,
+      response: { 200: userStatusResponse, ...errorResponses(400, 401, 403, 404, 503) },
+    },
+  }, async (request) => app.presenceQueries.userStatus(requireAuth(request).userId, request.params.user_id));
+
+  app.get('/friends', {
+    schema: {
+      tags: ['presence'],
+      summary: 'Online status of my accepted friends',
+      security: BEARER_SECURITY,
+      response: { 200: friendStatusList, ...errorResponses(401, 503) },
+    },
+  }, async (request) => app.presenceQueries.friendStatuses(requireAuth(request).userId));
+
+  app.get('/stream', {
+    exposeHeadRoute: false,
+    schema: {
+      tags: ['presence'],
+      summary: "Live online status of my friends (Server-Sent Events)",
+      description: streamDescription,
+      security: BEARER_SECURITY,
+      querystring: streamQuery,
+      produces: ['text/event-stream', 'application/json'],
+      response: { 200: streamResponse, ...errorResponses(401, 503) },
+    },
+  }, async (request, reply) => {
+    await app.presenceHub.open(requireAuth(request), request, reply);
+  });
+};
+
+export default presenceRoutes;

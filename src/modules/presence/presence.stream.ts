@@ -1,0 +1,211 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/** One SSE frame: `event:` line, one `data:` line of JSON, blank line. */
+export function sseFrame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
+/** The largest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** What a stream needs from the hub that owns the registry. */
+export interface StreamOwner {
+  watch(stream: PresenceStream, userId: number): void;
+  unwatch(stream: PresenceStream, userId: number): void;
+  detach(stream: PresenceStream): void;
+  onlineFlags(userIds: readonly number[]): Promise<Map<number, boolean>>;
+}
+
+export interface StreamSettings {
+  keepAliveMs: number;
+  /** A client that has not drained its buffer for this long is dropped (it can reconnect). */
+  maxCongestedMs: number;
+}
+
+type Phase = 'loading' | 'live' | 'closed';
+type FriendOp = { kind: 'add' | 'remove'; userId: number };
+
+/**
+ * One open `GET /api/online-status/stream`. While the initial state loads, live changes and
+ * friendship changes are held back and replayed after it, so nothing slips between the
+ * snapshot and the live feed. Under backpressure, status events are coalesced per user (the
+ * latest state wins) until the socket drains, so a slow client costs at most one entry per friend.
+ */
+export class PresenceStream {
+  /** Users this stream watches (its entries in the hub's registry). */
+  readonly watched = new Set<number>();
+  private phase: Phase = 'loading';
+  private res: ServerResponse | undefined;
+  private readonly heldStatuses: [number, boolean][] = [];
+  private readonly heldFriendOps: FriendOp[] = [];
+  /** Snapshots in flight for newly accepted friends: true once a live change overtook them. */
+  private readonly snapshotsInFlight = new Map<number, boolean>();
+  private readonly coalesced = new Map<number, boolean>();
+  private congestedSince: number | undefined;
+  private corked = false;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly viewerId: number,
+    readonly jti: string,
+    /** Token expiry (epoch seconds): the stream ends then. */
+    readonly expiresAt: number,
+    private readonly owner: StreamOwner,
+    private readonly settings: StreamSettings,
+  ) {}
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  get hasTimers(): boolean {
+    return this.keepAliveTimer !== undefined || this.expiryTimer !== undefined;
+  }
+
+  /** Sends headers, `connected`, one `status` per friend, then whatever arrived meanwhile. */
+  start(res: ServerResponse, headers: OutgoingHttpHeaders, friendIds: readonly number[], flags: Map<number, boolean>): void {
+    if (this.phase !== 'loading') return;
+    this.res = res;
+    res.writeHead(200, headers);
+    res.socket?.setNoDelay(true);
+    let chunk = sseFrame('connected', { message: `Monitoring ${friendIds.length} friends`, friend_ids: friendIds });
+    for (const userId of friendIds) chunk += statusFrame(userId, flags.get(userId) ?? false);
+    for (const [userId, isOnline] of this.heldStatuses) chunk += statusFrame(userId, isOnline);
+    this.heldStatuses.length = 0;
+    this.phase = 'live';
+    this.write(chunk);
+
+    this.keepAliveTimer = setInterval(() => this.keepAlive(), this.settings.keepAliveMs);
+    this.keepAliveTimer.unref();
+    const untilExpiry = this.expiresAt * 1000 - Date.now();
+    this.expiryTimer = setTimeout(() => this.close('Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
+    this.expiryTimer.unref();
+
+    for (const op of this.heldFriendOps.splice(0)) {
+      if (op.kind === 'add') this.addFriend(op.userId);
+      else this.removeFriend(op.userId);
+    }
+  }
+
+  /** A live change of a watched user. */
+  pushStatus(userId: number, isOnline: boolean): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'loading') {
+      this.heldStatuses.push([userId, isOnline]);
+      return;
+    }
+    if (this.snapshotsInFlight.has(userId)) this.snapshotsInFlight.set(userId, true);
+    this.sendStatus(userId, isOnline);
+  }
+
+  /** A friendship accepted while connected: watch them and send their current status. */
+  addFriend(userId: number): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'loading') {
+      this.heldFriendOps.push({ kind: 'add', userId });
+      return;
+    }
+    if (this.watched.has(userId)) return;
+    this.owner.watch(this, userId);
+    this.snapshotsInFlight.set(userId, false);
+    this.owner.onlineFlags([userId]).then(
+      (flags) => {
+        const overtaken = this.snapshotsInFlight.get(userId);
+        this.snapshotsInFlight.delete(userId);
+        if (this.phase !== 'live' || !this.watched.has(userId) || overtaken) return;
+        this.sendStatus(userId, flags.get(userId) ?? false);
+      },
+      () => {
+        this.snapshotsInFlight.delete(userId);
+        this.sendError(`Could not load the status of user ${userId}`);
+      },
+    );
+  }
+
+  /** A friendship ended (or a block) while connected: stop watching. */
+  removeFriend(userId: number): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'loading') {
+      this.heldFriendOps.push({ kind: 'remove', userId });
+      return;
+    }
+    this.owner.unwatch(this, userId);
+    this.coalesced.delete(userId);
+    this.snapshotsInFlight.delete(userId);
+  }
+
+  sendError(message: string): void {
+    if (this.phase !== 'live') return;
+    this.write(sseFrame('error', { message }));
+  }
+
+  /** Frees everything: registry entries, timers, the response. Idempotent. */
+  close(reason?: string): void {
+    if (this.phase === 'closed') return;
+    if (reason) this.sendError(reason);
+    this.phase = 'closed';
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.expiryTimer);
+    this.keepAliveTimer = undefined;
+    this.expiryTimer = undefined;
+    this.heldStatuses.length = 0;
+    this.heldFriendOps.length = 0;
+    this.coalesced.clear();
+    this.snapshotsInFlight.clear();
+    this.owner.detach(this);
+    const res = this.res;
+    if (res && !res.writableEnded && !res.destroyed) res.end();
+  }
+
+  private sendStatus(userId: number, isOnline: boolean): void {
+    if (this.congestedSince !== undefined) {
+      // Latest state wins, in the order the users changed.
+      this.coalesced.delete(userId);
+      this.coalesced.set(userId, isOnline);
+      return;
+    }
+    this.write(statusFrame(userId, isOnline));
+  }
+
+  private write(chunk: string): void {
+    const res = this.res;
+    if (!res || res.writableEnded || res.destroyed) return;
+    // Changes arriving in one tick (ioredis emits a whole socket read at once) leave in one
+    // writev per stream instead of one syscall each.
+    if (!this.corked) {
+      this.corked = true;
+      res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        res.uncork();
+      });
+    }
+    if (!res.write(chunk) && this.congestedSince === undefined) {
+      this.congestedSince = Date.now();
+      res.once('drain', () => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.congestedSince = undefined;
+    for (const [userId, isOnline] of this.coalesced) {
+      this.coalesced.delete(userId);
+      this.write(statusFrame(userId, isOnline));
+      if (this.congestedSince !== undefined) return;
+    }
+  }
+
+  private keepAlive(): void {
+    if (this.congestedSince !== undefined) {
+      if (Date.now() - this.congestedSince > this.settings.maxCongestedMs) this.close();
+      return;
+    }
+    this.write(KEEP_ALIVE_FRAME);
+  }
+}
+
+function statusFrame(userId: number, isOnline: boolean): string {
+  return sseFrame('status', { user_id: userId, is_online: isOnline });
+}
