@@ -117,7 +117,7 @@ describe('recent messages cache (room:{id}:recent)', () => {
       await send(app, owner, roomId, 'overtaking');
       return { messages: stale.messages, hasMore: stale.has_more };
     });
-    expect(page.messages).toHaveLength(4);
+    expect(page.messageJson).toHaveLength(4);
     expect(await app.redis.exists(recentKey(roomId))).toBe(0);
     const next = await history(owner, roomId, '?limit=10');
     expect(next.messages[0]?.content).toBe('overtaking');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/prisma.ts';
 import { MysqlMessageStore } from '../../src/modules/messages/store/mysql-message.store.ts';
+import { MembershipCache } from '../../src/modules/rooms/membership.cache.ts';
 import { RoomService } from '../../src/modules/rooms/room.service.ts';
 import { RoomStore } from '../../src/modules/rooms/room.store.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
@@ -162,7 +163,7 @@ describe('GET /api/chat-rooms', () => {
       summarizeCalls += 1;
       return summarize(queries);
     };
-    const service = new RoomService(new RoomStore(counted), messageStore, app.users.store, app.relationships, app.events, app.log);
+    const service = new RoomService(new RoomStore(counted), messageStore, app.users.store, app.relationships, app.events, app.log, new MembershipCache());
 
     async function operationsToList(roomCount: number): Promise<number> {
       const [me, ...peers] = await makeUsers(app, roomCount + 1);

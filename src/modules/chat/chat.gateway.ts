@@ -135,7 +135,7 @@ export class ChatGateway {
 
   private async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
     try {
-      await this.deps.rooms.access(connection.userId, roomId);
+      await this.deps.rooms.membership(connection.userId, roomId);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       connection.send(errorFrame('UNAUTHORIZED', `You are not a member of room ${roomId}`));

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, noContent } from '../../lib/http-schemas.ts';
+import { sendJson } from '../../lib/raw-json.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { bindRoomLog } from '../rooms/room-log.ts';
 import {
@@ -48,7 +49,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: historyQuery,
       response: { 200: historyResponse, ...errorResponses(400, 401, 403, 404) },
     },
-  }, async (request) => messages.history(requireAuth(request).userId, request.params.room_id, request.query));
+  }, async (request, reply) => sendJson(reply, await messages.history(requireAuth(request).userId, request.params.room_id, request.query)));
 
   app.get('/:room_id/search', {
     schema: {

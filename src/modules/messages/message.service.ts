@@ -8,6 +8,7 @@ import type { RoomStore } from '../rooms/room.store.ts';
 import type { RelationshipStore } from '../social/relationship.store.ts';
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
 import { toMessageView } from './message.view.ts';
+import { RawJson } from '../../lib/raw-json.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
 import { InvalidCursorError, type MessageStore, type MessageType, type ReactionKind, type StoredMessage } from './store/message-store.ts';
 
@@ -84,7 +85,7 @@ export class MessageService {
   ) {}
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
-    const access = await this.rooms.access(userId, roomId);
+    const access = await this.rooms.membership(userId, roomId);
     const { messageType, content, attachmentUrl } = validateSend(input);
     await this.ensureNotBlocked(userId, access);
     const replyTo = input.reply_to ?? null;
@@ -107,19 +108,22 @@ export class MessageService {
     return { message: view, created };
   }
 
-  async history(userId: number, roomId: number, request: HistoryRequest): Promise<HistoryView> {
-    await this.rooms.access(userId, roomId);
+  /**
+   * History, newest first. The first page (no cursor, limit <= 20) comes from the Redis list
+   * as JSON text spliced into the body (`RawJson`); other pages come from the store.
+   */
+  async history(userId: number, roomId: number, request: HistoryRequest): Promise<HistoryView | RawJson> {
+    await this.rooms.membership(userId, roomId);
     if (request.before === undefined && request.limit <= RECENT_CACHE_SIZE) {
       const page = await this.cache.firstPage(roomId, request.limit, async (count) => {
         const fresh = await this.store.page(roomId, { limit: count });
         return { messages: fresh.messages.map(toMessageView), hasMore: fresh.hasMore };
       });
-      const last = page.messages.at(-1);
-      return {
-        messages: page.messages,
-        has_more: page.hasMore,
-        next_cursor: page.hasMore && last ? this.store.cursorFor({ id: last.id, createdAt: new Date(last.created_at) }) : null,
-      };
+      const nextCursor =
+        page.hasMore && page.oldest ? this.store.cursorFor({ id: page.oldest.id, createdAt: new Date(page.oldest.created_at) }) : null;
+      return new RawJson(
+        `{"messages":[${page.messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`,
+      );
     }
     try {
       const page = await this.store.page(roomId, request);
@@ -223,7 +227,7 @@ export class MessageService {
   }
 
   async search(userId: number, roomId: number, text: string, limit: number): Promise<MessageView[]> {
-    await this.rooms.access(userId, roomId);
+    await this.rooms.membership(userId, roomId);
     return (await this.store.search(roomId, text, limit)).map(toMessageView);
   }
 
@@ -239,7 +243,7 @@ export class MessageService {
   }
 
   /** In a direct room, a block either way stops new content from either side. */
-  private async ensureNotBlocked(userId: number, access: RoomAccess): Promise<void> {
+  private async ensureNotBlocked(userId: number, access: Pick<RoomAccess, 'type' | 'peerId'>): Promise<void> {
     if (access.type !== 'direct' || access.peerId === null) return;
     if (await this.relationships.isBlockedEitherWay(userId, access.peerId)) {
       throw forbidden('You cannot message this user');

@@ -59,8 +59,11 @@ return 1
 `);
 
 export interface CachedPage {
-  messages: MessageView[];
+  /** Each message already serialised as JSON, newest first. */
+  messageJson: string[];
   hasMore: boolean;
+  /** The oldest message of the page (for the next cursor). */
+  oldest: MessageView | undefined;
 }
 
 export interface FreshPage {
@@ -93,13 +96,20 @@ export class RecentMessagesCache {
       .exec();
     const items = (results?.[0]?.[1] as string[] | undefined) ?? [];
     if (!results?.[0]?.[0] && items.length > 0) {
-      const messages = items.slice(0, limit).map(parseEntry);
-      return { messages, hasMore: items.length > limit };
+      // Served as stored: the JSON is spliced into the response without parsing it again.
+      const page = items.slice(0, limit).map(messageJsonOf);
+      const oldest = page.at(-1);
+      return { messageJson: page, hasMore: items.length > limit, oldest: oldest ? (JSON.parse(oldest) as MessageView) : undefined };
     }
     const version = (results?.[1]?.[1] as string | null | undefined) ?? '';
     const fresh = await load(LIST_LENGTH);
     if (fresh.messages.length > 0) await this.fill(roomId, version, fresh.messages);
-    return { messages: fresh.messages.slice(0, limit), hasMore: fresh.hasMore || fresh.messages.length > limit };
+    const page = fresh.messages.slice(0, limit);
+    return {
+      messageJson: page.map((message) => JSON.stringify(message)),
+      hasMore: fresh.hasMore || fresh.messages.length > limit,
+      oldest: page.at(-1),
+    };
   }
 
   /** After a send: the message joins the list when the list is live. */
@@ -157,6 +167,6 @@ export class RecentMessagesCache {
   }
 }
 
-function parseEntry(entry: string): MessageView {
-  return JSON.parse(entry.slice(entry.indexOf('|') + 1)) as MessageView;
+function messageJsonOf(entry: string): string {
+  return entry.slice(entry.indexOf('|') + 1);
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import chatRoomsRoutes from './chat-rooms.routes.ts';
 import groupRoomsRoutes from './group-rooms.routes.ts';
+import { MembershipCache } from './membership.cache.ts';
 import { RoomService } from './room.service.ts';
 import { RoomStore } from './room.store.ts';
 
@@ -14,7 +15,20 @@ declare module 'fastify' {
 /** Direct and group rooms: /api/chat-rooms and /api/group-rooms. */
 async function roomsModule(app: FastifyInstance): Promise<void> {
   const store = new RoomStore(app.db);
-  const service = new RoomService(store, app.messageStore, app.users.store, app.relationships, app.events, app.log.child({ module: 'rooms' }));
+  const service = new RoomService(
+    store,
+    app.messageStore,
+    app.users.store,
+    app.relationships,
+    app.events,
+    app.log.child({ module: 'rooms' }),
+    new MembershipCache(),
+  );
+  app.addHook('onReady', async () => {
+    await app.events.subscribe((event) => {
+      if (event.type === 'room_changed') service.forgetMemberships(event.room_id);
+    });
+  });
   app.decorate('rooms', { service, store });
   await app.register(chatRoomsRoutes, { prefix: '/api/chat-rooms' });
   await app.register(groupRoomsRoutes, { prefix: '/api/group-rooms' });

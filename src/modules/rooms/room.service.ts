@@ -6,6 +6,7 @@ import type { EventBus } from '../../plugins/events.ts';
 import type { MessageStore } from '../messages/store/message-store.ts';
 import type { RelationshipStore } from '../social/relationship.store.ts';
 import type { UserStore } from '../users/user.store.ts';
+import type { Membership, MembershipCache } from './membership.cache.ts';
 import { canAddMember, canChangeRole, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
 import type { CreateGroupBody, RoomRole, RoomType, RoomView, UpdateGroupBody } from './room.schemas.ts';
 import { directKeyOf, directPeerOf, type LockedRoom, type PageOptions, type RoomMember, type RoomStore, type RoomWithMembers } from './room.store.ts';
@@ -44,6 +45,7 @@ export class RoomService {
     private readonly relationships: RelationshipStore,
     private readonly events: EventBus,
     private readonly log: FastifyBaseLogger,
+    private readonly memberships: MembershipCache,
   ) {}
 
   /** Called after a room is deleted (the messages module purges messages and caches). */
@@ -117,6 +119,24 @@ export class RoomService {
       lastReadAt: record.member.lastReadAt,
       joinedAt: record.member.joinedAt,
     };
+  }
+
+  /**
+   * Membership only (no role or read state), answered from the per-process cache when it can:
+   * for reading history, sending and joining live rooms. 404 unknown room, 403 not a member.
+   */
+  async membership(userId: number, roomId: number): Promise<Membership> {
+    const cached = this.memberships.get(roomId, userId);
+    if (cached) return cached;
+    const { type, peerId, joinedAt } = await this.access(userId, roomId);
+    const membership = { roomId, type, peerId, joinedAt };
+    this.memberships.remember(userId, membership);
+    return membership;
+  }
+
+  /** Another instance changed this room's members: forget what this process cached of it. */
+  forgetMemberships(roomId: number): void {
+    this.memberships.forgetRoom(roomId);
   }
 
   // ---- group rooms ---------------------------------------------------------------------------
@@ -347,6 +367,7 @@ export class RoomService {
 
   /** Events follow a committed change; a failed publish is logged, never undoes the change. */
   private async publish(event: DomainEvent): Promise<void> {
+    if (event.type === 'room_changed') this.memberships.forgetRoom(event.room_id);
     try {
       await this.events.publish(event);
     } catch (error) {
