@@ -13,6 +13,7 @@
  * expiry: when the key was due to expire) to the moment the client parsed the event.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -564,6 +565,24 @@ async function runServer(): Promise<void> {
       '',
     ];
     process.stdout.write(out.join('\n'));
+    const jsonIndex = process.argv.indexOf('--json');
+    if (jsonIndex !== -1 && process.argv[jsonIndex + 1]) {
+      writeFileSync(
+        process.argv[jsonIndex + 1]!,
+        JSON.stringify({
+          streams: options.streams,
+          friendsPerStream: options.friends,
+          connectS: connectMs / 1000,
+          memoryPerStreamKiB: (after.rss - before.rss) / options.streams / 1024,
+          heapPerStreamKiB: (after.heapUsed - before.heapUsed) / options.streams / 1024,
+          delivered: final.delivered,
+          expected,
+          p50: percentile(sortedAll, 50),
+          p99: percentile(sortedAll, 99),
+          eventsPerSecond: totalEvents / Math.max(totalSeconds, 0.001),
+        }, null, 2),
+      );
+    }
   } finally {
     clearTimeout(watchdog);
     await cleanup();

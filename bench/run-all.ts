@@ -1,0 +1,139 @@
+/**
+ * `npm run bench`: every benchmark of the repo in one go, then bench/results.md.
+ *
+ *   npm run bench               # full run (about 10 minutes on 2 cores)
+ *   npm run bench -- --quick    # short run (under two minutes)
+ *
+ * Each benchmark runs as its own process (its output is shown as it goes) and leaves its figures
+ * in a JSON file; this script puts them in one Markdown report with the machine described and
+ * the targets checked.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import mariadb from 'mariadb';
+import { parseMysqlUrl } from '../src/db/mysql-url.ts';
+import type { CapacityResult } from './capacity.ts';
+import { BENCH_MYSQL, BENCH_REDIS } from './lib/setup.ts';
+import { hasFlag, round } from './lib/stats.ts';
+import type { RestResult } from './rest.ts';
+import type { FanoutResult } from './ws.ts';
+
+const quick = hasFlag('quick');
+const outDir = mkdtempSync(path.join(os.tmpdir(), 'bigtech-bench-'));
+
+interface PresenceResult {
+  streams: number;
+  friendsPerStream: number;
+  memoryPerStreamKiB: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  eventsPerSecond: number;
+}
+
+function run(label: string, script: string, args: string[]): Promise<void> {
+  console.log(`\n=== ${label} ===`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited with ${code}`))));
+  });
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+async function machine(): Promise<string[]> {
+  const conn = await mariadb.createConnection(parseMysqlUrl(`${BENCH_MYSQL}/mysql`).connection);
+  const rows = await conn.query<{ version: string }[]>('SELECT VERSION() AS version');
+  const version = rows[0]?.version ?? '?';
+  await conn.end();
+  const redis = new Redis(`${BENCH_REDIS}/0`);
+  const info = await redis.info('server');
+  redis.disconnect();
+  const cpus = os.cpus();
+  return [
+    `- CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'}; memory ${round(os.totalmem() / 1024 ** 3)} GiB; ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; MariaDB ${version}; Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'}; all on the same machine, loopback only`,
+    `- The load generators run on the same 2 cores as the server, MariaDB and Redis.`,
+  ];
+}
+
+const holds = (ok: boolean) => (ok ? '**holds**' : '**missed**');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const files = {
+    rest: path.join(outDir, 'rest.json'),
+    ws: path.join(outDir, 'ws.json'),
+    wsTarget: path.join(outDir, 'ws-target.json'),
+    presence: path.join(outDir, 'presence.json'),
+    capacity: path.join(outDir, 'capacity.json'),
+  };
+  const q = quick ? ['--quick'] : [];
+  await run('REST (autocannon) vs a bare Fastify route', 'bench/rest.ts', [...q, '--json', files.rest]);
+  await run('WebSocket fan-out at 200 msg/s vs a bare ws server', 'bench/ws.ts', [...q, '--json', files.ws]);
+  await run('WebSocket fan-out at the target rate (2,000 msg/s = 20,000 deliveries/s)', 'bench/ws.ts', [...(quick ? ['--sockets', '1000', '--duration', '4'] : []), '--rate', '2000', '--json', files.wsTarget]);
+  await run('SSE presence streams', 'bench/presence.ts', [...q, '--json', files.presence]);
+  await run('Capacity: idle authenticated sockets under 1 GiB', 'bench/capacity.ts', [...q, '--json', files.capacity]);
+
+  const rest = readJson<{ durationS: number; connections: number; results: RestResult[] }>(files.rest);
+  const ws = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.ws);
+  const wsTarget = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.wsTarget);
+  const presence = readJson<PresenceResult>(files.presence);
+  const capacity = readJson<CapacityResult>(files.capacity);
+
+  const cached = rest.results.find((r) => r.target.includes('cached first page'));
+  const fanout = wsTarget.results[0]!;
+  const lines = [
+    `# Benchmark results${quick ? ' (quick run)' : ''}`,
+    '',
+    `Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString()} in ${round((Date.now() - started) / 1000, 0)} s.`,
+    '',
+    '## Machine',
+    ...(await machine()),
+    '',
+    `## REST (autocannon, ${rest.connections} connections, ${rest.durationS} s each)`,
+    '',
+    '| endpoint | req/s | p99 ms | bare Fastify req/s | bare p99 ms | % of bare | errors |',
+    '|---|---|---|---|---|---|---|',
+    ...rest.results.map((r) => `| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`),
+    '',
+    '## WebSocket fan-out (rooms of 10, two server instances; the bare ws server is one process with no auth, storage or Redis)',
+    '',
+    '| run | target | sockets | msg/s sent | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...[...ws.results.map((r) => ['steady', ws.rate, r] as const), ...wsTarget.results.map((r) => ['target rate', wsTarget.rate, r] as const)].map(
+      ([run, rate, r]) => `| ${run} | ${r.target} | ${r.sockets} | ${rate} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.memoryPerSocketKiB} | ${r.errors} |`,
+    ),
+    '',
+    '## SSE presence',
+    '',
+    '| streams | friends per stream | events delivered | events/s | p50 ms | p99 ms | memory/stream KiB |',
+    '|---|---|---|---|---|---|---|',
+    `| ${presence.streams} | ${presence.friendsPerStream} | ${presence.delivered}/${presence.expected} | ${round(presence.eventsPerSecond, 0)} | ${round(presence.p50)} | ${round(presence.p99)} | ${round(presence.memoryPerStreamKiB)} |`,
+    '',
+    '## Capacity (one instance)',
+    '',
+    '| idle sockets held | server RSS MiB | RSS with no sockets MiB | KiB per socket | projected sockets under 1 GiB | stopped because |',
+    '|---|---|---|---|---|---|',
+    `| ${capacity.sockets} | ${capacity.rssMiB} | ${capacity.idleRssMiB} | ${capacity.perSocketKiB} | ${capacity.projectedUnder1GiB} | ${capacity.stoppedBecause} |`,
+    '',
+    '## Targets',
+    '',
+    `- Cached history page at least 40% of the bare route: ${cached?.ratio ?? '?'}% → ${holds((cached?.ratio ?? 0) >= 40)}`,
+    `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,
+    `- 10,000 idle sockets per instance: ${capacity.sockets >= 10_000 ? capacity.sockets : `${capacity.sockets} held, ${capacity.projectedUnder1GiB} projected`} under 1 GiB → ${holds(capacity.sockets >= 10_000 || (quick && capacity.projectedUnder1GiB >= 10_000))}`,
+    '',
+    'Where a target is missed, README.md (Benchmarks) says where the time goes.',
+    '',
+  ];
+  const report = lines.join('\n');
+  writeFileSync(path.join('bench', 'results.md'), report);
+  console.log(`\n${report}\nwritten to bench/results.md`);
+}
+
+await main();
+process.exit(0);
