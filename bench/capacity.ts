@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
-import { BENCH_JWT_SECRET, freshDatabase, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { BENCH_JWT_SECRET, freshDatabase, startChatServer, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
 import { argValue, endProgress, hasFlag, progress, round, rssOf, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -40,15 +40,7 @@ async function main(): Promise<CapacityResult> {
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
   try {
     const userIds = await seedUsers(db.databaseUrl, MAX_SOCKETS, 'capbench');
-    server = await startProcess('src/server.ts', {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: db.databaseUrl,
-      REDIS_URL: db.redisUrl,
-      JWT_SECRET: BENCH_JWT_SECRET,
-    }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+    server = await startChatServer(db);
     const pid = server.process.pid!;
     const port = server.port;
     await sleep(1000);

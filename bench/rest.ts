@@ -17,7 +17,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { seedFriendships } from './lib/seed-social.ts';
-import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { BENCH_JWT_SECRET, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
 import { argValue, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -79,15 +79,7 @@ async function main(): Promise<void> {
     const [me, peer] = userIds as [number, number];
     await seedFriendships(db.databaseUrl, me, userIds.slice(1));
     const [roomId] = await seedGroupRooms(db.databaseUrl, [me, peer], 2);
-    server = await startProcess('src/server.ts', {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: db.databaseUrl,
-      REDIS_URL: db.redisUrl,
-      JWT_SECRET: BENCH_JWT_SECRET,
-    }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+    server = await startChatServer(db);
     server.process.stdout?.removeAllListeners('data');
     const base = `http://127.0.0.1:${server.port}`;
     const now = Math.floor(Date.now() / 1000);

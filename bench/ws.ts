@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
-import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startChatServer, startProcess, stopProcess } from './lib/setup.ts';
 import { argValue, endProgress, hasFlag, percentile, progress, round, rssOf, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -162,19 +162,7 @@ async function benchChatServer(): Promise<FanoutResult> {
   try {
     const userIds = await seedUsers(db.databaseUrl, SOCKETS, 'wsbench');
     const roomIds = await seedGroupRooms(db.databaseUrl, userIds, ROOM_SIZE);
-    const env = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: db.databaseUrl,
-      REDIS_URL: db.redisUrl,
-      JWT_SECRET: BENCH_JWT_SECRET,
-      JWT_EXPIRES_IN: '1h',
-    };
-    for (let i = 0; i < 2; i += 1) {
-      servers.push(await startProcess('src/server.ts', { ...env, LOG_LEVEL: 'info' }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/));
-    }
+    for (let i = 0; i < 2; i += 1) servers.push(await startChatServer(db));
     await sleep(500);
     const pids = servers.map((server) => server.process.pid!);
     const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });

@@ -120,3 +120,20 @@ export function stopProcess(child: ChildProcess): Promise<void> {
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
   });
 }
+
+/**
+ * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
+ * production settings and info logs (the access line per request is part of the cost measured).
+ */
+export function startChatServer(db: BenchDatabase): Promise<{ process: ChildProcess; port: number }> {
+  return startProcess('src/server.ts', {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: db.databaseUrl,
+    REDIS_URL: db.redisUrl,
+    JWT_SECRET: BENCH_JWT_SECRET,
+    JWT_EXPIRES_IN: '2h',
+  }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+}
