@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, noContent } from '../../lib/http-schemas.ts';
+import { parsingMultipart } from '../../lib/multipart.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { userEnvelope } from '../users/user.schemas.ts';
 import { profileParams, updateProfileBody } from './profile.schemas.ts';
@@ -29,7 +30,10 @@ const profileRoutes: FastifyPluginAsyncZod = async (app) => {
       consumes: ['multipart/form-data'],
       response: { 200: userEnvelope, ...errorResponses(400, 401, 413, 415) },
     },
-  }, async (request) => ({ user: await app.profiles.replaceAvatar(requireAuth(request).userId, await request.file()) }));
+  }, async (request) => {
+    const file = await parsingMultipart(() => request.file());
+    return { user: await app.profiles.replaceAvatar(requireAuth(request).userId, file) };
+  });
 
   app.delete('/me/image', {
     schema: { tags: ['profile'], summary: 'Remove my avatar', security: BEARER_SECURITY, response: { 204: noContent, ...errorResponses(401) } },

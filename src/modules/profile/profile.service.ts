@@ -1,5 +1,6 @@
 import type { MultipartFile } from '@fastify/multipart';
 import { badRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../../lib/errors.ts';
+import { parsingMultipart } from '../../lib/multipart.ts';
 import type { RelationshipStore } from '../social/relationship.store.ts';
 import type { UserStore } from '../users/user.store.ts';
 import { toUserView } from '../users/user.view.ts';
@@ -42,7 +43,7 @@ export class ProfileService {
 
   async replaceAvatar(userId: number, file: MultipartFile | undefined): Promise<UserView> {
     if (!file || file.fieldname !== 'image') throw badRequest('Send the picture as multipart field "image"');
-    const bytes = await file.toBuffer();
+    const bytes = await parsingMultipart(() => file.toBuffer());
     if (file.file.truncated || bytes.length > MAX_AVATAR_BYTES) throw payloadTooLarge('Images may be at most 5 MB');
     if (bytes.length === 0) throw badRequest('The image is empty');
     const kind = sniffImage(bytes);
