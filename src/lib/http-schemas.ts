@@ -14,6 +14,16 @@ export function errorResponses<const S extends number>(...statuses: S[]): Record
   return Object.fromEntries(statuses.map((status) => [status, errorBody])) as Record<S, typeof errorBody>;
 }
 
+/**
+ * A positive integer id in a path: plain decimal digits only ("0x10", "1e3", " 7" are refused
+ * with 400 rather than read as numbers), at most 2^31 - 1 (the INT columns).
+ */
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive integer')
+  .transform(Number)
+  .pipe(z.number().int().positive().max(2_147_483_647));
+
 export const noContent = z.null().describe('No content');
 
 export const paginationQuery = z.object({

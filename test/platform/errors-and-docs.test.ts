@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { type App, createTestApp, testConfig } from '../helpers/app.ts';
+import { createUser } from '../helpers/users.ts';
 
 let app: App;
 beforeAll(async () => {
@@ -40,6 +41,16 @@ describe('error handling', () => {
     } finally {
       await probe.close();
     }
+  });
+
+  it('accepts only plain decimal ids in paths', async () => {
+    const user = await createUser(app);
+    for (const id of ['0x10', '1e3', '%207', '07', '-1', '0', '2147483648', '1.0']) {
+      const res = await app.inject({ url: `/api/profile/${id}`, headers: user.auth });
+      expect(res.statusCode, id).toBe(400);
+      expect(res.json().error).toBe('validation_error');
+    }
+    expect((await app.inject({ url: `/api/profile/${user.id}`, headers: user.auth })).statusCode).toBe(200);
   });
 
   it('echoes a request id on every response', async () => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { idParam } from '../../lib/http-schemas.ts';
 
 /** Room ids in paths: positive integers; anything else is a 400, never a 500. */
-export const roomIdParam = z.coerce.number().int().positive().max(2_147_483_647);
+export const roomIdParam = idParam;

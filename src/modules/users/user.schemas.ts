@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { idParam } from '../../lib/http-schemas.ts';
 
-export const userIdParam = z.coerce.number().int().positive().max(2_147_483_647);
+export const userIdParam = idParam;
 
 export const userSchema = z
   .object({
