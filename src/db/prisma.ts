@@ -4,19 +4,36 @@ import { parseMysqlUrl } from './mysql-url.ts';
 
 export type Db = PrismaClient;
 
+/**
+ * How long a query may wait for a pooled connection. While MySQL is unreachable every query
+ * waits this long (the pool keeps trying to connect meanwhile) and then fails with a 503, so
+ * it is kept short; in normal operation a connection is free within milliseconds, and a wait
+ * this long means overload, where a quick 503 serves clients better than a queue.
+ */
+export const ACQUIRE_TIMEOUT_MS = 2000;
+/** TCP + handshake budget for a new connection (a host that drops packets never answers). */
+export const CONNECT_TIMEOUT_MS = 1500;
+
 export function createPrismaClient(databaseUrl: string, connectionLimit = 16): Db {
   const { connection, database } = parseMysqlUrl(databaseUrl);
   const adapter = new PrismaMariaDb({
     ...connection,
     database,
     connectionLimit,
-    acquireTimeout: 5000,
-    connectTimeout: 3000,
+    acquireTimeout: ACQUIRE_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     // Prisma sends every query as a prepared statement; without a cache each one costs
     // PREPARE + EXECUTE + CLOSE round trips (measured: ~2x fewer queries per second).
     prepareCacheLength: 256,
-    // DATETIME columns hold UTC; read them back as UTC too.
-    timezone: 'Z',
+    // No session set-up queries on a new connection. mariadb 3.4.x leaves the promise of its
+    // post-handshake set-up (SET NAMES, SET time_zone, ...) unhandled when the socket dies
+    // there, which crashes the process (unhandled rejection) whenever MySQL goes away while
+    // the pool is opening a connection (fixed upstream in 3.5). A collation with an id below
+    // 256 is agreed in the handshake itself, so no SET NAMES is needed; and `timezone` is left
+    // unset (no SET time_zone): DATETIME columns hold UTC because the Prisma adapter formats
+    // and parses every date as UTC itself (dateStrings), and Prisma sends created_at/updated_at
+    // values rather than relying on CURRENT_TIMESTAMP. Do not use NOW() in raw SQL: pass a Date.
+    collation: 'UTF8MB4_UNICODE_CI',
   });
   return new PrismaClient({ adapter });
 }

@@ -78,10 +78,7 @@ export class ChatGateway {
     const connection = new ChatConnection(socket, auth.userId, auth.jti, auth.expiresAt);
     this.track(connection);
     const log = this.deps.log.child({ userId: auth.userId, connectionId: connection.id });
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return connection.send(errorFrame('BAD_REQUEST', 'Frames must be JSON text'));
-      void this.onFrame(connection, data.toString(), log);
-    });
+    socket.on('message', (data, isBinary) => void this.onFrame(connection, isBinary ? null : data.toString(), log));
     socket.on('pong', () => {
       connection.alive = true;
     });
@@ -98,12 +95,13 @@ export class ChatGateway {
     return connection;
   }
 
-  private async onFrame(connection: ChatConnection, raw: string, log: FastifyBaseLogger): Promise<void> {
+  /** One client frame; `raw` is null for a binary frame. */
+  private async onFrame(connection: ChatConnection, raw: string | null, log: FastifyBaseLogger): Promise<void> {
     if (!connection.takeFrameToken()) {
       connection.send(errorFrame('RATE_LIMITED', 'Too many frames, slow down'));
       return;
     }
-    const parsed = parseClientFrame(raw);
+    const parsed = raw === null ? { error: 'Frames must be JSON text' } : parseClientFrame(raw);
     if ('error' in parsed) {
       connection.send(errorFrame('BAD_REQUEST', parsed.error));
       return;
@@ -288,7 +286,9 @@ export class ChatGateway {
     try {
       await Promise.all([
         this.deps.presence.refreshMany(userIds),
-        this.deps.roomPresence.renew(this.registry.activeRoomIds()),
+        this.deps.roomPresence.renew(
+          this.registry.activeRoomIds().map((roomId) => ({ roomId, userIds: this.registry.localUserIds(roomId) })),
+        ),
         this.deps.tokens.revokedAmong(jtis).then((revoked) => revoked.forEach((jti) => this.closeToken(jti))),
       ]);
     } catch (error) {

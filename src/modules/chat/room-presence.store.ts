@@ -39,16 +39,25 @@ export class RoomPresenceStore {
     }
   }
 
-  /** Renews the lease of every room this instance holds sockets in (one pipeline). */
-  async renew(roomIds: readonly number[]): Promise<void> {
-    if (roomIds.length === 0) return;
+  /**
+   * Renews the lease of every room this instance holds sockets in (one pipeline), and puts
+   * back any local user missing from the room's hash: after a Redis restart (data gone) the
+   * rooms' online lists are whole again within one upkeep interval. HSETNX leaves the counts
+   * of fields still there alone.
+   */
+  async renew(rooms: readonly { roomId: number; userIds: readonly number[] }[]): Promise<void> {
+    if (rooms.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const roomId of roomIds) {
-      pipeline.expire(this.instanceKey(roomId), this.leaseS);
+    for (const { roomId, userIds } of rooms) {
+      const key = this.instanceKey(roomId);
+      for (const userId of userIds) pipeline.hsetnx(key, String(userId), 1);
+      pipeline.expire(key, this.leaseS);
       pipeline.sadd(instancesKey(roomId), this.instanceId);
       pipeline.expire(instancesKey(roomId), this.leaseS);
     }
-    await pipeline.exec();
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
   }
 
   async onlineUserIds(roomId: number): Promise<number[]> {

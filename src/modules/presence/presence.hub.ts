@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../../lib/domain-events.ts';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { EventBus } from '../../plugins/events.ts';
+import { closeRedis } from '../../plugins/redis.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import { parsePresenceChange } from './presence.keys.ts';
 import type { PresenceService } from './presence.service.ts';
@@ -107,7 +108,7 @@ export class PresenceHub implements StreamOwner {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     this.subscribed = false;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeRedis(subscriber);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { closeRedis } from '../../plugins/redis.ts';
 import { expiredEventsChannel, ONLINE_KEY_PATTERN, REQUIRED_KEYSPACE_FLAGS } from './presence.keys.ts';
 import type { PresenceService } from './presence.service.ts';
 
@@ -130,7 +131,7 @@ export class HeartbeatMonitor {
       Promise.allSettled([...this.inFlight, ...(this.sweeping ? [this.sweeping] : [])]),
       new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
     ]);
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeRedis(subscriber);
   }
 
   /** Called with every expiry this instance heard of, claimed or not (observability, tests). */
