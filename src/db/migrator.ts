@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import mariadb from 'mariadb';
+import * as mariadb from 'mariadb';
 import { parseMysqlUrl } from './mysql-url.ts';
 
 /**

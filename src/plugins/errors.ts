@@ -62,7 +62,7 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   if (e.code && (PRISMA_UNAVAILABLE.has(e.code) || NETWORK_CODES.has(e.code))) return true;
   if (e.name === 'PrismaClientInitializationError' || e.name === 'MaxRetriesPerRequestError') return true;
   const message = e.message ?? '';
-  if (/Connection is closed|connect ECONNREFUSED|pool timeout|retrieve connection from pool|Can't reach database/i.test(message)) {
+  if (/Connection is closed|connect ECONNREFUSED|pool timeout|retrieve (a )?connection from pool|Can't reach database/i.test(message)) {
     return true;
   }
   return depth < 3 && e.cause !== undefined && isDependencyUnavailable(e.cause, depth + 1);

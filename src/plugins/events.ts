@@ -33,6 +33,13 @@ export type DomainEventHandler = (event: DomainEvent) => void;
  * clients reload history after a reconnect); messages themselves are never lost, they are
  * stored before their event is published.
  */
+const PUBLISH_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+  return 1
+end
+return 0`;
+
 export class EventBus {
   private readonly handlers = new Set<DomainEventHandler>();
   private subscriber: Redis | undefined;
@@ -51,6 +58,16 @@ export class EventBus {
 
   async publish(event: DomainEvent): Promise<void> {
     await this.publisher.publish(this.channel, JSON.stringify(event));
+  }
+
+  /**
+   * Publishes `event` unless an event with the same `onceKey` was published in the last
+   * `ttlS` seconds, atomically. Lets a retry publish what an earlier attempt may have stored
+   * without publishing (the process died between the two), without announcing it twice.
+   */
+  async publishOnce(onceKey: string, event: DomainEvent, ttlS = 86_400): Promise<boolean> {
+    const published = await this.publisher.eval(PUBLISH_ONCE, 1, `event:once:${onceKey}`, this.channel, JSON.stringify(event), String(ttlS));
+    return published === 1;
   }
 
   /**

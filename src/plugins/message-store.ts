@@ -13,7 +13,7 @@ declare module 'fastify' {
 /** MongoDB when MONGODB_URL is set, MySQL otherwise. */
 async function messageStorePlugin(app: FastifyInstance): Promise<void> {
   const url = app.config.MONGODB_URL;
-  const store: MessageStore = url ? new MongoMessageStore(url) : new MysqlMessageStore(app.db);
+  const store: MessageStore = url ? new MongoMessageStore(url) : new MysqlMessageStore(app.db, app.mysqlPool);
   await store.init();
   app.log.info({ messageStore: store.kind }, 'message store ready');
   app.decorate('messageStore', store);

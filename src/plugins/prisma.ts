@@ -1,19 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { createPrismaClient, type Db } from '../db/prisma.ts';
+import type { Pool } from 'mariadb';
+import { createMysqlClients, type Db } from '../db/prisma.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db;
+    /** The connection pool under `db`, for hot statements that skip Prisma's query layer. */
+    mysqlPool: Pool;
   }
 }
 
 async function prismaPlugin(app: FastifyInstance): Promise<void> {
-  const db = createPrismaClient(app.config.DATABASE_URL);
-  app.decorate('db', db);
-  app.addHook('onClose', async () => {
-    await db.$disconnect();
-  });
+  const clients = createMysqlClients(app.config.DATABASE_URL);
+  app.decorate('db', clients.db);
+  app.decorate('mysqlPool', clients.pool);
+  app.addHook('onClose', async () => clients.close());
 }
 
 export default fp(prismaPlugin, { name: 'prisma', dependencies: ['config'] });

@@ -108,6 +108,29 @@ describe('across two instances', () => {
     expect(history.json().messages.filter((m: { client_message_id: string }) => m.client_message_id === 'tmp-1')).toHaveLength(1);
   });
 
+  it('announces a message stored without its event (its instance died) when the client resends it, and only once', async () => {
+    const { owner, others, room } = await liveRoom(2);
+    const bob = await connect(b, others[0]!);
+    await joined(bob, room.id);
+    // Stored, but the process died before publishing: only the store knows of it.
+    const stored = await a.app.messageStore.create({
+      roomId: room.id,
+      userId: owner.id,
+      content: 'lost in flight',
+      messageType: 'text',
+      attachmentUrl: null,
+      replyTo: null,
+      clientMessageId: 'tmp-crash',
+    });
+    const alice = await connect(a, owner);
+    alice.send({ type: 'message', room_id: room.id, content: 'lost in flight', temp_id: 'tmp-crash' });
+    expect(((await alice.ofType('ack')).message as { id: string }).id).toBe(stored.message.id);
+    expect(((await bob.ofType('message')).message as { id: string }).id).toBe(stored.message.id);
+    alice.send({ type: 'message', room_id: room.id, content: 'lost in flight', temp_id: 'tmp-crash' });
+    await alice.ofType('ack');
+    expect(await bob.none((f) => f.type === 'message')).toBe(true);
+  });
+
   it('carries typing, read receipts, edits, deletes, reactions and room updates to the other instance', async () => {
     const { owner, others, room } = await liveRoom(2);
     const bobUser = others[0]!;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { getDMMF } from '@prisma/get-dmmf';
-import mariadb from 'mariadb';
+import * as mariadb from 'mariadb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMysqlUrl } from '../../src/db/mysql-url.ts';
 

@@ -4,7 +4,7 @@ import { messageStoreContract } from './message-store.contract.ts';
 
 messageStoreContract('MySQL (Prisma)', async () => {
   const app: App = await createTestApp();
-  const store = new MysqlMessageStore(app.db);
+  const store = new MysqlMessageStore(app.db, app.mysqlPool);
   await store.init();
   // Messages reference real rooms and users in MySQL.
   const newUser = async () => {

@@ -156,7 +156,7 @@ describe('GET /api/chat-rooms', () => {
         },
       },
     }) as unknown as Db;
-    const messageStore = new MysqlMessageStore(counted);
+    const messageStore = new MysqlMessageStore(counted, app.mysqlPool);
     let summarizeCalls = 0;
     const summarize = messageStore.summarize.bind(messageStore);
     messageStore.summarize = (queries) => {

@@ -104,7 +104,9 @@ export class MessageService {
     const view = toMessageView(message);
     // On a repeat too: both are idempotent, and they repair a first attempt that failed after storing.
     await Promise.all([this.roomStore.touchLastMessage(roomId, message.createdAt), this.cache.push(view)]);
-    if (created) await this.publish({ type: 'message_created', room_id: roomId, message: view });
+    // Once per message, whichever attempt gets here: a resend after a crash between storing and
+    // publishing still reaches the room, and a resend after a normal send is not announced twice.
+    await this.publishOnce(`message_created:${view.id}`, { type: 'message_created', room_id: roomId, message: view });
     return { message: view, created };
   }
 
@@ -247,6 +249,14 @@ export class MessageService {
     if (access.type !== 'direct' || access.peerId === null) return;
     if (await this.relationships.isBlockedEitherWay(userId, access.peerId)) {
       throw forbidden('You cannot message this user');
+    }
+  }
+
+  private async publishOnce(onceKey: string, event: DomainEvent): Promise<void> {
+    try {
+      await this.events.publishOnce(onceKey, event);
+    } catch (error) {
+      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
     }
   }
 

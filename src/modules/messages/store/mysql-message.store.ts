@@ -1,3 +1,4 @@
+import type { Pool } from 'mariadb';
 import type { Db } from '../../../db/prisma.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import {
@@ -45,6 +46,13 @@ function toStored(row: MessageRow): StoredMessage {
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 
+/** The driver's duplicate-key error (ER_DUP_ENTRY), on statements sent without Prisma. */
+const isDuplicateKey = (error: unknown) =>
+  typeof error === 'object' && error !== null && (error as { errno?: number }).errno === 1062;
+
+/** DATETIME(3) text in UTC, whatever the process's time zone. */
+const utcDateTime = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');
+
 /** LIKE pattern for "contains text", with the pattern characters of `text` taken literally. */
 export function likeContains(text: string): string {
   return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
@@ -58,7 +66,11 @@ export function likeContains(text: string): string {
 export class MysqlMessageStore implements MessageStore {
   readonly kind = 'mysql' as const;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The pool under `db`: sending, the hottest write, is one plain INSERT on it. */
+    private readonly pool: Pool,
+  ) {}
 
   async init(): Promise<void> {}
 
@@ -80,12 +92,30 @@ export class MysqlMessageStore implements MessageStore {
     return encodeCursor({ i: message.id });
   }
 
+  /**
+   * One INSERT round trip (Prisma's create would add a read-back and a transaction). A repeated
+   * (room, sender, client_message_id) hits the unique key and returns the first message.
+   */
   async create(input: NewMessage): Promise<CreateResult> {
+    const createdAt = new Date();
     try {
-      const row = await this.db.chatMessage.create({ data: input, include: withReactions });
-      return { message: toStored(row), created: true };
+      const result = await this.pool.query<{ insertId: bigint | number }>(
+        `INSERT INTO messages (room_id, user_id, content, message_type, attachment_url, reply_to, client_message_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [input.roomId, input.userId, input.content, input.messageType, input.attachmentUrl, input.replyTo, input.clientMessageId, utcDateTime(createdAt)],
+      );
+      const message: StoredMessage = {
+        ...input,
+        id: result.insertId.toString(),
+        isEdited: false,
+        editedAt: null,
+        isDeleted: false,
+        reactions: {},
+        createdAt,
+      };
+      return { message, created: true };
     } catch (error) {
-      if (!isUniqueViolation(error) || input.clientMessageId === null) throw error;
+      if (!isDuplicateKey(error) || input.clientMessageId === null) throw error;
       const first = await this.db.chatMessage.findUnique({
         where: { clientMessageKey: { roomId: input.roomId, userId: input.userId, clientMessageId: input.clientMessageId } },
         include: withReactions,
