@@ -120,7 +120,13 @@ declare module 'fastify' {
 }
 
 async function authPlugin(app: FastifyInstance): Promise<void> {
-  await app.register(fastifyJwt, { secret: app.config.JWT_SECRET, sign: { algorithm: 'HS256' }, verify: { algorithms: ['HS256'] } });
+  await app.register(fastifyJwt, {
+    secret: app.config.JWT_SECRET,
+    sign: { algorithm: 'HS256' },
+    // Verified tokens are cached (signature and claims; expiry is still checked on every hit),
+    // so a client's repeated requests skip the HMAC. Revocation is checked separately, always.
+    verify: { algorithms: ['HS256'], cache: 10_000 },
+  });
   const tokens = new TokenService(app.jwt, app.redis, app.config.JWT_EXPIRES_IN);
   app.decorate('tokens', tokens);
   app.decorateRequest('auth', null);

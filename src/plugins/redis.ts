@@ -36,6 +36,8 @@ export function createRedis(url: string, name: string, role: RedisRole = 'comman
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     autoResubscribe: true,
+    // Commands issued in the same tick by concurrent requests go out in one write.
+    enableAutoPipelining: role === 'command',
   });
 }
 
