@@ -1,7 +1,7 @@
 /**
  * Capacity: how many idle authenticated WebSocket connections one instance holds under 1 GiB RSS.
  *
- *   npm run bench:capacity                     # up to 20,000 sockets
+ *   npm run bench:capacity                     # up to 18,000 sockets
  *   npm run bench:capacity -- --max 5000       # other ceilings
  *   npm run bench:capacity -- --quick          # 2,000 sockets
  *   npm run bench:capacity -- --json out.json
@@ -20,7 +20,8 @@ import { BENCH_JWT_SECRET, freshDatabase, startChatServer, seedUsers, startProce
 import { argValue, endProgress, hasFlag, progress, round, rssOf, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
-const MAX_SOCKETS = Number(argValue('max') ?? (quick ? 2000 : 20_000));
+// The client process holds one descriptor per socket: stay below its limit (20,000 here).
+const MAX_SOCKETS = Number(argValue('max') ?? (quick ? 2000 : 18_000));
 const RSS_LIMIT = Number(argValue('rss-mib') ?? 1024) * 1024 * 1024;
 const BATCH = 250;
 const JSON_OUT = argValue('json');
@@ -58,7 +59,13 @@ async function main(): Promise<CapacityResult> {
           socket.once('error', reject);
         });
       });
-      sockets.push(...(await Promise.all(batch)));
+      const opened = await Promise.allSettled(batch);
+      for (const outcome of opened) if (outcome.status === 'fulfilled') sockets.push(outcome.value);
+      const failure = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failure) {
+        stoppedBecause = `could not open more sockets: ${String((failure.reason as Error).message ?? failure.reason)}`;
+        break;
+      }
       const rss = rssOf(pid);
       progress(`  ${sockets.length} sockets, server RSS ${round(rss / 1024 / 1024)} MiB`);
       if (rss >= RSS_LIMIT) {

@@ -27,3 +27,6 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     database,
   };
 }
+
+/** DATETIME(3) text in UTC, whatever the process's time zone (for statements sent without Prisma). */
+export const utcDateTime = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');

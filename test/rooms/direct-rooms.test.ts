@@ -163,7 +163,7 @@ describe('GET /api/chat-rooms', () => {
       summarizeCalls += 1;
       return summarize(queries);
     };
-    const service = new RoomService(new RoomStore(counted), messageStore, app.users.store, app.relationships, app.events, app.log, new MembershipCache());
+    const service = new RoomService(new RoomStore(counted, app.mysqlPool), messageStore, app.users.store, app.relationships, app.events, app.log, new MembershipCache());
 
     async function operationsToList(roomCount: number): Promise<number> {
       const [me, ...peers] = await makeUsers(app, roomCount + 1);

@@ -14,7 +14,7 @@ declare module 'fastify' {
 
 /** Direct and group rooms: /api/chat-rooms and /api/group-rooms. */
 async function roomsModule(app: FastifyInstance): Promise<void> {
-  const store = new RoomStore(app.db);
+  const store = new RoomStore(app.db, app.mysqlPool);
   const service = new RoomService(
     store,
     app.messageStore,

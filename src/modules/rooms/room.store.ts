@@ -1,4 +1,6 @@
+import type { Pool } from 'mariadb';
 import type { Db } from '../../db/prisma.ts';
+import { utcDateTime } from '../../db/mysql-url.ts';
 import { Prisma, type Room, type RoomMember } from '../../generated/prisma/client.ts';
 import type { RoomRole, RoomType } from './room.schemas.ts';
 
@@ -113,7 +115,11 @@ export class LockedRoom {
 
 /** Every database call of the rooms module. */
 export class RoomStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The pool under `db`, for the per-message UPDATE (skips Prisma's query layer). */
+    private readonly pool: Pool,
+  ) {}
 
   findActive(roomId: number): Promise<RoomWithMembers | null> {
     return this.db.room.findFirst({ where: { id: roomId, isActive: true }, include: withMembers });
@@ -233,10 +239,14 @@ export class RoomStore {
   }
 
   /** Moves rooms.last_message_at forward only (raw, so updated_at keeps meaning "room edited"). */
+  /** Runs once per message sent, so it goes straight to the pool. */
   async touchLastMessage(roomId: number, at: Date): Promise<void> {
-    await this.db.$executeRaw`
-      UPDATE rooms SET last_message_at = ${at}
-      WHERE id = ${roomId} AND (last_message_at IS NULL OR last_message_at < ${at})`;
+    const time = utcDateTime(at);
+    await this.pool.query('UPDATE rooms SET last_message_at = ? WHERE id = ? AND (last_message_at IS NULL OR last_message_at < ?)', [
+      time,
+      roomId,
+      time,
+    ]);
   }
 
   readState(roomId: number, userId: number): Promise<Pick<RoomMember, 'lastReadMessageId' | 'lastReadAt'> | null> {

@@ -1,5 +1,6 @@
 import type { Pool } from 'mariadb';
 import type { Db } from '../../../db/prisma.ts';
+import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import {
   type CreateResult,
@@ -49,9 +50,6 @@ const isUniqueViolation = (error: unknown) =>
 /** The driver's duplicate-key error (ER_DUP_ENTRY), on statements sent without Prisma. */
 const isDuplicateKey = (error: unknown) =>
   typeof error === 'object' && error !== null && (error as { errno?: number }).errno === 1062;
-
-/** DATETIME(3) text in UTC, whatever the process's time zone. */
-const utcDateTime = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');
 
 /** LIKE pattern for "contains text", with the pattern characters of `text` taken literally. */
 export function likeContains(text: string): string {
