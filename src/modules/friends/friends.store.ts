@@ -1,5 +1,5 @@
 import type { Db } from '../../db/prisma.ts';
-import type { Friendship, FriendshipStatus } from '../../generated/prisma/client.ts';
+import { type Friendship, type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
 import { isUniqueViolation, pairOf } from '../social/relationship.store.ts';
 import type { Page } from './friends.schemas.ts';
 
@@ -136,24 +136,22 @@ export class FriendsStore {
   }
 
   /** Pending requests sent to me (the other side is the requester), newest first. */
-  async receivedRequests(userId: number, page: Page): Promise<RequestRow[]> {
-    const rows = await this.db.$queryRaw<RawRequestRow[]>`
-      SELECT u.id AS user_id, u.username, u.display_name, u.profile_image_url, f.created_at
-      FROM friendships f
-      JOIN users u ON u.id = f.requester_id
-      WHERE f.addressee_id = ${userId} AND f.status = 'pending' AND u.is_active = TRUE
-      ORDER BY f.created_at DESC, f.id DESC
-      LIMIT ${page.limit} OFFSET ${page.offset}`;
-    return rows.map(toRequestRow);
+  receivedRequests(userId: number, page: Page): Promise<RequestRow[]> {
+    return this.pendingRequests(Prisma.sql`f.requester_id`, Prisma.sql`f.addressee_id`, userId, page);
   }
 
   /** Pending requests I sent (the other side is the addressee), newest first. */
-  async sentRequests(userId: number, page: Page): Promise<RequestRow[]> {
+  sentRequests(userId: number, page: Page): Promise<RequestRow[]> {
+    return this.pendingRequests(Prisma.sql`f.addressee_id`, Prisma.sql`f.requester_id`, userId, page);
+  }
+
+  /** Pending rows where `mySide` is me, with the user on `otherSide`. */
+  private async pendingRequests(otherSide: Prisma.Sql, mySide: Prisma.Sql, userId: number, page: Page): Promise<RequestRow[]> {
     const rows = await this.db.$queryRaw<RawRequestRow[]>`
       SELECT u.id AS user_id, u.username, u.display_name, u.profile_image_url, f.created_at
       FROM friendships f
-      JOIN users u ON u.id = f.addressee_id
-      WHERE f.requester_id = ${userId} AND f.status = 'pending' AND u.is_active = TRUE
+      JOIN users u ON u.id = ${otherSide}
+      WHERE ${mySide} = ${userId} AND f.status = 'pending' AND u.is_active = TRUE
       ORDER BY f.created_at DESC, f.id DESC
       LIMIT ${page.limit} OFFSET ${page.offset}`;
     return rows.map(toRequestRow);

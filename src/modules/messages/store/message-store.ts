@@ -71,6 +71,18 @@ export interface RoomSummary {
   unreadCount: number;
 }
 
+/** A page from `limit + 1` rows, newest first: the extra row only says that more exist. */
+export function toMessagePage(
+  rows: StoredMessage[],
+  limit: number,
+  cursorFor: (message: StoredMessage) => string,
+): MessagePage {
+  const hasMore = rows.length > limit;
+  const messages = rows.slice(0, limit);
+  const last = messages.at(-1);
+  return { messages, hasMore, nextCursor: hasMore && last ? cursorFor(last) : null };
+}
+
 /** A `before` cursor that this store did not issue. */
 export class InvalidCursorError extends Error {
   constructor() {

@@ -7,6 +7,7 @@ import {
   InvalidCursorError,
   type MessagePage,
   type MessageStore,
+  toMessagePage,
   type MessageType,
   type NewMessage,
   normalizeReactions,
@@ -175,10 +176,7 @@ export class MongoMessageStore implements MessageStore {
     const before = request.before === undefined ? undefined : this.parseCursor(request.before);
     const filter: Filter<MongoMessageDocument> = { room_id: roomId, ...(before ? beyond(before, true) : {}) };
     const docs = await this.messages.find(filter).sort(NEWEST_FIRST).limit(request.limit + 1).toArray();
-    const hasMore = docs.length > request.limit;
-    const messages = docs.slice(0, request.limit).map(toStored);
-    const last = messages.at(-1);
-    return { messages, hasMore, nextCursor: hasMore && last ? this.cursorFor(last) : null };
+    return toMessagePage(docs.map(toStored), request.limit, (message) => this.cursorFor(message));
   }
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {

@@ -9,6 +9,7 @@ import {
   InvalidCursorError,
   type MessagePage,
   type MessageStore,
+  toMessagePage,
   type MessageType,
   type NewMessage,
   normalizeReactions,
@@ -137,10 +138,7 @@ export class MysqlMessageStore implements MessageStore {
       take: request.limit + 1,
       include: withReactions,
     });
-    const hasMore = rows.length > request.limit;
-    const messages = rows.slice(0, request.limit).map(toStored);
-    const last = messages.at(-1);
-    return { messages, hasMore, nextCursor: hasMore && last ? this.cursorFor(last) : null };
+    return toMessagePage(rows.map(toStored), request.limit, (message) => this.cursorFor(message));
   }
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
