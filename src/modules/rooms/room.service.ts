@@ -301,11 +301,11 @@ export class RoomService {
     if (userIds.length === 0) return;
     const [active, blocked] = await Promise.all([
       this.store.activeUserIds(userIds),
-      Promise.all(userIds.map((id) => this.relationships.isBlockedEitherWay(actorId, id))),
+      this.relationships.blockedAmong(actorId, userIds),
     ]);
     const missing = userIds.filter((id) => !active.has(id));
     if (missing.length > 0) throw notFound(`User${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
-    const blockedIds = userIds.filter((_, i) => blocked[i]);
+    const blockedIds = userIds.filter((id) => blocked.has(id));
     if (blockedIds.length > 0) throw forbidden(`You cannot add user${blockedIds.length > 1 ? 's' : ''} ${blockedIds.join(', ')}`);
   }
 

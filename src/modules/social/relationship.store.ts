@@ -46,4 +46,20 @@ export class RelationshipStore {
   async isBlockedEitherWay(a: number, b: number): Promise<boolean> {
     return (await this.between(a, b)).blockedEitherWay;
   }
+
+  /** Which of `otherIds` blocked `userId` or were blocked by them, in one query. */
+  async blockedAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
+    if (otherIds.length === 0) return new Set();
+    const ids = [...otherIds];
+    const rows = await this.db.blockUser.findMany({
+      where: {
+        OR: [
+          { blockerId: userId, blockedId: { in: ids } },
+          { blockedId: userId, blockerId: { in: ids } },
+        ],
+      },
+      select: { blockerId: true, blockedId: true },
+    });
+    return new Set(rows.map((row) => (row.blockerId === userId ? row.blockedId : row.blockerId)));
+  }
 }
