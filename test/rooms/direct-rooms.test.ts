@@ -130,7 +130,7 @@ describe('GET /api/chat-rooms', () => {
 
     const res = await app.inject({ url: '/api/chat-rooms', headers: me!.auth });
     expect(res.statusCode).toBe(200);
-    const rooms = res.json().rooms as { id: number; last_message: { id: string } | null; unread_count: number }[];
+    const rooms = res.json() as { id: number; last_message: { id: string } | null; unread_count: number }[];
     expect(rooms.map((r) => r.id)).toEqual([direct.id, group.id, quiet.id]);
     expect(rooms[0]).toMatchObject({ last_message: { id: last.id, content: 'direct hello' }, unread_count: 1 });
     expect(rooms[1]).toMatchObject({ last_message: { content: 'group again' }, unread_count: 2 });
@@ -138,11 +138,11 @@ describe('GET /api/chat-rooms', () => {
 
     // My own messages are never unread for me; the room moves to the top.
     await send(app, me!, quiet.id, 'mine');
-    const after = (await app.inject({ url: '/api/chat-rooms', headers: me!.auth })).json().rooms;
+    const after = (await app.inject({ url: '/api/chat-rooms', headers: me!.auth })).json();
     expect(after[0]).toMatchObject({ id: quiet.id, unread_count: 0, last_message: { content: 'mine' } });
 
     const page = await app.inject({ url: '/api/chat-rooms?limit=2&offset=1', headers: me!.auth });
-    expect(page.json().rooms.map((r: { id: number }) => r.id)).toEqual([direct.id, group.id]);
+    expect(page.json().map((r: { id: number }) => r.id)).toEqual([direct.id, group.id]);
     expect((await app.inject({ url: '/api/chat-rooms?limit=101', headers: me!.auth })).statusCode).toBe(400);
   });
 

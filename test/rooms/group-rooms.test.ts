@@ -112,14 +112,14 @@ describe('GET /api/group-rooms', () => {
 
     const list = await app.inject({ url: '/api/group-rooms', headers: me!.auth });
     expect(list.statusCode).toBe(200);
-    const ids = list.json().rooms.map((r: RoomView) => r.id);
+    const ids = list.json().map((r: RoomView) => r.id);
     expect(ids).toEqual(expect.arrayContaining([mine.id, joinedByMe.id]));
     expect(ids).not.toContain(direct.id);
     expect(ids).not.toContain(publicOther.id);
 
     const discover = await app.inject({ url: '/api/group-rooms?discover=true&limit=100', headers: me!.auth });
     expect(discover.statusCode).toBe(200);
-    const found = discover.json().rooms as RoomView[];
+    const found = discover.json() as RoomView[];
     expect(found.map((r) => r.id)).toContain(publicOther.id);
     for (const hidden of [mine.id, joinedByMe.id, privateOther.id, direct.id]) expect(found.map((r) => r.id)).not.toContain(hidden);
     expect(found.every((r) => r.type === 'group' && !r.is_private && r.last_message === null)).toBe(true);

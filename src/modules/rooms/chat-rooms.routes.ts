@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
-import { directRoomBody, listQuery, roomEnvelope, roomParams, roomsEnvelope } from './room.schemas.ts';
+import { directRoomBody, listQuery, roomEnvelope, roomParams, roomList } from './room.schemas.ts';
 import { bindRoomLog } from './room-log.ts';
 
 const tags = ['rooms'];
@@ -30,11 +30,9 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'My rooms, direct and group, newest activity first, with last message and unread count',
       security: BEARER_SECURITY,
       querystring: listQuery,
-      response: { 200: roomsEnvelope, ...errorResponses(400, 401) },
+      response: { 200: roomList, ...errorResponses(400, 401) },
     },
-  }, async (request) => ({
-    rooms: await app.rooms.service.listMine(requireAuth(request).userId, undefined, request.query),
-  }));
+  }, async (request) => app.rooms.service.listMine(requireAuth(request).userId, undefined, request.query));
 
   app.get('/:room_id', {
     schema: {

@@ -10,7 +10,7 @@ import {
   roleBody,
   roomEnvelope,
   roomParams,
-  roomsEnvelope,
+  roomList,
   updateGroupBody,
 } from './room.schemas.ts';
 import { bindRoomLog } from './room-log.ts';
@@ -42,14 +42,14 @@ const groupRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'My group rooms; with discover=true, public rooms I am not in',
       security: BEARER_SECURITY,
       querystring: groupListQuery,
-      response: { 200: roomsEnvelope, ...errorResponses(400, 401) },
+      response: { 200: roomList, ...errorResponses(400, 401) },
     },
   }, async (request) => {
     const { userId } = requireAuth(request);
     const { discover, limit, offset } = request.query;
     const page = { limit, offset };
     const discovering = discover === 'true' || discover === '1';
-    return { rooms: discovering ? await rooms.discover(userId, page) : await rooms.listMine(userId, 'group', page) };
+    return discovering ? rooms.discover(userId, page) : rooms.listMine(userId, 'group', page);
   });
 
   app.post('/:room_id/join', {

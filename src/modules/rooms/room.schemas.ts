@@ -50,7 +50,8 @@ export type RoomView = z.infer<typeof roomSchema>;
 export type RoomMemberView = z.infer<typeof roomMemberSchema>;
 
 export const roomEnvelope = z.object({ room: roomSchema });
-export const roomsEnvelope = z.object({ rooms: z.array(roomSchema).describe('Newest activity first') });
+/** Room lists are plain arrays, like the contract's other lists. */
+export const roomList = z.array(roomSchema).describe('Newest activity first');
 
 export const roomParams = z.object({ room_id: roomIdParam });
 export const memberParams = z.object({ room_id: roomIdParam, user_id: userIdParam });
