@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repo in one go, then bench/results.md.
  *
  *   npm run bench               # full run (about 10 minutes on 2 cores)
- *   npm run bench -- --quick    # short run (under two minutes)
+ *   npm run bench -- --quick    # short run (under two minutes), to bench/results-quick.md
  *
  * Each benchmark runs as its own process (its output is shown as it goes) and leaves its figures
  * in a JSON file; this script puts them in one Markdown report with the machine described and
@@ -136,8 +136,10 @@ async function main(): Promise<void> {
     '',
   ];
   const report = lines.join('\n');
-  writeFileSync(path.join('bench', 'results.md'), report);
-  console.log(`\n${report}\nwritten to bench/results.md`);
+  // The quick run never overwrites the committed full run.
+  const reportFile = path.join('bench', quick ? 'results-quick.md' : 'results.md');
+  writeFileSync(reportFile, report);
+  console.log(`\n${report}\nwritten to ${reportFile}`);
 }
 
 await main();
