@@ -1,6 +1,7 @@
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createTestApp, uniqueName } from '../helpers/app.ts';
+import { buildApp } from '../../src/app.ts';
+import { type App, createTestApp, testConfig, uniqueName } from '../helpers/app.ts';
 import { createUser } from '../helpers/users.ts';
 
 let app: App;
@@ -190,6 +191,20 @@ describe('token handling', () => {
     expect(stored.lastSeenAt?.getTime()).toBeGreaterThanOrEqual(before - 5);
     expect(await app.redis.exists(`user:online:${user.id}`)).toBe(0);
     expect(await app.redis.get(`user:last_seen:${user.id}`)).toBe(stored.lastSeenAt?.toISOString());
+  });
+
+  it('authenticateOptional lets anonymous requests through and attaches a valid token', async () => {
+    const probe = await buildApp(testConfig(), { logger: false });
+    probe.get('/api/test/whoami', { onRequest: probe.authenticateOptional }, async (request) => ({ user_id: request.auth?.userId ?? null }));
+    await probe.ready();
+    try {
+      const user = await createUser(probe);
+      expect((await probe.inject({ url: '/api/test/whoami' })).json()).toEqual({ user_id: null });
+      expect((await probe.inject({ url: '/api/test/whoami', headers: user.auth })).json()).toEqual({ user_id: user.id });
+      expect((await probe.inject({ url: '/api/test/whoami', headers: { authorization: 'Bearer forged' } })).json()).toEqual({ user_id: null });
+    } finally {
+      await probe.close();
+    }
   });
 
   it('logout without a token is 401', async () => {

@@ -14,7 +14,7 @@ import {
   sendRequest,
   setOffline,
 } from '../helpers/social.ts';
-import { createUser, type TestUser } from '../helpers/users.ts';
+import { createUser } from '../helpers/users.ts';
 
 let app: App;
 let other: App;

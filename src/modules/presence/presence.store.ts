@@ -52,14 +52,7 @@ export class PresenceStore {
   ) {}
 
   async setOnline(userId: number): Promise<void> {
-    results(
-      await this.redis
-        .multi()
-        .set(onlineKey(userId), String(Date.now()), 'EX', this.ttlS)
-        .sadd(ONLINE_USERS_SET, String(userId))
-        .zadd(ONLINE_EXPIRY_ZSET, this.dueAt(), String(userId))
-        .exec(),
-    );
+    await this.refresh(userId);
     await this.users.setOnline(userId, true);
   }
 

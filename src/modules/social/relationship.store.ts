@@ -28,23 +28,17 @@ export class RelationshipStore {
 
   async between(viewerId: number, otherId: number): Promise<Relationship> {
     if (viewerId === otherId) return { areFriends: false, blockedEitherWay: false };
-    const [friendship, block] = await Promise.all([
+    const [friendship, blockedEitherWay] = await Promise.all([
       this.db.friendship.findUnique({ where: { pair: pairOf(viewerId, otherId) }, select: { status: true } }),
-      this.db.blockUser.findFirst({
-        where: {
-          OR: [
-            { blockerId: viewerId, blockedId: otherId },
-            { blockerId: otherId, blockedId: viewerId },
-          ],
-        },
-        select: { id: true },
-      }),
+      this.isBlockedEitherWay(viewerId, otherId),
     ]);
-    return { areFriends: friendship?.status === 'accepted', blockedEitherWay: block !== null };
+    return { areFriends: friendship?.status === 'accepted', blockedEitherWay };
   }
 
+  /** One block_users lookup (sending a direct message asks this every time). */
   async isBlockedEitherWay(a: number, b: number): Promise<boolean> {
-    return (await this.between(a, b)).blockedEitherWay;
+    if (a === b) return false;
+    return (await this.blockedAmong(a, [b])).size > 0;
   }
 
   /** Which of `otherIds` blocked `userId` or were blocked by them, in one query. */
