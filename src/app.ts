@@ -25,7 +25,7 @@ import authPlugin from './plugins/auth.ts';
 import configPlugin from './plugins/config.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import eventsPlugin from './plugins/events.ts';
-import messageStorePlugin from './plugins/message-store.ts';
+import mongodbPlugin from './plugins/mongodb.ts';
 import prismaPlugin from './plugins/prisma.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import redisPlugin from './plugins/redis.ts';
@@ -114,7 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Clients and cross-cutting services, exposed as decorators.
   await app.register(prismaPlugin);
   await app.register(redisPlugin);
-  await app.register(messageStorePlugin);
+  await app.register(mongodbPlugin);
   await app.register(rateLimitPlugin);
   await app.register(eventsPlugin);
   await app.register(authPlugin);

@@ -2,8 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../lib/domain-events.ts';
-import { redisDbIndex } from '../modules/presence/presence.keys.ts';
-import { closeRedis } from './redis.ts';
+import { redisDbIndex } from '../lib/redis-url.ts';
+import { FIRST_SUBSCRIBE_WAIT_MS, RedisSubscription } from './redis-subscription.ts';
 
 export const DOMAIN_EVENTS_CHANNEL = 'domain:events';
 
@@ -15,23 +15,13 @@ export const DOMAIN_EVENTS_CHANNEL = 'domain:events';
 export const domainEventsChannel = (db: number) => (db === 0 ? DOMAIN_EVENTS_CHANNEL : `${DOMAIN_EVENTS_CHANNEL}:${db}`);
 
 /** How long the first subscribe() may hold up app start while Redis does not answer. */
-export const FIRST_SUBSCRIBE_WAIT_MS = 2000;
+export { FIRST_SUBSCRIBE_WAIT_MS };
 
 export type DomainEventHandler = (event: DomainEvent) => void;
 
 /**
- * Publishes domain events on one Redis channel and delivers them to this process's handlers.
- * One subscriber connection per process, opened on the first subscribe, whatever the number
- * of handlers. Events published here come back through Redis too, so every instance,
- * this one included, sees the same order.
- *
- * Redis outages: the subscriber connection reconnects forever and subscribes again on every
- * reconnect, and a Redis that is down when the app starts delays start by at most
- * FIRST_SUBSCRIBE_WAIT_MS (the subscription then completes in the background). Pub/sub is
- * at-most-once: events published while this process was not subscribed are not replayed.
- * Consumers resynchronise instead (presence streams resend every watched state, WebSocket
- * clients reload history after a reconnect); messages themselves are never lost, they are
- * stored before their event is published.
+ * Publishes `ARGV[2]` on channel `ARGV[1]` unless the key `KEYS[1]` exists, which it then sets
+ * for `ARGV[3]` seconds, in one step. Returns 1 when it published.
  */
 const PUBLISH_ONCE = `
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
@@ -40,21 +30,50 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
 end
 return 0`;
 
+/** The ids a log line about `event` should carry, read from the fields events commonly have. */
+function logContextOf(event: DomainEvent): { roomId?: number; userId?: number } {
+  const fields = event as { room_id?: unknown; user_id?: unknown; actor_id?: unknown };
+  const userId = fields.user_id ?? fields.actor_id;
+  return {
+    ...(typeof fields.room_id === 'number' ? { roomId: fields.room_id } : {}),
+    ...(typeof userId === 'number' ? { userId } : {}),
+  };
+}
+
+/**
+ * Publishes domain events on one Redis channel and delivers them to this process's handlers.
+ * One subscriber connection per process, opened on the first subscribe, whatever the number
+ * of handlers. Events published here come back through Redis too, so every instance,
+ * this one included, sees the same order.
+ *
+ * Redis outages (see RedisSubscription): the subscriber connection reconnects forever and
+ * subscribes again on every reconnect, and a Redis that is down when the app starts delays
+ * start by at most FIRST_SUBSCRIBE_WAIT_MS (the subscription then completes in the
+ * background). Pub/sub is at-most-once: events published while this process was not
+ * subscribed are not replayed. Consumers resynchronise instead (presence streams resend every
+ * watched state, WebSocket clients reload history after a reconnect); messages themselves are
+ * never lost, they are stored before their event is published.
+ */
 export class EventBus {
   private readonly handlers = new Set<DomainEventHandler>();
-  private subscriber: Redis | undefined;
-  private firstSubscription: Promise<void> | undefined;
-  private firstDeadline = 0;
-  private subscribed = false;
-  private closed = false;
+  private readonly subscription: RedisSubscription;
 
   constructor(
     private readonly publisher: Redis,
-    private readonly openSubscriber: () => Redis,
+    openSubscriber: () => Redis,
     private readonly log: FastifyBaseLogger,
     readonly channel: string = DOMAIN_EVENTS_CHANNEL,
-    private readonly firstSubscribeWaitMs = FIRST_SUBSCRIBE_WAIT_MS,
-  ) {}
+    firstSubscribeWaitMs = FIRST_SUBSCRIBE_WAIT_MS,
+  ) {
+    this.subscription = new RedisSubscription({
+      label: 'domain events',
+      connect: openSubscriber,
+      channels: [channel],
+      onMessage: (raw) => this.dispatch(raw),
+      log,
+      firstSubscribeWaitMs,
+    });
+  }
 
   async publish(event: DomainEvent): Promise<void> {
     await this.publisher.publish(this.channel, JSON.stringify(event));
@@ -71,74 +90,36 @@ export class EventBus {
   }
 
   /**
+   * For a change that is already committed: publishes `event` (once per `onceKey` when given),
+   * never throws. A failed publish is logged with the event's type and the room and user it is
+   * about, and never undoes the change.
+   */
+  async publishAfterCommit(event: DomainEvent, log: FastifyBaseLogger, options: { onceKey?: string } = {}): Promise<void> {
+    try {
+      if (options.onceKey === undefined) await this.publish(event);
+      else await this.publishOnce(options.onceKey, event);
+    } catch (error) {
+      log.error({ err: error, eventType: event.type, ...logContextOf(event) }, 'failed to publish a domain event');
+    }
+  }
+
+  /**
    * Registers a handler; returns the function that removes it. Resolves once the process is
    * subscribed, or after a bounded wait while Redis is unreachable (it keeps trying).
    */
   async subscribe(handler: DomainEventHandler): Promise<() => void> {
     this.handlers.add(handler);
-    const first = this.ensureSubscriber();
-    if (!this.subscribed) await this.waitUntilDeadline(first);
+    await this.subscription.start();
     return () => this.handlers.delete(handler);
   }
 
   /** True while the subscription is in place (false during a Redis outage). */
   get isSubscribed(): boolean {
-    return this.subscribed;
+    return this.subscription.isSubscribed;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
-    this.subscribed = false;
-    if (subscriber) await closeRedis(subscriber);
-  }
-
-  private ensureSubscriber(): Promise<void> {
-    if (this.subscriber && this.firstSubscription) return this.firstSubscription;
-    this.closed = false;
-    const subscriber = this.openSubscriber();
-    this.subscriber = subscriber;
-    this.firstDeadline = Date.now() + this.firstSubscribeWaitMs;
-    subscriber.on('message', (channel: string, raw: string) => {
-      if (channel === this.channel) this.dispatch(raw);
-    });
-    subscriber.on('close', () => {
-      if (this.subscribed && !this.closed) this.log.warn({ channel: this.channel }, 'domain event subscription lost; reconnecting');
-      this.subscribed = false;
-    });
-    // ioredis re-subscribes after a reconnect by itself (autoResubscribe) once a subscription
-    // existed; this also covers a first SUBSCRIBE that never went through.
-    subscriber.on('ready', () => void this.subscribeChannel(subscriber));
-    // Queued until Redis answers (the subscriber connection never gives up on a command).
-    this.firstSubscription = this.subscribeChannel(subscriber);
-    return this.firstSubscription;
-  }
-
-  private async subscribeChannel(subscriber: Redis): Promise<void> {
-    if (this.closed || subscriber !== this.subscriber) return;
-    try {
-      await subscriber.subscribe(this.channel);
-      if (this.closed || subscriber !== this.subscriber) return;
-      if (!this.subscribed) this.log.info({ channel: this.channel }, 'subscribed to domain events');
-      this.subscribed = true;
-    } catch (error) {
-      if (!this.closed) this.log.warn({ err: error, channel: this.channel }, 'domain event subscribe failed; retried on the next reconnect');
-    }
-  }
-
-  private async waitUntilDeadline(first: Promise<void>): Promise<void> {
-    const remaining = this.firstDeadline - Date.now();
-    if (remaining <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), remaining);
-    });
-    const outcome = await Promise.race([first.then(() => 'done' as const), timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout' && !this.subscribed) {
-      this.log.warn({ channel: this.channel }, 'Redis not answering: continuing without domain events; subscribing in the background');
-    }
+    await this.subscription.close();
   }
 
   private dispatch(raw: string): void {

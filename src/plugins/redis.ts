@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
+import { CONNECTION_CLOSED_ERROR_MSG } from 'ioredis/built/utils/index.js';
+import { anyLink, isInstance, isSocketError, readProperty } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,7 +68,41 @@ export async function closeRedis(connection: Redis): Promise<void> {
   connection.disconnect();
 }
 
+/**
+ * Redis error replies that mean "not serving right now" rather than a bad command: the first word
+ * of a reply error is Redis's error code (LOADING: restarted and still reading its dataset;
+ * MASTERDOWN: a replica cut off from its primary).
+ */
+const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set(['LOADING', 'MASTERDOWN']);
+
+function isRedisUnavailableLink(value: unknown): boolean {
+  // A command queued while Redis was unreachable, flushed after maxRetriesPerRequest reconnects.
+  if (isInstance(value, MaxRetriesPerRequestError)) return true;
+  // A command on a connection that has ended (closed by us, or reconnection given up). ioredis
+  // rejects it with a plain Error and no code; its own message constant is all there is, so the
+  // check is for exactly that: a plain Error (no subclass) with exactly that message.
+  if (isInstance(value, Error) && Object.getPrototypeOf(value) === Error.prototype) {
+    if (readProperty(value, 'message') === CONNECTION_CLOSED_ERROR_MSG) return true;
+  }
+  if (isInstance(value, ReplyError)) {
+    const message = readProperty(value, 'message');
+    if (typeof message === 'string' && UNAVAILABLE_REPLY_CODES.has(message.split(' ', 1)[0] ?? '')) return true;
+  }
+  // connect ECONNREFUSED / ETIMEDOUT (ioredis's own connect timeout sets `code` too), ENOTFOUND...
+  return isSocketError(value);
+}
+
+/**
+ * True when an error means Redis is out of reach (answered 503), by class and code: ioredis's
+ * MaxRetriesPerRequestError, its "Connection is closed." rejection, a LOADING/MASTERDOWN reply, a
+ * Node socket error; anywhere in the cause chain.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  return anyLink(error, isRedisUnavailableLink);
+}
+
 async function redisPlugin(app: FastifyInstance): Promise<void> {
+  app.treatAsUnavailable('redis', isRedisUnavailable);
   const connections: Redis[] = [];
   const open = (name: string, role: RedisRole): Redis => {
     const connection = createRedis(app.config.REDIS_URL, name, role);
@@ -81,4 +118,4 @@ async function redisPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export default fp(redisPlugin, { name: 'redis', dependencies: ['config'] });
+export default fp(redisPlugin, { name: 'redis', dependencies: ['config', 'errors'] });

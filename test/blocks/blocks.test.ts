@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pairOf } from '../../src/modules/social/relationship.store.ts';
+import { pairOf } from '../../src/lib/user-pair.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
 import { answerRequest, befriend, blockUser, createUsers, eventsAbout, pairRows, recordEvents, sendRequest } from '../helpers/social.ts';
 import type { TestUser } from '../helpers/users.ts';

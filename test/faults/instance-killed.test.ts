@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type App, startTestServer } from '../helpers/app.ts';
-import { ServerProcess, sleep, TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../helpers/app.ts';
+import { type ServerProcess, sleep, type TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { startChildBehindDbProxy } from '../helpers/instance-pair.ts';
 import { createGroup, makeUsers } from '../helpers/rooms.ts';
 import type { TestUser } from '../helpers/users.ts';
 import { type Frame, WsClient } from '../helpers/ws.ts';
@@ -25,22 +26,7 @@ let roomId: number;
 const clients: WsClient[] = [];
 
 beforeAll(async () => {
-  const databaseUrl = new URL(inject('databaseUrl'));
-  dbProxy = await TcpProxy.start({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 3306) });
-  databaseUrl.hostname = '127.0.0.1';
-  databaseUrl.port = String(dbProxy.port);
-  [a, b] = await Promise.all([
-    ServerProcess.start({
-      NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl.toString(),
-      REDIS_URL: inject('redisUrl'),
-      // The same secret as the in-process instance: a token is valid on both.
-      JWT_SECRET: 'test-secret-0123456789abcdef',
-      BCRYPT_ROUNDS: '4',
-      AUTH_RATE_PER_IP: '100000',
-    }),
-    startTestServer(),
-  ]);
+  ({ dbProxy, child: a, local: b } = await startChildBehindDbProxy());
   [sender, peer, other] = (await makeUsers(b.app, 3, 'killed')) as [TestUser, TestUser, TestUser];
   roomId = (await createGroup(b.app, sender, { name: 'instance killed', member_ids: [peer.id, other.id] })).id;
 });

@@ -339,7 +339,7 @@ describe('GET /api/friends/list', () => {
     const fixedNow = new Date(Date.now() + 60_000);
     const service = new FriendsService(
       new FriendsStore(app.db),
-      app.users.store,
+      app.users,
       app.relationships,
       failingPresence,
       app.events,
@@ -349,7 +349,7 @@ describe('GET /api/friends/list', () => {
     const [item] = await service.list(me.id, { limit: 50, offset: 0 });
     expect(item).toMatchObject({ user_id: friend.id, is_online: true, last_seen_display: '방금전' });
     // With the presence working, Redis says offline; the injected clock sets "now".
-    const live = new FriendsService(new FriendsStore(app.db), app.users.store, app.relationships, app.presence, app.events, app.log, () => fixedNow);
+    const live = new FriendsService(new FriendsStore(app.db), app.users, app.relationships, app.presence, app.events, app.log, () => fixedNow);
     expect((await live.list(me.id, { limit: 50, offset: 0 }))[0]).toMatchObject({ is_online: false, last_seen_display: '1시간 전' });
   });
 });

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../../src/lib/domain-events.ts';
-import { pairOf } from '../../src/modules/social/relationship.store.ts';
+import { pairOf } from '../../src/lib/user-pair.ts';
 import type { App } from './app.ts';
 import { createUser, type TestUser } from './users.ts';
 

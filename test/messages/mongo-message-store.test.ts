@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MongoMessageStore } from '../../src/modules/messages/store/mongo-message.store.ts';
 import { messageStoreContract } from './message-store.contract.ts';
 
@@ -11,9 +12,12 @@ describe.skipIf(!process.env.MONGODB_URL)('MongoDB message store (set MONGODB_UR
   let next = 1;
   const database = `bigtech_test_${randomBytes(4).toString('hex')}`;
   let store: MongoMessageStore;
+  // The app's MongoClient belongs to the mongodb plugin; these tests own theirs.
+  const client = new MongoClient(mongoUrl ?? 'mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 3000 });
+  afterAll(async () => client.close());
 
   messageStoreContract('MongoDB', async () => {
-    store = new MongoMessageStore(mongoUrl!, database);
+    store = new MongoMessageStore(client.db(database));
     await store.init();
     const newId = async () => next++;
     return {
@@ -28,7 +32,7 @@ describe.skipIf(!process.env.MONGODB_URL)('MongoDB message store (set MONGODB_UR
   });
 
   it('created the contract indexes at start-up', async () => {
-    const probe = new MongoMessageStore(mongoUrl!, `${database}_idx`);
+    const probe = new MongoMessageStore(client.db(`${database}_idx`));
     try {
       await probe.init();
       const indexes = await probe.messages.indexes();

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { expiredEventsChannel, parsePresenceChange, presenceChannel, type PresenceChange, redisDbIndex } from '../../src/modules/presence/presence.keys.ts';
+import { redisDbIndex } from '../../src/lib/redis-url.ts';
+import { expiredEventsChannel, parsePresenceChange, presenceChannel, type PresenceChange } from '../../src/modules/presence/presence.keys.ts';
 import type { App } from '../helpers/app.ts';
 import type { TestUser } from '../helpers/users.ts';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/prisma.ts';
+import { MessageService } from '../../src/modules/messages/message.service.ts';
 import { MysqlMessageStore } from '../../src/modules/messages/store/mysql-message.store.ts';
 import { MembershipCache } from '../../src/modules/rooms/membership.cache.ts';
 import { RoomService } from '../../src/modules/rooms/room.service.ts';
@@ -163,7 +164,8 @@ describe('GET /api/chat-rooms', () => {
       summarizeCalls += 1;
       return summarize(queries);
     };
-    const service = new RoomService(new RoomStore(counted, app.mysqlPool), messageStore, app.users.store, app.relationships, app.events, app.log, new MembershipCache());
+    const service = new RoomService(new RoomStore(counted, app.mysqlPool), app.users, app.relationships, app.events, app.log, new MembershipCache());
+    service.attachMessages(new MessageService(messageStore, service, app.relationships, app.messages.cache, app.events, app.log));
 
     async function operationsToList(roomCount: number): Promise<number> {
       const [me, ...peers] = await makeUsers(app, roomCount + 1);

@@ -4,7 +4,7 @@ import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RateLimiter } from '../../plugins/rate-limit.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
-import type { UserStore } from '../users/user.store.ts';
+import type { UserService } from '../users/user.service.ts';
 import { toUserView, type UserRecord } from '../users/user.view.ts';
 import type { RegisterBody, TokenResponse } from './auth.schemas.ts';
 
@@ -20,7 +20,7 @@ export class AuthService {
   private readonly dummyHash: Promise<string>;
 
   constructor(
-    private readonly users: UserStore,
+    private readonly users: UserService,
     private readonly tokens: TokenService,
     private readonly presence: PresenceService,
     private readonly limiter: RateLimiter,

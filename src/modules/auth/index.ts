@@ -12,7 +12,7 @@ declare module 'fastify' {
 async function authModule(app: FastifyInstance): Promise<void> {
   app.decorate(
     'auth',
-    new AuthService(app.users.store, app.tokens, app.presence, app.rateLimiter, app.events, {
+    new AuthService(app.users, app.tokens, app.presence, app.rateLimiter, app.events, {
       bcryptRounds: app.config.BCRYPT_ROUNDS,
       loginMaxFailures: app.config.LOGIN_MAX_FAILURES,
     }),

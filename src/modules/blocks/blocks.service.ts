@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent } from '../../lib/domain-events.ts';
 import { badRequest, conflict, notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import type { UserStore } from '../users/user.store.ts';
+import type { UserService } from '../users/user.service.ts';
 import type { BlockedUserView } from './blocks.schemas.ts';
 import type { BlocksStore } from './blocks.store.ts';
 
@@ -15,8 +15,8 @@ export interface BlockOutcome {
 export class BlocksService {
   constructor(
     private readonly store: BlocksStore,
-    private readonly users: UserStore,
-    private readonly events: Pick<EventBus, 'publish'>,
+    private readonly users: UserService,
+    private readonly events: Pick<EventBus, 'publishAfterCommit'>,
     private readonly log: FastifyBaseLogger,
   ) {}
 
@@ -59,12 +59,7 @@ export class BlocksService {
     }));
   }
 
-  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
-  private async publish(event: DomainEvent): Promise<void> {
-    try {
-      await this.events.publish(event);
-    } catch (error) {
-      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
-    }
+  private publish(event: DomainEvent): Promise<void> {
+    return this.events.publishAfterCommit(event, this.log);
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/prisma.ts';
-import { isUniqueViolation, pairOf } from '../social/relationship.store.ts';
+import { pairOf } from '../../lib/user-pair.ts';
+import { isUniqueViolation } from '../../plugins/prisma.ts';
 
 export interface BlockedUserRow {
   userId: number;

@@ -11,7 +11,7 @@ declare module 'fastify' {
 }
 
 async function blocksModule(app: FastifyInstance): Promise<void> {
-  app.decorate('blocks', new BlocksService(new BlocksStore(app.db), app.users.store, app.events, app.log));
+  app.decorate('blocks', new BlocksService(new BlocksStore(app.db), app.users, app.events, app.log));
   await app.register(blocksRoutes, { prefix: '/api/blocks' });
 }
 

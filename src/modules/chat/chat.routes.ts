@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { roomIdParam } from '../rooms/room-id.ts';
+import type { RoomOccupancyStore } from './room-occupancy.store.ts';
 
 const roomParams = z.object({ room_id: roomIdParam });
 
@@ -27,7 +28,7 @@ export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 };
 
-export const chatStatusRoutes: FastifyPluginAsyncZod = async (app) => {
+export const chatStatusRoutes: FastifyPluginAsyncZod<{ occupancy: RoomOccupancyStore }> = async (app, { occupancy }) => {
   app.get('/rooms/:room_id/status', {
     onRequest: app.authenticate,
     schema: {
@@ -39,8 +40,8 @@ export const chatStatusRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request) => {
     const roomId = request.params.room_id;
-    await app.rooms.service.access(requireAuth(request).userId, roomId);
-    const { state, onlineUserIds } = await app.chat.roomPresence.state(roomId);
-    return { room_id: roomId, state, online_user_ids: onlineUserIds };
+    await app.rooms.service.currentMembership(requireAuth(request).userId, roomId);
+    const { state, connectedUserIds } = await occupancy.state(roomId);
+    return { room_id: roomId, state, online_user_ids: connectedUserIds };
   });
 };

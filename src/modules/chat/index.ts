@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ChatGateway, type GatewayTimers } from './chat.gateway.ts';
+import { ChatDispatcher } from './chat.dispatcher.ts';
+import { ChatFanout } from './chat.fanout.ts';
+import { ChatGateway } from './chat.gateway.ts';
 import { chatSocketRoutes, chatStatusRoutes } from './chat.routes.ts';
-import { RoomPresenceStore } from './room-presence.store.ts';
+import { ChatUpkeep, type UpkeepTimers } from './chat.upkeep.ts';
+import { ConnectionRegistry } from './connection-registry.ts';
+import { RoomJoins } from './room-joins.ts';
+import { RoomOccupancyStore } from './room-occupancy.store.ts';
+import { RoomRegistry } from './room-registry.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,33 +18,39 @@ declare module 'fastify' {
 }
 
 export interface ChatModuleOptions {
-  timers?: Partial<GatewayTimers>;
+  timers?: Partial<UpkeepTimers>;
 }
 
 const ROOM_LEASE_S = 90;
 
 /** Real-time chat over WebSocket at /ws/chat, fanned out across instances by the event bus. */
 async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Promise<void> {
-  const roomPresence = new RoomPresenceStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
+  const log = app.log.child({ module: 'chat' });
+  const occupancy = new RoomOccupancyStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
+  const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
+  const connections = new ConnectionRegistry();
+  const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events });
+  const dispatcher = new ChatDispatcher({ joins, messages: app.messages.service, events: app.events });
+  const fanout = new ChatFanout({ events: app.events, liveRooms, connections, joins, log });
   const keepAliveMs = Math.min(30_000, (app.config.PRESENCE_TTL_S * 1000) / 3);
-  const gateway = new ChatGateway(
-    {
-      rooms: app.rooms.service,
-      messages: app.messages.service,
-      presence: app.presence,
-      tokens: app.tokens,
-      events: app.events,
-      roomPresence,
-      log: app.log.child({ module: 'chat' }),
-    },
-    app.config.ROOM_IDLE_TIMEOUT_S * 1000,
+  const upkeep = new ChatUpkeep(
+    { connections, liveRooms, occupancy, presence: app.presence, tokens: app.tokens, log },
     { pingIntervalMs: 30_000, keepAliveIntervalMs: keepAliveMs, ...options.timers },
   );
+  const gateway = new ChatGateway({ connections, dispatcher, joins, upkeep, log });
+
   app.decorate('chat', gateway);
-  app.addHook('onReady', async () => gateway.start());
-  app.addHook('preClose', async () => gateway.stop());
+  app.addHook('onReady', async () => {
+    await fanout.start();
+    upkeep.start();
+  });
+  app.addHook('preClose', async () => {
+    upkeep.stop();
+    fanout.stop();
+    await gateway.closeAll();
+  });
   await app.register(chatSocketRoutes);
-  await app.register(chatStatusRoutes, { prefix: '/api/ws' });
+  await app.register(chatStatusRoutes, { prefix: '/api/ws', occupancy });
 }
 
 export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'rooms', 'messages', 'presence', 'events'] });

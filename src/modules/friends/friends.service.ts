@@ -3,8 +3,8 @@ import type { DomainEvent } from '../../lib/domain-events.ts';
 import { badRequest, conflict, notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
-import type { RelationshipStore } from '../social/relationship.store.ts';
-import type { UserStore } from '../users/user.store.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
+import type { UserService } from '../users/user.service.ts';
 import type {
   FriendRequestView,
   FriendshipView,
@@ -46,14 +46,14 @@ function toRequestView(row: RequestRow): FriendRequestView {
   };
 }
 
-/** Friend requests, friendships and user search. Blocks are checked through RelationshipStore. */
+/** Friend requests, friendships and user search. Blocks are checked through RelationshipService. */
 export class FriendsService {
   constructor(
     private readonly store: FriendsStore,
-    private readonly users: UserStore,
-    private readonly relationships: RelationshipStore,
+    private readonly users: UserService,
+    private readonly relationships: RelationshipService,
     private readonly presence: Pick<PresenceService, 'onlineFlags'>,
-    private readonly events: Pick<EventBus, 'publish'>,
+    private readonly events: Pick<EventBus, 'publishAfterCommit'>,
     private readonly log: FastifyBaseLogger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -197,12 +197,7 @@ export class FriendsService {
     }
   }
 
-  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
-  private async publish(event: DomainEvent): Promise<void> {
-    try {
-      await this.events.publish(event);
-    } catch (error) {
-      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
-    }
+  private publish(event: DomainEvent): Promise<void> {
+    return this.events.publishAfterCommit(event, this.log);
   }
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/prisma.ts';
 import { type Friendship, type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
-import { isUniqueViolation, pairOf } from '../social/relationship.store.ts';
+import { pairOf } from '../../lib/user-pair.ts';
+import { isUniqueViolation } from '../../plugins/prisma.ts';
 import type { Page } from './friends.schemas.ts';
 
 export type FriendshipRecord = Friendship;

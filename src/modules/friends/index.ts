@@ -13,7 +13,7 @@ declare module 'fastify' {
 async function friendsModule(app: FastifyInstance): Promise<void> {
   app.decorate(
     'friends',
-    new FriendsService(new FriendsStore(app.db), app.users.store, app.relationships, app.presence, app.events, app.log),
+    new FriendsService(new FriendsStore(app.db), app.users, app.relationships, app.presence, app.events, app.log),
   );
   await app.register(friendsRoutes, { prefix: '/api/friends' });
 }

@@ -10,8 +10,8 @@ declare module 'fastify' {
 }
 
 async function healthModule(app: FastifyInstance): Promise<void> {
-  app.decorate('health', new HealthService(app.db, app.redis, app.messageStore));
+  app.decorate('health', new HealthService(app.db, app.redis, app.messages.service));
   await app.register(healthRoutes, { prefix: '/api/health' });
 }
 
-export default fp(healthModule, { name: 'health', dependencies: ['prisma', 'redis', 'message-store'] });
+export default fp(healthModule, { name: 'health', dependencies: ['prisma', 'redis', 'messages'] });

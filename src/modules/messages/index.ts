@@ -3,31 +3,28 @@ import fp from 'fastify-plugin';
 import messageRoutes from './message.routes.ts';
 import { MessageService } from './message.service.ts';
 import { RecentMessagesCache } from './recent-messages.cache.ts';
+import { openMessageStore } from './store/index.ts';
+import type { MessageStore } from './store/message-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     messages: { service: MessageService; cache: RecentMessagesCache };
+    /** Where messages live (MongoDB or MySQL); only the messages module calls it. */
+    messageStore: MessageStore;
   }
 }
 
-/** Messages over REST at /api/messages, stored in app.messageStore (MongoDB or MySQL). */
+/** Messages over REST at /api/messages, stored in MongoDB or MySQL behind one MessageStore. */
 async function messagesModule(app: FastifyInstance): Promise<void> {
-  const store = app.messageStore;
+  const store = await openMessageStore(app);
   const cache = new RecentMessagesCache(app.redis, (message) =>
     store.sortKey({ id: message.id, createdAt: new Date(message.created_at) }),
   );
-  const service = new MessageService(
-    store,
-    app.rooms.service,
-    app.rooms.store,
-    app.relationships,
-    cache,
-    app.events,
-    app.log.child({ module: 'messages' }),
-  );
-  app.rooms.service.onRoomDeleted((roomId) => service.purgeRoom(roomId));
+  const service = new MessageService(store, app.rooms.service, app.relationships, cache, app.events, app.log.child({ module: 'messages' }));
+  app.rooms.service.attachMessages(service);
+  app.decorate('messageStore', store);
   app.decorate('messages', { service, cache });
   await app.register(messageRoutes, { prefix: '/api/messages' });
 }
 
-export default fp(messagesModule, { name: 'messages', dependencies: ['auth', 'users', 'events', 'rooms', 'message-store'] });
+export default fp(messagesModule, { name: 'messages', dependencies: ['auth', 'users', 'events', 'rooms', 'mongodb'] });

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, noContent } from '../../lib/http-schemas.ts';
 import { sendJson } from '../../lib/raw-json.ts';
+import { bindRoomLog } from '../../lib/room-log.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
-import { bindRoomLog } from '../rooms/room-log.ts';
 import {
   editBody,
   historyQuery,

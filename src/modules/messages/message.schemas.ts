@@ -1,30 +1,13 @@
 import { z } from 'zod';
-import { roomIdParam } from '../rooms/room-id.ts';
-import { MESSAGE_TYPES, REACTION_KINDS } from './store/message-store.ts';
+import { idParam as roomIdParam } from '../../lib/http-schemas.ts';
+import { MESSAGE_TYPES, messageSchema, type MessageView, REACTION_KINDS } from '../rooms/room-message.schemas.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 
-export const messageSchema = z
-  .object({
-    id: z.string().describe('Opaque message id'),
-    room_id: z.number().int(),
-    user_id: z.number().int(),
-    content: z.string().nullable().describe('null once the message is deleted'),
-    message_type: z.enum(MESSAGE_TYPES),
-    attachment_url: z.string().nullable(),
-    reply_to: z.string().nullable(),
-    is_edited: z.boolean(),
-    edited_at: z.string().nullable(),
-    is_deleted: z.boolean(),
-    reactions: z.partialRecord(z.enum(REACTION_KINDS), z.array(z.number().int())).describe('User ids per reaction kind'),
-    created_at: z.string(),
-    client_message_id: z.string().nullable(),
-  })
-  .meta({ id: 'Message' });
-
-export type MessageView = z.infer<typeof messageSchema>;
+// The message's wire shape is declared by rooms (a room shows its last message).
+export { messageSchema, type MessageView };
 
 export const messageEnvelope = z.object({ message: messageSchema });
 export const messagesEnvelope = z.object({ messages: z.array(messageSchema) });

@@ -1,14 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent } from '../../lib/domain-events.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import { RawJson } from '../../lib/raw-json.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import { canDeleteOthersMessage } from '../rooms/room.policy.ts';
-import type { RoomAccess, RoomService } from '../rooms/room.service.ts';
-import type { RoomStore } from '../rooms/room.store.ts';
-import type { RelationshipStore } from '../social/relationship.store.ts';
+import type { RoomActivity, RoomActivityQuery, RoomMessages } from '../rooms/room-activity.ts';
+import type { CurrentMembership, RoomService } from '../rooms/room.service.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
 import { toMessageView } from './message.view.ts';
-import { RawJson } from '../../lib/raw-json.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
 import { InvalidCursorError, type MessageStore, type MessageType, type ReactionKind, type StoredMessage } from './store/message-store.ts';
 
@@ -70,22 +69,22 @@ function validateSend(input: SendInput): { messageType: MessageType; content: st
 
 /**
  * Messages: sending (idempotent on client_message_id), history with opaque cursors and the
- * Redis first page, edits, deletions, reactions, read pointers and search. REST and (later)
- * WebSocket both go through here; every change is published as a domain event.
+ * Redis first page, edits, deletions, reactions, read pointers and search. REST and WebSocket
+ * both go through here; every change is published as a domain event. It also gives rooms their
+ * last messages, unread counts and clean-up (`RoomMessages`).
  */
-export class MessageService {
+export class MessageService implements RoomMessages {
   constructor(
     private readonly store: MessageStore,
     private readonly rooms: RoomService,
-    private readonly roomStore: RoomStore,
-    private readonly relationships: RelationshipStore,
+    private readonly relationships: RelationshipService,
     private readonly cache: RecentMessagesCache,
     private readonly events: EventBus,
     private readonly log: FastifyBaseLogger,
   ) {}
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
-    const access = await this.rooms.membership(userId, roomId);
+    const access = await this.rooms.cachedMembership(userId, roomId);
     const { messageType, content, attachmentUrl } = validateSend(input);
     await this.ensureNotBlocked(userId, access);
     const replyTo = input.reply_to ?? null;
@@ -103,10 +102,12 @@ export class MessageService {
     });
     const view = toMessageView(message);
     // On a repeat too: both are idempotent, and they repair a first attempt that failed after storing.
-    await Promise.all([this.roomStore.touchLastMessage(roomId, message.createdAt), this.cache.push(view)]);
+    await Promise.all([this.rooms.recordMessageActivity(roomId, message.createdAt), this.cache.push(view)]);
     // Once per message, whichever attempt gets here: a resend after a crash between storing and
     // publishing still reaches the room, and a resend after a normal send is not announced twice.
-    await this.publishOnce(`message_created:${view.id}`, { type: 'message_created', room_id: roomId, message: view });
+    await this.events.publishAfterCommit({ type: 'message_created', room_id: roomId, message: view }, this.log, {
+      onceKey: `message_created:${view.id}`,
+    });
     return { message: view, created };
   }
 
@@ -115,7 +116,7 @@ export class MessageService {
    * as JSON text spliced into the body (`RawJson`); other pages come from the store.
    */
   async history(userId: number, roomId: number, request: HistoryRequest): Promise<HistoryView | RawJson> {
-    await this.rooms.membership(userId, roomId);
+    await this.rooms.cachedMembership(userId, roomId);
     if (request.before === undefined && request.limit <= RECENT_CACHE_SIZE) {
       const page = await this.cache.firstPage(roomId, request.limit, async (count) => {
         const fresh = await this.store.page(roomId, { limit: count });
@@ -139,7 +140,7 @@ export class MessageService {
   }
 
   async edit(userId: number, roomId: number, messageId: string, newContent: string): Promise<MessageView> {
-    const access = await this.rooms.access(userId, roomId);
+    const access = await this.rooms.currentMembership(userId, roomId);
     const message = await this.requireMessage(roomId, messageId);
     if (message.userId !== userId) throw forbidden('Only the author can edit a message');
     if (message.isDeleted) throw conflict('A deleted message cannot be edited');
@@ -156,9 +157,9 @@ export class MessageService {
 
   /** Author, or a group owner/admin. Deleting a deleted message again changes nothing. */
   async delete(userId: number, roomId: number, messageId: string): Promise<void> {
-    const access = await this.rooms.access(userId, roomId);
+    const access = await this.rooms.currentMembership(userId, roomId);
     const message = await this.requireMessage(roomId, messageId);
-    if (message.userId !== userId && !canDeleteOthersMessage(access.type, access.role)) {
+    if (message.userId !== userId && !access.mayDeleteOthersMessages) {
       throw forbidden('Only the author or a room owner/admin can delete this message');
     }
     if (message.isDeleted) return;
@@ -170,7 +171,7 @@ export class MessageService {
 
   /** Toggles my reaction of that kind. */
   async react(userId: number, roomId: number, messageId: string, reaction: ReactionKind): Promise<MessageView> {
-    const access = await this.rooms.access(userId, roomId);
+    const access = await this.rooms.currentMembership(userId, roomId);
     const message = await this.requireMessage(roomId, messageId);
     if (message.isDeleted) throw conflict('A deleted message cannot get reactions');
     await this.ensureNotBlocked(userId, access);
@@ -191,7 +192,7 @@ export class MessageService {
 
   /** Everything up to `messageId` is read by me; the pointer never moves backwards. */
   async markRead(userId: number, roomId: number, messageId: string): Promise<ReadStateView> {
-    const access = await this.rooms.access(userId, roomId);
+    const access = await this.rooms.currentMembership(userId, roomId);
     const target = await this.requireMessage(roomId, messageId);
     const targetKey = this.store.sortKey(target);
     let state = { lastReadMessageId: access.lastReadMessageId, lastReadAt: access.lastReadAt };
@@ -205,12 +206,12 @@ export class MessageService {
       }
       const at = new Date();
       // Compare-and-set: a concurrent read receipt makes us look again instead of overwriting it.
-      if (await this.roomStore.setLastRead(roomId, userId, current, target.id, at)) {
+      if (await this.rooms.moveReadPointer(roomId, userId, current, target.id, at)) {
         state = { lastReadMessageId: target.id, lastReadAt: at };
         moved = true;
         break;
       }
-      const fresh = await this.roomStore.readState(roomId, userId);
+      const fresh = await this.rooms.readState(roomId, userId);
       if (!fresh) throw forbidden(`You are not a member of room ${roomId}`);
       state = fresh;
     }
@@ -229,13 +230,32 @@ export class MessageService {
   }
 
   async search(userId: number, roomId: number, text: string, limit: number): Promise<MessageView[]> {
-    await this.rooms.membership(userId, roomId);
+    await this.rooms.cachedMembership(userId, roomId);
     return (await this.store.search(roomId, text, limit)).map(toMessageView);
   }
 
   /** A deleted room's messages and cache. */
   async purgeRoom(roomId: number): Promise<void> {
     await Promise.all([this.store.deleteRoom(roomId), this.cache.drop(roomId)]);
+  }
+
+  /** Last message (as the API shows it) and unread count of many rooms: one batched store call. */
+  async summarize(queries: readonly RoomActivityQuery[]): Promise<Map<number, RoomActivity>> {
+    const summaries = await this.store.summarize(queries);
+    const activity = new Map<number, RoomActivity>();
+    for (const [roomId, summary] of summaries) {
+      activity.set(roomId, { lastMessage: summary.lastMessage ? toMessageView(summary.lastMessage) : null, unreadCount: summary.unreadCount });
+    }
+    return activity;
+  }
+
+  /** Which store holds messages, and a cheap round trip to it, for the health checks. */
+  get storeKind(): string {
+    return this.store.kind;
+  }
+
+  pingStore(): Promise<void> {
+    return this.store.ping();
   }
 
   private async requireMessage(roomId: number, messageId: string): Promise<StoredMessage> {
@@ -245,27 +265,14 @@ export class MessageService {
   }
 
   /** In a direct room, a block either way stops new content from either side. */
-  private async ensureNotBlocked(userId: number, access: Pick<RoomAccess, 'type' | 'peerId'>): Promise<void> {
+  private async ensureNotBlocked(userId: number, access: Pick<CurrentMembership, 'type' | 'peerId'>): Promise<void> {
     if (access.type !== 'direct' || access.peerId === null) return;
     if (await this.relationships.isBlockedEitherWay(userId, access.peerId)) {
       throw forbidden('You cannot message this user');
     }
   }
 
-  private async publishOnce(onceKey: string, event: DomainEvent): Promise<void> {
-    try {
-      await this.events.publishOnce(onceKey, event);
-    } catch (error) {
-      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
-    }
-  }
-
-  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
-  private async publish(event: DomainEvent): Promise<void> {
-    try {
-      await this.events.publish(event);
-    } catch (error) {
-      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
-    }
+  private publish(event: DomainEvent): Promise<void> {
+    return this.events.publishAfterCommit(event, this.log);
   }
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { redisDbIndex } from '../../lib/redis-url.ts';
 import { PresenceFriendStore } from './presence.friends.ts';
 import { PresenceHub } from './presence.hub.ts';
-import { presenceChannel, redisDbIndex } from './presence.keys.ts';
+import { presenceChannel } from './presence.keys.ts';
 import { HeartbeatMonitor } from './presence.monitor.ts';
 import { PresenceQueries } from './presence.queries.ts';
 import presenceRoutes from './presence.routes.ts';
@@ -38,10 +39,10 @@ const DEFAULT_MAX_CONGESTED_MS = 60_000;
 async function presenceModule(app: FastifyInstance, options: PresenceModuleOptions): Promise<void> {
   const ttlS = app.config.PRESENCE_TTL_S;
   const db = redisDbIndex(app.config.REDIS_URL);
-  const presence = new PresenceService(new PresenceStore(app.redis, app.users.store, ttlS, presenceChannel(db)), ttlS, app.log);
+  const presence = new PresenceService(new PresenceStore(app.redis, app.users, ttlS, presenceChannel(db)), ttlS, app.log);
   const friends = new PresenceFriendStore(app.db);
   app.decorate('presence', presence);
-  app.decorate('presenceQueries', new PresenceQueries(presence, friends, app.users.store, app.relationships));
+  app.decorate('presenceQueries', new PresenceQueries(presence, friends, app.users, app.relationships));
 
   // Per-instance connection names, so `CLIENT LIST` tells the instances' subscribers apart.
   const instanceTag = randomBytes(4).toString('hex');
@@ -70,9 +71,10 @@ async function presenceModule(app: FastifyInstance, options: PresenceModuleOptio
   app.decorate('presenceHub', hub);
   app.decorate('presenceMonitor', monitor);
 
+  // Side by side: while Redis is down each waits at most FIRST_SUBSCRIBE_WAIT_MS, so start is
+  // held up that long in all, not once per subscription.
   app.addHook('onReady', async () => {
-    await monitor.start();
-    await hub.start();
+    await Promise.all([monitor.start(), hub.start()]);
   });
   // Open streams would keep the HTTP server from closing: end them first.
   app.addHook('preClose', async () => hub.closeStreams('Server is shutting down'));

@@ -26,13 +26,6 @@ export const REQUIRED_KEYSPACE_FLAGS = 'Ex';
 /** Channel carrying the names of keys that expired in Redis logical database `db`. */
 export const expiredEventsChannel = (db: number) => `__keyevent@${db}__:expired`;
 
-/** The logical database index of a redis:// URL (`redis://host:6379/3` → 3; none → 0). */
-export function redisDbIndex(url: string): number {
-  const fromPath = new URL(url).pathname.replace(/^\//, '');
-  const index = Number(fromPath || '0');
-  return Number.isInteger(index) && index >= 0 ? index : 0;
-}
-
 /** One change of one user's presence, as published on PRESENCE_CHANNEL (once per change). */
 export interface PresenceChange {
   user_id: number;

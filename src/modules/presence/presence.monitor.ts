@@ -1,12 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { closeRedis } from '../../plugins/redis.ts';
+import { RedisSubscription } from '../../plugins/redis-subscription.ts';
 import { expiredEventsChannel, ONLINE_KEY_PATTERN, REQUIRED_KEYSPACE_FLAGS } from './presence.keys.ts';
 import type { PresenceService } from './presence.service.ts';
 
 const NOTIFY_SETTING = 'notify-keyspace-events';
 const ENABLE_ATTEMPTS = 5;
-const FIRST_SETUP_TIMEOUT_MS = 5000;
 const STOP_GRACE_MS = 3000;
 const REAP_BATCH = 1000;
 
@@ -35,9 +34,9 @@ export interface HeartbeatMonitorOptions {
   presence: PresenceService;
   /** A normal (non-subscriber) connection, for CONFIG GET/SET. */
   control: Redis;
-  /** Opens the monitor's dedicated subscriber connection. */
-  /** Name of the subscriber connection (CLIENT SETNAME). */
+  /** Name of the monitor's dedicated subscriber connection (CLIENT SETNAME). */
   connectionName: string;
+  /** Opens that connection (app.createRedisConnection). */
   openSubscriber: (connectionName: string) => Redis;
   /** Logical database whose expiries are watched (the db of REDIS_URL). */
   db: number;
@@ -53,7 +52,7 @@ export interface HeartbeatMonitorOptions {
 export interface HeartbeatMonitorStats {
   running: boolean;
   notificationsEnabled: boolean;
-  /** How many times the subscriber (re)connected and (re)subscribed. */
+  /** How many times the subscriber (re)connected, (re)subscribed and was set up. */
   setups: number;
   expiryEvents: number;
   claimed: number;
@@ -66,13 +65,13 @@ export interface HeartbeatMonitorStats {
  * The heartbeat monitor: listens on a dedicated subscriber connection to
  * `__keyevent@<db>__:expired`, and when `user:online:{id}` expires marks that user offline
  * (Redis, MySQL) and publishes it. Every instance hears every expiry; the atomic claim in
- * PresenceStore lets exactly one of them act. On every (re)connect the notification setting
- * is re-enabled (a restarted Redis forgets it) and orphans are swept up. A reaper touches keys
- * that are due so Redis's lazy expiry cannot delay the event (see reap()).
+ * PresenceStore lets exactly one of them act. After every (re)subscribe the notification
+ * setting is re-enabled (a restarted Redis forgets it) and orphans are swept up. A reaper
+ * touches keys that are due so Redis's lazy expiry cannot delay the event (see reap()).
  */
 export class HeartbeatMonitor {
   readonly channel: string;
-  private subscriber: Redis | undefined;
+  private readonly subscription: RedisSubscription;
   private stopped = true;
   private notificationsEnabled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -85,35 +84,24 @@ export class HeartbeatMonitor {
 
   constructor(private readonly options: HeartbeatMonitorOptions) {
     this.channel = expiredEventsChannel(options.db);
+    this.subscription = new RedisSubscription({
+      label: 'expired-key events',
+      connect: () => options.openSubscriber(options.connectionName),
+      channels: [this.channel],
+      onMessage: (key) => this.onExpiredKey(key),
+      onSubscribed: () => this.setUp(),
+      log: options.log,
+    });
   }
 
+  /**
+   * Resolves once subscribed and set up (first sweep done), or after the bounded
+   * first-subscribe wait while Redis is down: set-up then runs once Redis answers.
+   */
   async start(): Promise<void> {
-    if (this.subscriber) return;
+    if (!this.stopped) return;
     this.stopped = false;
-    const subscriber = this.options.openSubscriber(this.options.connectionName);
-    this.subscriber = subscriber;
-    subscriber.on('message', (channel: string, key: string) => {
-      if (channel === this.channel) this.onExpiredKey(key);
-    });
-    const firstSetup = new Promise<void>((resolve) => {
-      subscriber.on('ready', () => {
-        this.setUp().then(resolve, (error: unknown) => {
-          this.options.log.warn({ err: error }, 'heartbeat monitor set-up failed; retried on the next reconnect');
-          resolve();
-        });
-      });
-      // Redis unreachable: start anyway; set-up runs on the first 'ready'.
-      subscriber.once('error', () => resolve());
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.options.log.warn('heartbeat monitor: Redis not ready yet, continuing; it subscribes once Redis answers');
-        resolve();
-      }, FIRST_SETUP_TIMEOUT_MS);
-    });
-    await Promise.race([firstSetup, timeout]);
-    clearTimeout(timer);
+    await this.subscription.start();
     this.scheduleSweep();
     this.reapTimer = setInterval(() => void this.reap(), this.options.reapIntervalMs);
     this.reapTimer.unref();
@@ -125,13 +113,11 @@ export class HeartbeatMonitor {
     this.sweepTimer = undefined;
     clearInterval(this.reapTimer);
     this.reapTimer = undefined;
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight, ...(this.sweeping ? [this.sweeping] : [])]),
       new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
     ]);
-    if (subscriber) await closeRedis(subscriber);
+    await this.subscription.close();
   }
 
   /** Called with every expiry this instance heard of, claimed or not (observability, tests). */
@@ -222,12 +208,10 @@ export class HeartbeatMonitor {
     }
   }
 
+  /** After every (re)subscribe (RedisSubscription's onSubscribed). */
   private async setUp(): Promise<void> {
-    const subscriber = this.subscriber;
-    if (this.stopped || !subscriber) return;
+    if (this.stopped) return;
     await this.ensureNotifications();
-    // Idempotent; ioredis also resubscribes by itself after a reconnect.
-    await subscriber.subscribe(this.channel);
     this.counters.setups += 1;
     this.options.log.debug({ channel: this.channel, setups: this.counters.setups }, 'heartbeat monitor subscribed');
     // Expiries that happened while no subscriber listened (Redis restart, start-up).

@@ -1,6 +1,6 @@
 import { forbidden, notFound } from '../../lib/errors.ts';
-import type { RelationshipStore } from '../social/relationship.store.ts';
-import type { UserStore } from '../users/user.store.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
+import type { UserService } from '../users/user.service.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import type { FriendStatus, UserStatusResponse } from './presence.schemas.ts';
 import type { PresenceService } from './presence.service.ts';
@@ -10,8 +10,8 @@ export class PresenceQueries {
   constructor(
     private readonly presence: PresenceService,
     private readonly friends: PresenceFriendStore,
-    private readonly users: UserStore,
-    private readonly relationships: RelationshipStore,
+    private readonly users: UserService,
+    private readonly relationships: RelationshipService,
   ) {}
 
   /** Self and accepted friends only: unknown users 404, everyone else (blocked too) 403. */

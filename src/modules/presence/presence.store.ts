@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { UserStore } from '../users/user.store.ts';
+import type { UserService } from '../users/user.service.ts';
 import {
   LAST_SEEN_TTL_S,
   lastSeenKey,
@@ -45,7 +45,7 @@ export interface StoredStatus {
 export class PresenceStore {
   constructor(
     private readonly redis: Redis,
-    private readonly users: UserStore,
+    private readonly users: UserService,
     private readonly ttlS: number,
     /** The deployment's presence channel (presenceChannel(db)). */
     readonly channel: string,

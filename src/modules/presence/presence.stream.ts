@@ -9,7 +9,7 @@ export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 /** The largest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** What a stream needs from the hub that owns the registry. */
+/** What a stream needs from the registry of watchers it belongs to (WatcherRegistry). */
 export interface StreamOwner {
   watch(stream: PresenceStream, userId: number): void;
   unwatch(stream: PresenceStream, userId: number): void;
@@ -33,7 +33,7 @@ type FriendOp = { kind: 'add' | 'remove'; userId: number };
  * latest state wins) until the socket drains, so a slow client costs at most one entry per friend.
  */
 export class PresenceStream {
-  /** Users this stream watches (its entries in the hub's registry). */
+  /** Users this stream watches (its entries in the WatcherRegistry). */
   readonly watched = new Set<number>();
   private phase: Phase = 'loading';
   private res: ServerResponse | undefined;

@@ -1,8 +1,8 @@
 import type { MultipartFile } from '@fastify/multipart';
 import { badRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../../lib/errors.ts';
 import { parsingMultipart } from '../../lib/multipart.ts';
-import type { RelationshipStore } from '../social/relationship.store.ts';
-import type { UserStore } from '../users/user.store.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
+import type { UserService } from '../users/user.service.ts';
 import { toUserView } from '../users/user.view.ts';
 import type { UserView } from '../users/user.schemas.ts';
 import type { AvatarStorage } from './avatar.storage.ts';
@@ -11,8 +11,8 @@ import { MAX_AVATAR_BYTES, type UpdateProfileBody } from './profile.schemas.ts';
 
 export class ProfileService {
   constructor(
-    private readonly users: UserStore,
-    private readonly relationships: RelationshipStore,
+    private readonly users: UserService,
+    private readonly relationships: RelationshipService,
     private readonly avatars: AvatarStorage,
   ) {}
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { directRoomBody, listQuery, roomEnvelope, roomParams, roomList } from './room.schemas.ts';
-import { bindRoomLog } from './room-log.ts';
+import { bindRoomLog } from '../../lib/room-log.ts';
 
 const tags = ['rooms'];
 

@@ -13,7 +13,7 @@ import {
   roomList,
   updateGroupBody,
 } from './room.schemas.ts';
-import { bindRoomLog } from './room-log.ts';
+import { bindRoomLog } from '../../lib/room-log.ts';
 
 const tags = ['rooms'];
 

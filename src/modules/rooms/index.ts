@@ -8,17 +8,19 @@ import { RoomStore } from './room.store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    rooms: { service: RoomService; store: RoomStore };
+    rooms: { service: RoomService };
   }
 }
 
-/** Direct and group rooms: /api/chat-rooms and /api/group-rooms. */
+/**
+ * Direct and group rooms: /api/chat-rooms and /api/group-rooms. Rooms know nothing of messages:
+ * the messages module attaches last messages, unread counts and clean-up (`attachMessages`).
+ */
 async function roomsModule(app: FastifyInstance): Promise<void> {
   const store = new RoomStore(app.db, app.mysqlPool);
   const service = new RoomService(
     store,
-    app.messageStore,
-    app.users.store,
+    app.users,
     app.relationships,
     app.events,
     app.log.child({ module: 'rooms' }),
@@ -29,9 +31,9 @@ async function roomsModule(app: FastifyInstance): Promise<void> {
       if (event.type === 'room_changed') service.forgetMemberships(event.room_id);
     });
   });
-  app.decorate('rooms', { service, store });
+  app.decorate('rooms', { service });
   await app.register(chatRoomsRoutes, { prefix: '/api/chat-rooms' });
   await app.register(groupRoomsRoutes, { prefix: '/api/group-rooms' });
 }
 
-export default fp(roomsModule, { name: 'rooms', dependencies: ['auth', 'users', 'events', 'message-store'] });
+export default fp(roomsModule, { name: 'rooms', dependencies: ['auth', 'users', 'events'] });

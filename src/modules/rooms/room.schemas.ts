@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../lib/http-schemas.ts';
-import { messageSchema } from '../messages/message.schemas.ts';
 import { userIdParam } from '../users/user.schemas.ts';
 import { roomIdParam } from './room-id.ts';
+import { messageSchema } from './room-message.schemas.ts';
 
 export const ROOM_TYPES = ['direct', 'group'] as const;
 export const ROOM_ROLES = ['owner', 'admin', 'member'] as const;

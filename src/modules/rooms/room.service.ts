@@ -1,19 +1,20 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Prisma } from '../../generated/prisma/client.ts';
-import type { DomainEvent, RoomChange } from '../../lib/domain-events.ts';
+import type { DomainEventOf } from '../../lib/domain-events.ts';
+import type { RoomChange } from './room.events.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import type { MessageStore } from '../messages/store/message-store.ts';
-import type { RelationshipStore } from '../social/relationship.store.ts';
-import type { UserStore } from '../users/user.store.ts';
+import { isUniqueViolation } from '../../plugins/prisma.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
+import type { UserService } from '../users/user.service.ts';
 import type { Membership, MembershipCache } from './membership.cache.ts';
-import { canAddMember, canChangeRole, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
+import type { RoomMessages } from './room-activity.ts';
+import { canAddMember, canChangeRole, canDeleteOthersMessage, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
 import type { CreateGroupBody, RoomRole, RoomType, RoomView, UpdateGroupBody } from './room.schemas.ts';
 import { directKeyOf, directPeerOf, type LockedRoom, type PageOptions, type RoomMember, type RoomStore, type RoomWithMembers } from './room.store.ts';
 import { toRoomView, toSharedRoomView } from './room.view.ts';
 
-/** What the messages module needs to know about me in a room. */
-export interface RoomAccess {
+/** My membership of a room as MySQL has it now: role and read pointer included. */
+export interface CurrentMembership {
   roomId: number;
   type: RoomType;
   role: RoomRole;
@@ -22,35 +23,42 @@ export interface RoomAccess {
   lastReadMessageId: string | null;
   lastReadAt: Date | null;
   joinedAt: Date;
+  /** Group owners and admins may delete others' messages (authors may always delete their own). */
+  mayDeleteOthersMessages: boolean;
 }
 
-export type RoomDeletedListener = (roomId: number) => Promise<void>;
+export interface ReadState {
+  lastReadMessageId: string | null;
+  lastReadAt: Date | null;
+}
+
+/** Until the messages module attaches itself: rooms without messages. */
+const NO_MESSAGES: RoomMessages = {
+  summarize: async () => new Map(),
+  purgeRoom: async () => undefined,
+};
 
 export interface DirectRoomResult {
   room: RoomView;
   created: boolean;
 }
 
-const isUniqueViolation = (error: unknown) =>
-  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-
 /** Rooms: direct and group rooms, membership, roles; every rule of the contract's Rooms section. */
 export class RoomService {
-  private readonly deletedListeners: RoomDeletedListener[] = [];
+  private messages: RoomMessages = NO_MESSAGES;
 
   constructor(
     private readonly store: RoomStore,
-    private readonly messages: MessageStore,
-    private readonly users: UserStore,
-    private readonly relationships: RelationshipStore,
+    private readonly users: UserService,
+    private readonly relationships: RelationshipService,
     private readonly events: EventBus,
     private readonly log: FastifyBaseLogger,
     private readonly memberships: MembershipCache,
   ) {}
 
-  /** Called after a room is deleted (the messages module purges messages and caches). */
-  onRoomDeleted(listener: RoomDeletedListener): void {
-    this.deletedListeners.push(listener);
+  /** The messages module registers what room views and deletions need from it. */
+  attachMessages(messages: RoomMessages): void {
+    this.messages = messages;
   }
 
   // ---- direct rooms -------------------------------------------------------------------------
@@ -105,9 +113,12 @@ export class RoomService {
     return rooms.map((room) => toRoomView(room, undefined));
   }
 
-  /** For the messages module: 404 for an unknown room, 403 when I am not a member. */
-  async access(userId: number, roomId: number): Promise<RoomAccess> {
-    const record = await this.store.findAccess(roomId, userId);
+  /**
+   * My membership read fresh from MySQL, with my role and read pointer: for anything that
+   * depends on them (editing, deleting, reacting, read receipts). 404 unknown room, 403 not a member.
+   */
+  async currentMembership(userId: number, roomId: number): Promise<CurrentMembership> {
+    const record = await this.store.findMembership(roomId, userId);
     if (!record) throw notFound(`Room ${roomId} not found`);
     if (!record.member) throw forbidden(`You are not a member of room ${roomId}`);
     return {
@@ -118,17 +129,37 @@ export class RoomService {
       lastReadMessageId: record.member.lastReadMessageId,
       lastReadAt: record.member.lastReadAt,
       joinedAt: record.member.joinedAt,
+      mayDeleteOthersMessages: canDeleteOthersMessage(record.type, record.member.role),
     };
   }
 
+  /** My read pointer as MySQL has it now; null once I am not a member. */
+  readState(roomId: number, userId: number): Promise<ReadState | null> {
+    return this.store.readState(roomId, userId);
+  }
+
   /**
-   * Membership only (no role or read state), answered from the per-process cache when it can:
-   * for reading history, sending and joining live rooms. 404 unknown room, 403 not a member.
+   * Compare-and-set of my read pointer: moves it from `expected` to `next`, false when it was no
+   * longer `expected` (a concurrent read receipt) or I am not a member.
    */
-  async membership(userId: number, roomId: number): Promise<Membership> {
+  moveReadPointer(roomId: number, userId: number, expected: string | null, next: string, at: Date): Promise<boolean> {
+    return this.store.setLastRead(roomId, userId, expected, next, at);
+  }
+
+  /** A message was stored at `at`: the room's activity time (room lists sort by it) never moves back. */
+  recordMessageActivity(roomId: number, at: Date): Promise<void> {
+    return this.store.touchLastMessage(roomId, at);
+  }
+
+  /**
+   * Membership only (no role or read state), answered from the per-process cache (up to
+   * 10 s old) when it can: for the hot paths of reading history, sending and joining live
+   * rooms. 404 unknown room, 403 not a member.
+   */
+  async cachedMembership(userId: number, roomId: number): Promise<Membership> {
     const cached = this.memberships.get(roomId, userId);
     if (cached) return cached;
-    const { type, peerId, joinedAt } = await this.access(userId, roomId);
+    const { type, peerId, joinedAt } = await this.currentMembership(userId, roomId);
     const membership = { roomId, type, peerId, joinedAt };
     this.memberships.remember(userId, membership);
     return membership;
@@ -272,7 +303,7 @@ export class RoomService {
 
   /** My name in this room; null or "" resets it to my profile name. */
   async setNickname(userId: number, roomId: number, nickname: string | null): Promise<RoomView> {
-    const access = await this.store.findAccess(roomId, userId);
+    const access = await this.store.findMembership(roomId, userId);
     if (!access || access.type !== 'group') throw notFound(`Group room ${roomId} not found`);
     if (!access.member || !(await this.store.setNickname(roomId, userId, nickname || null))) {
       throw forbidden(`You are not a member of room ${roomId}`);
@@ -300,7 +331,7 @@ export class RoomService {
   private async checkCandidates(actorId: number, userIds: readonly number[]): Promise<void> {
     if (userIds.length === 0) return;
     const [active, blocked] = await Promise.all([
-      this.store.activeUserIds(userIds),
+      this.users.activeIds(userIds),
       this.relationships.blockedAmong(actorId, userIds),
     ]);
     const missing = userIds.filter((id) => !active.has(id));
@@ -344,12 +375,10 @@ export class RoomService {
   }
 
   private async afterDelete(roomId: number, actorId: number, memberIds: number[]): Promise<void> {
-    for (const listener of this.deletedListeners) {
-      try {
-        await listener(roomId);
-      } catch (error) {
-        this.log.error({ err: error, roomId }, 'clean-up after a room deletion failed');
-      }
+    try {
+      await this.messages.purgeRoom(roomId);
+    } catch (error) {
+      this.log.error({ err: error, roomId }, 'clean-up after a room deletion failed');
     }
     await this.publish({ type: 'room_changed', room_id: roomId, change: 'deleted', actor_id: actorId, member_ids: memberIds, room: null });
   }
@@ -365,13 +394,8 @@ export class RoomService {
     });
   }
 
-  /** Events follow a committed change; a failed publish is logged, never undoes the change. */
-  private async publish(event: DomainEvent): Promise<void> {
-    if (event.type === 'room_changed') this.memberships.forgetRoom(event.room_id);
-    try {
-      await this.events.publish(event);
-    } catch (error) {
-      this.log.error({ err: error, eventType: event.type }, 'failed to publish a domain event');
-    }
+  private async publish(event: DomainEventOf<'room_changed'>): Promise<void> {
+    this.memberships.forgetRoom(event.room_id);
+    await this.events.publishAfterCommit(event, this.log.child({ roomId: event.room_id, userId: event.actor_id }));
   }
 }

@@ -16,7 +16,7 @@ export const withMembers = {
 export type RoomWithMembers = Prisma.RoomGetPayload<{ include: typeof withMembers }>;
 export type { Room, RoomMember };
 
-export interface RoomAccessRecord {
+export interface MembershipRecord {
   id: number;
   type: RoomType;
   directKey: string | null;
@@ -196,7 +196,7 @@ export class RoomStore {
     });
   }
 
-  async findAccess(roomId: number, userId: number): Promise<RoomAccessRecord | null> {
+  async findMembership(roomId: number, userId: number): Promise<MembershipRecord | null> {
     const room = await this.db.room.findFirst({
       where: { id: roomId, isActive: true },
       select: {
@@ -226,20 +226,15 @@ export class RoomStore {
     }, LOCK_TRANSACTION);
   }
 
-  /** Which of these users exist and are active. */
-  async activeUserIds(userIds: readonly number[]): Promise<Set<number>> {
-    if (userIds.length === 0) return new Set();
-    const rows = await this.db.user.findMany({ where: { id: { in: [...userIds] }, isActive: true }, select: { id: true } });
-    return new Set(rows.map((row) => row.id));
-  }
-
   async setNickname(roomId: number, userId: number, nickname: string | null): Promise<boolean> {
     const { count } = await this.db.roomMember.updateMany({ where: { roomId, userId, leftAt: null }, data: { nickname } });
     return count > 0;
   }
 
-  /** Moves rooms.last_message_at forward only (raw, so updated_at keeps meaning "room edited"). */
-  /** Runs once per message sent, so it goes straight to the pool. */
+  /**
+   * Moves rooms.last_message_at forward only. Runs once per message sent, so it goes straight
+   * to the pool, and raw so that updated_at keeps meaning "room edited".
+   */
   async touchLastMessage(roomId: number, at: Date): Promise<void> {
     const time = utcDateTime(at);
     await this.pool.query('UPDATE rooms SET last_message_at = ? WHERE id = ? AND (last_message_at IS NULL OR last_message_at < ?)', [
@@ -249,6 +244,7 @@ export class RoomStore {
     ]);
   }
 
+  /** My read pointer, when I am a member. */
   readState(roomId: number, userId: number): Promise<Pick<RoomMember, 'lastReadMessageId' | 'lastReadAt'> | null> {
     return this.db.roomMember.findFirst({
       where: { roomId, userId, leftAt: null },

@@ -1,5 +1,4 @@
-import { toMessageView } from '../messages/message.view.ts';
-import type { RoomSummary } from '../messages/store/message-store.ts';
+import type { RoomActivity } from './room-activity.ts';
 import type { RoomMemberView, RoomView } from './room.schemas.ts';
 import type { RoomWithMembers } from './room.store.ts';
 
@@ -32,10 +31,10 @@ export function toSharedRoomView(room: RoomWithMembers): SharedRoomView {
   };
 }
 
-export function toRoomView(room: RoomWithMembers, summary: RoomSummary | undefined): RoomView {
+export function toRoomView(room: RoomWithMembers, activity: RoomActivity | undefined): RoomView {
   return {
     ...toSharedRoomView(room),
-    last_message: summary?.lastMessage ? toMessageView(summary.lastMessage) : null,
-    unread_count: summary?.unreadCount ?? 0,
+    last_message: activity?.lastMessage ?? null,
+    unread_count: activity?.unreadCount ?? 0,
   };
 }

@@ -25,6 +25,12 @@ export class UserStore {
     return this.db.user.findFirst({ where: { id, isActive: true } });
   }
 
+  async activeIds(userIds: readonly number[]): Promise<Set<number>> {
+    if (userIds.length === 0) return new Set();
+    const rows = await this.db.user.findMany({ where: { id: { in: [...userIds] }, isActive: true }, select: { id: true } });
+    return new Set(rows.map((row) => row.id));
+  }
+
   /** Login accepts either the email or the username. */
   findByLogin(identifier: string): Promise<UserRecord | null> {
     const field = identifier.includes('@') ? { email: identifier.toLowerCase() } : { username: identifier };

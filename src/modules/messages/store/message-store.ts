@@ -1,10 +1,9 @@
 export type MessageStoreKind = 'mysql' | 'mongodb';
 
-export const MESSAGE_TYPES = ['text', 'image', 'file', 'sticker', 'system'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
+import { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind } from '../../rooms/room-message.schemas.ts';
+import type { RoomActivityQuery } from '../../rooms/room-activity.ts';
 
-export const REACTION_KINDS = ['like', 'love', 'laugh', 'sad', 'angry'] as const;
-export type ReactionKind = (typeof REACTION_KINDS)[number];
+export { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind };
 
 /** Users per reaction kind; kinds nobody chose are absent, user ids ascending. */
 export type Reactions = Partial<Record<ReactionKind, number[]>>;
@@ -56,15 +55,8 @@ export interface MessagePage {
   hasMore: boolean;
 }
 
-/** One member's view of one room, for last messages and unread counts. */
-export interface RoomSummaryQuery {
-  roomId: number;
-  userId: number;
-  /** Everything up to and including this message is read. */
-  lastReadMessageId: string | null;
-  /** Messages older than this (e.g. before the member joined) never count as unread. */
-  since: Date;
-}
+/** One member's view of one room, for last messages and unread counts (the rooms module asks). */
+export type RoomSummaryQuery = RoomActivityQuery;
 
 export interface RoomSummary {
   lastMessage: StoredMessage | null;

@@ -1,4 +1,4 @@
-import { type Collection, type Db as MongoDb, type Filter, MongoClient, MongoServerError, ObjectId, type WithId } from 'mongodb';
+import { type Collection, type Db as MongoDb, type Filter, MongoServerError, ObjectId, type WithId } from 'mongodb';
 import {
   type CreateResult,
   decodeCursor,
@@ -74,29 +74,20 @@ function beyond(position: { createdAt: Date; id: ObjectId }, older: boolean): Fi
 }
 
 /** The database named in the URL's path, else `bigtech_chat`. */
-export function databaseNameOf(url: string): string {
-  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(url);
-  return decodeURIComponent(match?.[1] ?? '') || 'bigtech_chat';
-}
-
 /**
  * Messages in MongoDB, collection `messages`, with the contract's indexes. A message's position
  * is (created_at, _id): history, cursors and unread counts walk the room_created index.
  */
 export class MongoMessageStore implements MessageStore {
   readonly kind = 'mongodb' as const;
-  private readonly client: MongoClient;
-  private readonly database: MongoDb;
   readonly messages: Collection<MongoMessageDocument>;
 
-  constructor(url: string, databaseName = databaseNameOf(url)) {
-    this.client = new MongoClient(url, { serverSelectionTimeoutMS: 3000 });
-    this.database = this.client.db(databaseName);
+  /** `database` belongs to the caller's MongoClient (the mongodb plugin's), which it closes. */
+  constructor(private readonly database: MongoDb) {
     this.messages = this.database.collection<MongoMessageDocument>(MESSAGES_COLLECTION);
   }
 
   async init(): Promise<void> {
-    await this.client.connect();
     await this.messages.createIndexes([
       // {room_id, created_at desc}, with _id so that equal timestamps still have one order.
       { key: { room_id: 1, created_at: -1, _id: -1 }, name: 'room_created' },
@@ -114,9 +105,8 @@ export class MongoMessageStore implements MessageStore {
     await this.database.command({ ping: 1 });
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
-  }
+  /** Nothing to close: the client is the mongodb plugin's. */
+  async close(): Promise<void> {}
 
   /** Drops the whole database (tests only). */
   async dropDatabase(): Promise<void> {

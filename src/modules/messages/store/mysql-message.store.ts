@@ -2,6 +2,7 @@ import type { Pool } from 'mariadb';
 import type { Db } from '../../../db/prisma.ts';
 import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
+import { isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
   type CreateResult,
   decodeCursor,
@@ -44,13 +45,6 @@ function toStored(row: MessageRow): StoredMessage {
     createdAt: row.createdAt,
   };
 }
-
-const isUniqueViolation = (error: unknown) =>
-  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-
-/** The driver's duplicate-key error (ER_DUP_ENTRY), on statements sent without Prisma. */
-const isDuplicateKey = (error: unknown) =>
-  typeof error === 'object' && error !== null && (error as { errno?: number }).errno === 1062;
 
 /** LIKE pattern for "contains text", with the pattern characters of `text` taken literally. */
 export function likeContains(text: string): string {
@@ -114,7 +108,7 @@ export class MysqlMessageStore implements MessageStore {
       };
       return { message, created: true };
     } catch (error) {
-      if (!isDuplicateKey(error) || input.clientMessageId === null) throw error;
+      if (!isUniqueViolation(error) || input.clientMessageId === null) throw error;
       const first = await this.db.chatMessage.findUnique({
         where: { clientMessageKey: { roomId: input.roomId, userId: input.userId, clientMessageId: input.clientMessageId } },
         include: withReactions,

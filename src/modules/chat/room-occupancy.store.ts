@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 import type { RoomState } from './room-registry.ts';
 
 /**
- * Who is connected to a room across all instances. Each instance keeps its own hash of
- * user id → local socket count per room (`ws:room:{id}:inst:{instance}`), refreshed on a lease
- * so a crashed instance's entries expire by themselves, and the room's instance set says where
- * to look. A room nobody is connected to stays `idle` until its idle key expires.
+ * Room occupancy: who is connected to a room, over all instances (whether a user is online at
+ * all is the presence module's business). Each instance keeps its own hash of user id → local
+ * socket count per room (`ws:room:{id}:inst:{instance}`), refreshed on a lease so a crashed
+ * instance's entries expire by themselves, and the room's instance set says where to look.
+ * A room nobody is connected to stays `idle` until its idle key expires.
  */
-export class RoomPresenceStore {
+export class RoomOccupancyStore {
   constructor(
     private readonly redis: Redis,
     private readonly instanceId: string,
@@ -34,16 +35,16 @@ export class RoomPresenceStore {
     else tx.hincrby(key, String(userId), -1);
     if (roomEmptyHere) tx.srem(instancesKey(roomId), this.instanceId);
     await tx.exec();
-    if (roomEmptyHere && (await this.onlineUserIds(roomId)).length === 0) {
+    if (roomEmptyHere && (await this.connectedUserIds(roomId)).length === 0) {
       await this.redis.set(idleKey(roomId), String(Date.now()), 'EX', this.idleTimeoutS);
     }
   }
 
   /**
    * Renews the lease of every room this instance holds sockets in (one pipeline), and puts
-   * back any local user missing from the room's hash: after a Redis restart (data gone) the
-   * rooms' online lists are whole again within one upkeep interval. HSETNX leaves the counts
-   * of fields still there alone.
+   * back any local user missing from the room's hash: after a Redis restart (data gone) every
+   * room's connected users are whole again within one upkeep interval. HSETNX leaves the
+   * counts of fields still there alone.
    */
   async renew(rooms: readonly { roomId: number; userIds: readonly number[] }[]): Promise<void> {
     if (rooms.length === 0) return;
@@ -60,7 +61,7 @@ export class RoomPresenceStore {
     if (failed?.[0]) throw failed[0];
   }
 
-  async onlineUserIds(roomId: number): Promise<number[]> {
+  async connectedUserIds(roomId: number): Promise<number[]> {
     const instances = await this.redis.smembers(instancesKey(roomId));
     if (instances.length === 0) return [];
     const pipeline = this.redis.pipeline();
@@ -71,11 +72,11 @@ export class RoomPresenceStore {
     return [...users].sort((a, b) => a - b);
   }
 
-  async state(roomId: number): Promise<{ state: RoomState; onlineUserIds: number[] }> {
-    const onlineUserIds = await this.onlineUserIds(roomId);
-    if (onlineUserIds.length > 0) return { state: 'active', onlineUserIds };
+  async state(roomId: number): Promise<{ state: RoomState; connectedUserIds: number[] }> {
+    const connectedUserIds = await this.connectedUserIds(roomId);
+    if (connectedUserIds.length > 0) return { state: 'active', connectedUserIds };
     const idle = await this.redis.exists(idleKey(roomId));
-    return { state: idle ? 'idle' : 'closed', onlineUserIds };
+    return { state: idle ? 'idle' : 'closed', connectedUserIds };
   }
 
   /** Removes this instance's entries (clean shutdown). */

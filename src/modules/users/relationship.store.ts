@@ -1,27 +1,15 @@
 import type { Db } from '../../db/prisma.ts';
+import { pairOf } from '../../lib/user-pair.ts';
 
 export interface Relationship {
   areFriends: boolean;
   blockedEitherWay: boolean;
 }
 
-export interface UserPair {
-  userLowId: number;
-  userHighId: number;
-}
-
-/** The friendship key of two users, whichever side asked first (unique `pair` in the schema). */
-export const pairOf = (a: number, b: number): UserPair =>
-  a < b ? { userLowId: a, userHighId: b } : { userLowId: b, userHighId: a };
-
-/** True for Prisma's unique-constraint violation (P2002), e.g. a pair or block inserted twice. */
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}
-
 /**
- * The one place that answers "may these two users see each other?". Every feature that must
- * honour blocks (profiles, friends, direct rooms, messages, presence) asks here.
+ * Reads of how two users stand to each other (friendship, blocks). Written by the friends and
+ * blocks modules; read here, in the module every feature already depends on, so that checking
+ * a block never makes one feature module depend on another.
  */
 export class RelationshipStore {
   constructor(private readonly db: Db) {}

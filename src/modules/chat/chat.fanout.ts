@@ -1,0 +1,88 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import { systemFrame } from './chat.frames.ts';
+import type { ConnectionRegistry } from './connection-registry.ts';
+import type { RoomJoins } from './room-joins.ts';
+import type { RoomRegistry } from './room-registry.ts';
+
+/**
+ * Domain events → sockets. One event bus subscription per process; an event from any instance
+ * is serialised into its frame once and written to this instance's sockets of that room, so
+ * the work per event grows with the local sockets of one room only.
+ */
+export class ChatFanout {
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: {
+      events: Pick<EventBus, 'subscribe'>;
+      liveRooms: RoomRegistry;
+      connections: ConnectionRegistry;
+      joins: RoomJoins;
+      log: FastifyBaseLogger;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.events.subscribe((event) => this.deliver(event));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  private deliver(event: DomainEvent): void {
+    switch (event.type) {
+      case 'message_created':
+        return this.broadcast(event.room_id, JSON.stringify({ type: 'message', message: event.message }));
+      case 'message_updated':
+        return this.broadcast(event.room_id, JSON.stringify({ type: 'message_updated', message: event.message }));
+      case 'message_deleted':
+        return this.broadcast(event.room_id, JSON.stringify({ type: 'message_deleted', message: event.message }));
+      case 'reaction_changed':
+        return this.broadcast(event.room_id, JSON.stringify({ type: 'reaction', message: event.message }));
+      case 'read_updated':
+        return this.broadcast(
+          event.room_id,
+          JSON.stringify({ type: 'read_receipt', room_id: event.room_id, user_id: event.user_id, message_id: event.message_id, read_at: event.read_at }),
+        );
+      case 'typing':
+        return this.broadcast(event.room_id, systemFrame('TYPING', event.room_id, event.user_id, event.is_typing), event.user_id);
+      case 'room_occupancy':
+        return this.broadcast(event.room_id, systemFrame(event.event, event.room_id, event.user_id), event.user_id);
+      case 'room_changed':
+        return this.roomChanged(event);
+      case 'token_revoked':
+        return this.deps.connections.closeRevoked(event.jti);
+      default:
+        return;
+    }
+  }
+
+  /** Tells the room, then takes out the sockets of users no longer in it (all, once deleted). */
+  private roomChanged(event: DomainEventOf<'room_changed'>): void {
+    this.broadcast(event.room_id, JSON.stringify({ type: 'room_updated', room: event.room }));
+    const gone = usersGone(event);
+    if (gone === undefined) return;
+    for (const connection of [...this.deps.liveRooms.connections(event.room_id)]) {
+      if (gone !== 'everyone' && !gone.has(connection.userId)) continue;
+      void this.deps.joins.leave(connection, event.room_id).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, userId: connection.userId, roomId: event.room_id }, 'leaving a changed room failed');
+      });
+    }
+  }
+
+  private broadcast(roomId: number, frame: string, exceptUserId?: number): void {
+    for (const connection of this.deps.liveRooms.connections(roomId)) {
+      if (connection.userId !== exceptUserId) connection.send(frame);
+    }
+  }
+}
+
+function usersGone(event: DomainEventOf<'room_changed'>): ReadonlySet<number> | 'everyone' | undefined {
+  if (event.change === 'deleted') return 'everyone';
+  if (event.change === 'member_left' || event.change === 'member_removed') return new Set(event.member_ids);
+  return undefined;
+}

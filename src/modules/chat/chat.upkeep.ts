@@ -1,0 +1,91 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { TokenService } from '../../plugins/auth.ts';
+import type { PresenceService } from '../presence/presence.service.ts';
+import { type ChatConnection, CLOSE_TOKEN_INVALID } from './chat.connection.ts';
+import type { ConnectionRegistry } from './connection-registry.ts';
+import type { RoomOccupancyStore } from './room-occupancy.store.ts';
+import type { RoomRegistry } from './room-registry.ts';
+
+export interface UpkeepTimers {
+  /** Ping every socket this often; one that did not answer the previous ping is cut. */
+  pingIntervalMs: number;
+  /** Refresh presence of connected users and room leases this often. */
+  keepAliveIntervalMs: number;
+}
+
+/**
+ * What keeps open sockets honest while nothing is sent: ping/pong and dropping dead sockets,
+ * closing a socket when its token expires or is found revoked, keeping connected users online
+ * and renewing this instance's room leases.
+ */
+export class ChatUpkeep {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly deps: {
+      connections: ConnectionRegistry;
+      liveRooms: RoomRegistry;
+      occupancy: RoomOccupancyStore;
+      presence: Pick<PresenceService, 'heartbeat' | 'refreshMany'>;
+      tokens: Pick<TokenService, 'revokedAmong'>;
+      log: FastifyBaseLogger;
+    },
+    private readonly intervals: UpkeepTimers,
+  ) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => this.pingAll(), this.intervals.pingIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.refresh(), this.intervals.keepAliveIntervalMs).unref());
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+  }
+
+  /** A new socket: answers to pings keep it, its token's expiry closes it, its user is online from now. */
+  watch(connection: ChatConnection, log: FastifyBaseLogger): void {
+    connection.socket.on('pong', () => {
+      connection.alive = true;
+    });
+    this.closeOnExpiry(connection);
+    void this.deps.presence.heartbeat(connection.userId).catch((error: unknown) => log.warn({ err: error }, 'presence refresh failed'));
+  }
+
+  private closeOnExpiry(connection: ChatConnection): void {
+    const expiresInMs = connection.tokenExpiresAt * 1000 - Date.now();
+    const expiry = setTimeout(() => connection.close(CLOSE_TOKEN_INVALID, 'Token expired'), Math.max(0, expiresInMs));
+    expiry.unref();
+    connection.socket.once('close', () => clearTimeout(expiry));
+  }
+
+  private pingAll(): void {
+    for (const connection of this.deps.connections.connections()) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }
+
+  /**
+   * A few pipelined calls, whatever the number of sockets: keeps connected users online,
+   * renews this instance's room leases, and closes sockets whose token was revoked while a
+   * revocation event could not be received (e.g. during a Redis restart). Never rejects.
+   */
+  private async refresh(): Promise<void> {
+    const { connections, liveRooms, occupancy, presence, tokens } = this.deps;
+    const leases = liveRooms.activeRoomIds().map((roomId) => ({ roomId, userIds: liveRooms.localUserIds(roomId) }));
+    try {
+      await Promise.all([
+        presence.refreshMany(connections.userIds()),
+        occupancy.renew(leases),
+        tokens.revokedAmong(connections.jtis()).then((revoked) => revoked.forEach((jti) => connections.closeRevoked(jti))),
+      ]);
+    } catch (error) {
+      this.deps.log.warn({ err: error }, 'websocket upkeep failed');
+    }
+  }
+}

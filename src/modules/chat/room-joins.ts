@@ -1,0 +1,81 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError } from '../../lib/errors.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import type { RoomService } from '../rooms/room.service.ts';
+import type { ChatConnection } from './chat.connection.ts';
+import { errorFrame } from './chat.frames.ts';
+import type { RoomOccupancyStore } from './room-occupancy.store.ts';
+import type { RoomRegistry } from './room-registry.ts';
+
+/**
+ * Puts a socket in a room and takes it out, keeping the three records of that in step: this
+ * process's room registry (for fan-out), the occupancy store (who is connected, over all
+ * instances) and the USER_CONNECTED / USER_DISCONNECTED announcement to the room.
+ */
+export class RoomJoins {
+  constructor(
+    private readonly deps: {
+      memberships: Pick<RoomService, 'cachedMembership'>;
+      liveRooms: RoomRegistry;
+      occupancy: RoomOccupancyStore;
+      events: Pick<EventBus, 'publish'>;
+    },
+  ) {}
+
+  /** Answers `joined`, or UNAUTHORIZED for a non-member; any other failure rejects. */
+  async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
+    if (!(await this.isMember(connection.userId, roomId))) {
+      connection.send(errorFrame('UNAUTHORIZED', `You are not a member of room ${roomId}`));
+      return;
+    }
+    const { occupancy } = this.deps;
+    const wasConnected = (await occupancy.connectedUserIds(roomId)).includes(connection.userId);
+    const { firstForUser } = this.deps.liveRooms.join(roomId, connection);
+    if (firstForUser) await occupancy.userJoined(roomId, connection.userId);
+    const connectedUserIds = await occupancy.connectedUserIds(roomId);
+    connection.send(JSON.stringify({ type: 'joined', room_id: roomId, online_user_ids: connectedUserIds }));
+    if (!wasConnected) await this.announce(roomId, connection.userId, 'USER_CONNECTED');
+    log.debug({ roomId }, 'joined room');
+  }
+
+  /** A no-op for a room the socket is not in. */
+  async leave(connection: ChatConnection, roomId: number): Promise<void> {
+    if (!connection.rooms.has(roomId)) return;
+    const { lastForUser, roomEmpty } = this.deps.liveRooms.leave(roomId, connection);
+    if (!lastForUser) return;
+    await this.deps.occupancy.userLeft(roomId, connection.userId, true, roomEmpty);
+    // The user may still be connected to the room through another instance.
+    const stillConnected = (await this.deps.occupancy.connectedUserIds(roomId)).includes(connection.userId);
+    if (!stillConnected) await this.announce(roomId, connection.userId, 'USER_DISCONNECTED');
+  }
+
+  /** Leaves every room of a closed socket; never rejects (a failure is logged per room). */
+  async leaveAll(connection: ChatConnection, log: FastifyBaseLogger): Promise<void> {
+    for (const roomId of [...connection.rooms]) {
+      await this.leave(connection, roomId).catch((error: unknown) => log.warn({ err: error, roomId }, 'leaving room on close failed'));
+    }
+  }
+
+  /** Clean shutdown: frees every live room and removes this instance from the occupancy store. */
+  async forgetAll(): Promise<void> {
+    const roomIds = this.deps.liveRooms.activeRoomIds();
+    this.deps.liveRooms.clear();
+    // Redis may be gone already; this instance's leases then expire by themselves.
+    await this.deps.occupancy.forgetInstance(roomIds).catch(() => {});
+  }
+
+  /** False when the room service refuses (unknown room, not a member); a database failure rejects. */
+  private async isMember(userId: number, roomId: number): Promise<boolean> {
+    try {
+      await this.deps.memberships.cachedMembership(userId, roomId);
+      return true;
+    } catch (error) {
+      if (error instanceof AppError) return false;
+      throw error;
+    }
+  }
+
+  private announce(roomId: number, userId: number, event: 'USER_CONNECTED' | 'USER_DISCONNECTED'): Promise<void> {
+    return this.deps.events.publish({ type: 'room_occupancy', room_id: roomId, user_id: userId, event });
+  }
+}

@@ -1,0 +1,27 @@
+import type { MessageView } from './room-message.schemas.ts';
+
+/** One member's view of one room, for last messages and unread counts. */
+export interface RoomActivityQuery {
+  roomId: number;
+  userId: number;
+  /** Everything up to and including this message is read. */
+  lastReadMessageId: string | null;
+  /** Messages older than this (e.g. before the member joined) never count as unread. */
+  since: Date;
+}
+
+export interface RoomActivity {
+  lastMessage: MessageView | null;
+  unreadCount: number;
+}
+
+/**
+ * What rooms need from the messages module, registered by it (rooms never imports messages):
+ * last messages and unread counts for room views, and clean-up when a room is deleted.
+ */
+export interface RoomMessages {
+  /** Last message and unread count of many rooms in one batched call. */
+  summarize(queries: readonly RoomActivityQuery[]): Promise<Map<number, RoomActivity>>;
+  /** Called after a room is deleted: its messages and caches go. */
+  purgeRoom(roomId: number): Promise<void>;
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/*
+ * A room shows its last message, so the message's wire shape is declared here, upstream: the
+ * messages module serves exactly this shape (and re-exports it), and rooms never imports messages.
+ */
+
+export const MESSAGE_TYPES = ['text', 'image', 'file', 'sticker', 'system'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const REACTION_KINDS = ['like', 'love', 'laugh', 'sad', 'angry'] as const;
+export type ReactionKind = (typeof REACTION_KINDS)[number];
+
+export const messageSchema = z
+  .object({
+    id: z.string().describe('Opaque message id'),
+    room_id: z.number().int(),
+    user_id: z.number().int(),
+    content: z.string().nullable().describe('null once the message is deleted'),
+    message_type: z.enum(MESSAGE_TYPES),
+    attachment_url: z.string().nullable(),
+    reply_to: z.string().nullable(),
+    is_edited: z.boolean(),
+    edited_at: z.string().nullable(),
+    is_deleted: z.boolean(),
+    reactions: z.partialRecord(z.enum(REACTION_KINDS), z.array(z.number().int())).describe('User ids per reaction kind'),
+    created_at: z.string(),
+    client_message_id: z.string().nullable(),
+  })
+  .meta({ id: 'Message' });
+
+export type MessageView = z.infer<typeof messageSchema>;
