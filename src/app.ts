@@ -21,6 +21,7 @@ import profileModule from './modules/profile/index.ts';
 import roomsModule from './modules/rooms/index.ts';
 import { MAX_AVATAR_BYTES } from './modules/profile/profile.schemas.ts';
 import usersModule from './modules/users/index.ts';
+import abuseLimitsPlugin from './plugins/abuse-limits.ts';
 import authPlugin from './plugins/auth.ts';
 import configPlugin from './plugins/config.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
@@ -90,7 +91,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // External plugins.
   await app.register(fastifyCors, {
-    origin: config.CORS_ORIGINS === '*' ? true : config.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
+    origin: (config.CORS_ORIGINS ?? '*') === '*' ? true : (config.CORS_ORIGINS ?? '*').split(',').map((origin) => origin.trim()),
     credentials: true,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
   });
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(rateLimitPlugin);
   await app.register(eventsPlugin);
   await app.register(authPlugin);
+  await app.register(abuseLimitsPlugin);
 
   // Feature modules.
   await app.register(usersModule);

@@ -14,6 +14,9 @@ export function parseDurationSeconds(value: string): number | undefined {
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** "true"/"false"/"1"/"0"; unset keeps `fallback` (which may depend on NODE_ENV, see loadConfig). */
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
 const mysqlUrl = z
   .string()
   .url()
@@ -50,9 +53,34 @@ const configSchema = z.object({
   PRESENCE_TTL_S: positiveInt(300),
   LOGIN_MAX_FAILURES: positiveInt(10),
   AUTH_RATE_PER_IP: positiveInt(60),
-  CORS_ORIGINS: z.string().default('*'),
+  /**
+   * Comma-separated browser origins allowed to call with credentials. Unset: any
+   * http://localhost:<port> and http://127.0.0.1:<port> outside production, none in production.
+   */
+  CORS_ORIGINS: z.string().optional(),
   BODY_LIMIT_BYTES: positiveInt(1_048_576),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
+  /** How many bcrypt hashes run at once per process (default: one less than the cores, at least 1). */
+  BCRYPT_CONCURRENCY: z.coerce.number().int().positive().optional(),
+
+  // Security (see the contract's Security section).
+  /** Comma-separated proxies (IPs, CIDRs or loopback/linklocal/uniquelocal) whose X-Forwarded-For is believed; unset trusts none. */
+  TRUST_PROXY: z.string().optional(),
+  REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  MAX_CONNECTIONS: positiveInt(10_000),
+  /** Serve Swagger UI at /docs (default: true outside production, false in production). */
+  DOCS_ENABLED: booleanFlag.optional(),
+  /** Token for GET /api/health/redis (`Authorization: Bearer <token>`), required in production. */
+  HEALTH_TOKEN: z.string().min(16).optional(),
+
+  // Abuse limits per user, shared by all instances through Redis.
+  API_RATE_PER_USER: positiveInt(600),
+  API_RATE_PER_IP: positiveInt(1200),
+  MESSAGE_RATE_PER_USER: positiveInt(20),
+  MESSAGE_BURST_PER_USER: positiveInt(40),
+  ROOM_CREATE_PER_HOUR: positiveInt(30),
+  MAX_SOCKETS_PER_USER: positiveInt(20),
+  MAX_STREAMS_PER_USER: positiveInt(10),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -23,6 +23,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     BCRYPT_ROUNDS: '4',
     AUTH_RATE_PER_IP: '100000',
     LOGIN_MAX_FAILURES: '1000',
+    // Suites make many calls as few users; the tests of each limit set it back (see test/security).
+    API_RATE_PER_USER: '1000000',
+    API_RATE_PER_IP: '1000000',
+    MESSAGE_RATE_PER_USER: '100000',
+    MESSAGE_BURST_PER_USER: '100000',
+    ROOM_CREATE_PER_HOUR: '100000',
+    MAX_SOCKETS_PER_USER: '100000',
+    MAX_STREAMS_PER_USER: '100000',
     ...overrides,
   });
 }
