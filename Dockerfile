@@ -21,15 +21,20 @@ ENV NODE_ENV=production \
     UPLOAD_DIR=/app/uploads
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/src/generated ./src/generated
 COPY package.json tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src
+# After src: the client generated at build time (.dockerignore keeps any local one out).
+COPY --from=build /app/src/generated ./src/generated
+# Only the uploads directory is writable by the app's user; the code stays root-owned.
 RUN mkdir -p /app/uploads && chown -R node:node /app/uploads
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=5 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/api/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# server.ts applies pending migrations before it listens.
+# tsx is a production dependency, so `npm ci --omit=dev` above is enough to run the TypeScript
+# source. server.ts applies pending migrations before it listens (under a MySQL advisory lock,
+# so replicas starting together are safe); `node --import tsx scripts/migrate.ts` runs them alone
+# (the `migrate` service of docker-compose.yml).
 CMD ["node", "--import", "tsx", "src/server.ts"]

@@ -390,6 +390,9 @@ async function runServer(): Promise<void> {
       BCRYPT_ROUNDS: '4',
       AUTH_RATE_PER_IP: '100000000',
       LOGIN_MAX_FAILURES: '1000000',
+      API_RATE_PER_USER: '100000000',
+      API_RATE_PER_IP: '100000000',
+      MAX_STREAMS_PER_USER: '100000000',
       PRESENCE_TTL_S: String(PRESENCE_TTL_S),
       UPLOAD_DIR: '/tmp/bigtech-bench-uploads',
     });

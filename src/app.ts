@@ -4,12 +4,13 @@ import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Config } from './config.ts';
+import { type Config, trustProxyOption } from './config.ts';
 import authModule from './modules/auth/index.ts';
 import blocksModule from './modules/blocks/index.ts';
 import chatModule, { type ChatModuleOptions } from './modules/chat/index.ts';
@@ -23,6 +24,7 @@ import { MAX_AVATAR_BYTES } from './modules/profile/profile.schemas.ts';
 import usersModule from './modules/users/index.ts';
 import abuseLimitsPlugin from './plugins/abuse-limits.ts';
 import authPlugin from './plugins/auth.ts';
+import browserGuardPlugin, { corsOptions, helmetOptions, OriginPolicy } from './plugins/browser-guard.ts';
 import configPlugin from './plugins/config.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import eventsPlugin from './plugins/events.ts';
@@ -30,6 +32,7 @@ import mongodbPlugin from './plugins/mongodb.ts';
 import prismaPlugin from './plugins/prisma.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import redisPlugin from './plugins/redis.ts';
+import requestBodiesPlugin from './plugins/request-bodies.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 
 export type App = FastifyInstance;
@@ -37,6 +40,42 @@ export type App = FastifyInstance;
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   chat?: ChatModuleOptions;
+  /** Tests only: shorter header and keep-alive timeouts than the contract's 10 s and 72 s. */
+  timeouts?: Partial<Pick<ConnectionTimeouts, 'headersMs' | 'keepAliveMs'>>;
+}
+
+/** The contract's timeouts (Security): headers within 10 s, idle keep-alive closed after 72 s. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+export interface ConnectionTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  /** How often Node looks for requests over their header or request timeout. */
+  checkEveryMs: number;
+}
+
+/**
+ * Node's server timeouts. `requestTimeout` covers receiving a request (headers and body), not
+ * answering it: an SSE stream (hijacked) or a WebSocket (upgraded, the socket leaves the HTTP
+ * server) is not cut by it once its request has arrived. No socket inactivity timeout
+ * (`connectionTimeout` stays 0) for the same reason: a quiet presence stream or socket is fine.
+ */
+export function connectionTimeouts(config: Config, overrides: BuildOptions['timeouts'] = {}): ConnectionTimeouts {
+  const requestMs = config.REQUEST_TIMEOUT_MS;
+  // Node requires headersTimeout <= requestTimeout.
+  const headersMs = Math.min(overrides.headersMs ?? HEADERS_TIMEOUT_MS, requestMs);
+  // Node checks every 30 s by default, which would let a 1 byte/s body live up to 30 s past its limit.
+  const checkEveryMs = Math.max(50, Math.min(1000, Math.floor(headersMs / 4)));
+  return { headersMs, requestMs, keepAliveMs: overrides.keepAliveMs ?? KEEP_ALIVE_TIMEOUT_MS, checkEveryMs };
+}
+
+/** A client's `X-Request-Id` is kept only when it is a short, plain token; anything else is replaced. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function requestIdFor(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /** Largest WebSocket frame accepted; a bigger one closes the socket with 1009. */
@@ -54,23 +93,36 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 
 /** Builds the whole app: external plugins first, then our cross-cutting plugins, then modules. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const production = config.NODE_ENV === 'production';
+  const timeouts = connectionTimeouts(config, options.timeouts);
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
+    // The id comes from genReqId, which keeps a client's X-Request-Id only when it is safe.
+    requestIdHeader: false,
     // One access line per request (onResponse below) instead of Fastify's two.
     disableRequestLogging: true,
-    genReqId: () => randomUUID(),
-    // Honour X-Forwarded-For only from proxies on local/private networks, so clients cannot spoof their IP.
-    trustProxy: ['loopback', 'linklocal', 'uniquelocal'],
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
+    // X-Forwarded-For / -Proto / -Host are believed only from the proxies TRUST_PROXY names (default: none).
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     return503OnClosing: true,
-    // Node would refuse an HTTP/1.1 request without Host with an empty 400; the errors plugin
-    // refuses it with the contract's body instead.
-    http: { requireHostHeader: false },
+    connectionTimeout: 0,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    http: {
+      // Node would refuse an HTTP/1.1 request without Host with an empty 400; the errors plugin
+      // refuses it with the contract's body instead.
+      requireHostHeader: false,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    },
     // Requests refused by Node's HTTP parser or by the router get the contract's error body too.
     clientErrorHandler,
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
+  // Connections over the cap are closed by Node as they arrive (upgraded sockets count too).
+  app.server.maxConnections = config.MAX_CONNECTIONS;
 
   // JSON, forms and multipart only: a text/plain body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
@@ -87,14 +139,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(configPlugin, { config });
+  // Security headers first, so every answer carries them (even the errors plugin's own refusals).
+  await app.register(fastifyHelmet, helmetOptions(production));
   await app.register(errorsPlugin);
 
   // External plugins.
-  await app.register(fastifyCors, {
-    origin: (config.CORS_ORIGINS ?? '*') === '*' ? true : (config.CORS_ORIGINS ?? '*').split(',').map((origin) => origin.trim()),
-    credentials: true,
-    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-  });
+  await app.register(fastifyCors, corsOptions(OriginPolicy.fromConfig(config)));
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
   await app.register(fastifyMultipart, {
@@ -107,10 +157,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     prefix: '/uploads/',
     decorateReply: false,
     index: false,
-    setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
+    setHeaders: (res) => {
+      res.setHeader('x-content-type-options', 'nosniff');
+      // Avatars are shown by the web client, which may live on another site.
+      res.setHeader('cross-origin-resource-policy', 'cross-origin');
+    },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_FRAME_BYTES } });
   await app.register(swaggerPlugin);
+
+  // Browser safety and request bodies: before any route's own hooks (see the Security section).
+  await app.register(browserGuardPlugin);
+  await app.register(requestBodiesPlugin);
 
   // Clients and cross-cutting services, exposed as decorators.
   await app.register(prismaPlugin);

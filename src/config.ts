@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const DURATION_UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -68,9 +69,9 @@ const configSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   MAX_CONNECTIONS: positiveInt(10_000),
-  /** Serve Swagger UI at /docs (default: true outside production, false in production). */
-  DOCS_ENABLED: booleanFlag.optional(),
-  /** Token for GET /api/health/redis (`Authorization: Bearer <token>`), required in production. */
+  /** Serve Swagger UI at /docs (default: true outside production, false in production; filled in by loadConfig). */
+  DOCS_ENABLED: booleanFlag,
+  /** Token for GET /api/health/redis (`Authorization: Bearer <token>`); in production without it that route answers 404. */
   HEALTH_TOKEN: z.string().min(16).optional(),
 
   // Abuse limits per user, shared by all instances through Redis.
@@ -109,11 +110,106 @@ const DEVELOPMENT_DEFAULTS: Record<string, string> = {
   JWT_SECRET: 'development-only-secret-change-me',
 };
 
+/**
+ * JWT secrets printed in this project's documents (`.env.example`, docker-compose.yml's former
+ * default, the FastAPI source documents under ../seeds) and the development default: anyone can
+ * read them, so production refuses them whatever their length (compared ignoring case and
+ * surrounding spaces). Shorter published values are refused by the length floor anyway.
+ */
+export const PUBLISHED_SECRETS: readonly string[] = [
+  DEVELOPMENT_DEFAULTS.JWT_SECRET ?? '',
+  'change-me-to-a-long-random-secret',
+  'please-change-this-compose-secret',
+  'your-super-secret-key-change-in-production',
+];
+
+/** Production's floor for JWT_SECRET: HS256 keys shorter than this are guessable offline. */
+export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+/** A secret of one or two repeated characters ("aaaa...") is long but not secret. */
+const MIN_DISTINCT_SECRET_CHARS = 8;
+
+const TRUST_PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** A comma-separated list: entries trimmed, empty ones dropped. */
+export function parseList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+}
+
+/** An IPv4/IPv6 address, optionally with a /prefix (what proxy-addr, behind Fastify's trustProxy, accepts). */
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/**
+ * `TRUST_PROXY` as Fastify's `trustProxy` option: the listed proxies (addresses, CIDR ranges or
+ * proxy-addr's `loopback`/`linklocal`/`uniquelocal`), or `false` (trust none) when unset.
+ */
+export function trustProxyOption(value: string | undefined): string[] | false {
+  const entries = parseList(value);
+  return entries.length > 0 ? entries : false;
+}
+
+/**
+ * `CORS_ORIGINS` as normalised origins (`scheme://host[:port]`, lower case, default port
+ * dropped), or undefined when unset. Throws on an entry that is not an origin.
+ */
+export function parseOrigins(value: string | undefined): string[] | undefined {
+  const entries = parseList(value);
+  if (entries.length === 0) return undefined;
+  return entries.map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `is invalid: "${entry}" is not an origin like https://chat.example.com`);
+    }
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !entry.endsWith('/');
+    if (!/^https?:$/.test(url.protocol) || !bare) {
+      throw new ConfigError('CORS_ORIGINS', `is invalid: "${entry}" must be scheme://host[:port] with no path (and * is not allowed)`);
+    }
+    return url.origin;
+  });
+}
+
+function checkSecurity(config: Config): void {
+  for (const entry of parseList(config.TRUST_PROXY)) {
+    if (!TRUST_PROXY_KEYWORDS.has(entry) && !isAddressOrRange(entry)) {
+      throw new ConfigError('TRUST_PROXY', `is invalid: "${entry}" is not an IP address, a CIDR range or loopback/linklocal/uniquelocal`);
+    }
+  }
+  parseOrigins(config.CORS_ORIGINS);
+  if (config.NODE_ENV !== 'production') return;
+  const secret = config.JWT_SECRET;
+  if (secret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    throw new ConfigError('JWT_SECRET', `is too short for production: use at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters (openssl rand -hex 32)`);
+  }
+  const normalised = secret.trim().toLowerCase();
+  if (PUBLISHED_SECRETS.some((published) => published.toLowerCase() === normalised)) {
+    throw new ConfigError('JWT_SECRET', 'is a published example value: generate your own (openssl rand -hex 32)');
+  }
+  if (new Set(secret).size < MIN_DISTINCT_SECRET_CHARS) {
+    throw new ConfigError('JWT_SECRET', 'is too repetitive to be secret: generate a random one (openssl rand -hex 32)');
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const given = withoutEmptyValues(env);
-  const values = given.NODE_ENV === 'production' ? given : { ...DEVELOPMENT_DEFAULTS, ...given };
+  const production = given.NODE_ENV === 'production';
+  const values: Record<string, string> = {
+    DOCS_ENABLED: production ? 'false' : 'true',
+    ...(production ? given : { ...DEVELOPMENT_DEFAULTS, ...given }),
+  };
   const parsed = configSchema.safeParse(values);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    checkSecurity(parsed.data);
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0];
   const variable = String(issue?.path[0] ?? 'environment');
   const reason = issue?.code === 'invalid_type' && values[variable] === undefined ? 'is required' : `is invalid: ${issue?.message}`;

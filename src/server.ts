@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type App, buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { migrate } from './db/migrator.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   app.log.info({ database: migration.database, applied: migration.applied }, 'database schema is current');
 
   let closing = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, exitCode = 0) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     forceExit.unref();
     app.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         app.log.error({ err: error }, 'error while shutting down');
         process.exit(1);
@@ -45,8 +45,35 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // The last line of defence: every async path is caught where it starts. A stray rejection is
+  // logged and the process keeps serving; an uncaught exception may have left state half-changed,
+  // so the process finishes in-flight requests and exits (its supervisor starts a fresh one).
+  process.on('unhandledRejection', (reason: unknown) => app.log.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (error: Error) => {
+    app.log.fatal({ err: error }, 'uncaught exception: shutting down');
+    shutdown('uncaughtException', 1);
+  });
 
   await app.listen({ port: config.PORT, host: config.HOST });
+  logSecuritySettings(app.log, config);
+}
+
+/** One line on what the browser and proxy settings resolved to, so a misconfiguration shows at start. */
+function logSecuritySettings(log: App['log'], config: Config): void {
+  const production = config.NODE_ENV === 'production';
+  log.info(
+    {
+      corsOrigins: config.CORS_ORIGINS ?? (production ? 'none' : 'http://localhost:*, http://127.0.0.1:*'),
+      trustProxy: config.TRUST_PROXY ?? 'none',
+      docs: config.DOCS_ENABLED,
+      healthToken: config.HEALTH_TOKEN !== undefined,
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      maxConnections: config.MAX_CONNECTIONS,
+    },
+    'security settings',
+  );
+  if (production && config.HEALTH_TOKEN === undefined) log.warn('HEALTH_TOKEN is not set: GET /api/health/redis answers 404');
+  if (production && config.CORS_ORIGINS === undefined) log.warn('CORS_ORIGINS is not set: no browser origin may call with the jwt_token cookie');
 }
 
 main().catch((error: unknown) => {

@@ -7,7 +7,7 @@ import { parseMysqlUrl } from '../../src/db/mysql-url.ts';
 
 export const BENCH_MYSQL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 export const BENCH_REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const BENCH_JWT_SECRET = 'bench-secret-0123456789abcdef';
+export const BENCH_JWT_SECRET = 'bench-secret-0123456789abcdef-0123456789';
 
 export interface BenchDatabase {
   databaseUrl: string;
@@ -135,5 +135,13 @@ export function startChatServer(db: BenchDatabase): Promise<{ process: ChildProc
     REDIS_URL: db.redisUrl,
     JWT_SECRET: BENCH_JWT_SECRET,
     JWT_EXPIRES_IN: '2h',
+    // A benchmark drives few users at full speed: the per-user abuse limits would measure 429s.
+    API_RATE_PER_USER: '100000000',
+    API_RATE_PER_IP: '100000000',
+    MESSAGE_RATE_PER_USER: '100000000',
+    MESSAGE_BURST_PER_USER: '100000000',
+    ROOM_CREATE_PER_HOUR: '100000000',
+    MAX_SOCKETS_PER_USER: '100000000',
+    MAX_STREAMS_PER_USER: '100000000',
   }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
 }

@@ -1,7 +1,427 @@
-import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Redis, Result } from 'ioredis';
+import { type AppError, rateLimited } from '../lib/errors.ts';
 
-/** Per-user abuse limits (issue 11): filled in by the limits work. */
-async function abuseLimitsPlugin(_app: FastifyInstance): Promise<void> {}
+/**
+ * Per-user abuse limits (the contract's Security section), shared by every instance through
+ * Redis. API calls are counted by @fastify/rate-limit (Redis store); what it cannot count has
+ * its own counter here, each one Lua script so that concurrent instances never race:
+ *
+ * - messages, REST and WebSocket together: a token bucket (rate per second, burst);
+ * - rooms created (groups and new direct rooms): a sliding one-hour log;
+ * - open sockets and open SSE streams: leases in a sorted set per user, scored by their expiry.
+ *   The instance holding a lease renews it every LEASE_MS / 3 and removes it when the
+ *   connection closes; the leases of an instance that crashed expire by themselves.
+ *
+ * Every script reads the clock of Redis (TIME), so instances whose clocks differ still agree.
+ * A limit that cannot reach Redis lets the action through (logged): the limits guard against
+ * abuse, they must not turn a Redis hiccup into refusals of their own.
+ */
+
+/** The verdict on one action: allowed, or refused with the 429 to answer. */
+export type LimitDecision = { allowed: true } | { allowed: false; error: AppError };
+
+/** A slot of a concurrency limit (a socket, a stream): `release` frees it (idempotent). */
+export type SlotDecision = { allowed: true; release: () => void } | { allowed: false; error: AppError };
+
+export interface AbuseLimits {
+  /** One message sent, over REST or WebSocket (MESSAGE_RATE_PER_USER a second, bursts of MESSAGE_BURST_PER_USER). */
+  message(userId: number): Promise<LimitDecision>;
+  /** One room about to be created: a group or a new direct room (ROOM_CREATE_PER_HOUR). */
+  roomCreation(userId: number): Promise<LimitDecision>;
+  /** One WebSocket about to be accepted (MAX_SOCKETS_PER_USER open at once). */
+  socket(userId: number): Promise<SlotDecision>;
+  /** One SSE stream about to be served (MAX_STREAMS_PER_USER open at once). */
+  stream(userId: number): Promise<SlotDecision>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    abuseLimits: AbuseLimits;
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    abuseTokenBucket(key: string, ratePerS: number, burst: number): Result<[number, number], Context>;
+    abuseSlidingLog(key: string, limit: number, windowMs: number, member: string): Result<[number, number], Context>;
+    abuseLeaseAcquire(key: string, max: number, leaseMs: number, member: string): Result<number, Context>;
+    abuseLeaseRenew(key: string, leaseMs: number, ...members: string[]): Result<number, Context>;
+  }
+}
+
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * KEYS[1] the bucket; ARGV: tokens per second, burst. Returns {1, 0} when a token was taken,
+ * else {0, ms until one is available}.
+ */
+const TOKEN_BUCKET_LUA = `${NOW_MS}
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return {allowed, wait}`;
+
+/**
+ * KEYS[1] the log; ARGV: limit, window (ms), a unique member. Returns {1, 0} when the action
+ * was recorded, else {0, ms until the oldest entry leaves the window}.
+ */
+const SLIDING_LOG_LUA = `${NOW_MS}
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, 0}`;
+
+/**
+ * KEYS[1] a user's leases (member → expiry in ms); ARGV: max, lease (ms), member. Expired
+ * leases (a crashed instance's) are dropped first. Returns 1 when the lease was taken.
+ */
+const LEASE_ACQUIRE_LUA = `${NOW_MS}
+local max = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= max then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], lease)
+return 1`;
+
+/**
+ * KEYS[1] a user's leases; ARGV: lease (ms), then the members this instance still holds. Each
+ * gets a new expiry; one that had already expired (the instance stalled) is put back, since its
+ * connection is still open.
+ */
+const LEASE_RENEW_LUA = `${NOW_MS}
+local lease = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], lease)
+return #ARGV - 1`;
+
+function defineScripts(redis: Redis): void {
+  if (typeof redis.abuseTokenBucket === 'function') return;
+  redis.defineCommand('abuseTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+  redis.defineCommand('abuseSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA });
+  redis.defineCommand('abuseLeaseAcquire', { numberOfKeys: 1, lua: LEASE_ACQUIRE_LUA });
+  redis.defineCommand('abuseLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW_LUA });
+}
+
+/**
+ * While Redis is out of reach every action would log the same warning: one line per kind of
+ * failure every 10 s, with the number left out since the last one.
+ */
+export class ThrottledWarnings {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly log: FastifyBaseLogger,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  warn(kind: string, context: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const entry = this.last.get(kind);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed += 1;
+      return;
+    }
+    this.last.set(kind, { at: now, suppressed: 0 });
+    this.log.warn({ ...context, ...(entry?.suppressed ? { suppressed: entry.suppressed } : {}) }, message);
+  }
+}
+
+const KEY_PREFIX = 'abuse:';
+const HOUR_MS = 3_600_000;
+/** A refused socket or stream may try again after this; a slot frees as soon as one closes. */
+const SLOT_RETRY_AFTER_S = 5;
+
+/** Token bucket per user, one Lua call per action. */
+export class TokenBucketLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly name: string,
+    private readonly ratePerS: number,
+    private readonly burst: number,
+  ) {
+    defineScripts(redis);
+  }
+
+  /** Takes a token; refused with the milliseconds until the next one. */
+  async take(userId: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const [allowed, waitMs] = await this.redis.abuseTokenBucket(`${KEY_PREFIX}${this.name}:${userId}`, this.ratePerS, this.burst);
+    return { allowed: allowed === 1, retryAfterMs: waitMs };
+  }
+}
+
+/** At most `limit` actions per user in any `windowMs` (a sorted set of their times). */
+export class SlidingWindowLimiter {
+  private sequence = 0;
+  private readonly instanceId = randomUUID();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly name: string,
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {
+    defineScripts(redis);
+  }
+
+  async take(userId: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    this.sequence += 1;
+    const member = `${this.instanceId}:${this.sequence}`;
+    const [allowed, waitMs] = await this.redis.abuseSlidingLog(`${KEY_PREFIX}${this.name}:${userId}`, this.limit, this.windowMs, member);
+    return { allowed: allowed === 1, retryAfterMs: waitMs };
+  }
+}
+
+export interface ConcurrencyLimiterOptions {
+  /** How long a lease lives unless renewed (default 30 s): how late a crashed instance's slots free. */
+  leaseMs?: number;
+  /** How often this instance renews its leases (default a third of the lease). */
+  renewIntervalMs?: number;
+}
+
+/**
+ * At most `max` things (sockets, streams) open per user over all instances. Each open one is a
+ * lease in Redis that this instance keeps renewing while it holds it; closing removes it.
+ */
+export class ConcurrencyLimiter {
+  readonly leaseMs: number;
+  private readonly renewIntervalMs: number;
+  private readonly instanceId = randomUUID();
+  private sequence = 0;
+  /** user id → the members (lease ids) this instance holds for them. */
+  private readonly held = new Map<number, Set<string>>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly warnings: ThrottledWarnings;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly name: string,
+    private readonly max: number,
+    private readonly log: FastifyBaseLogger,
+    options: ConcurrencyLimiterOptions = {},
+  ) {
+    defineScripts(redis);
+    this.warnings = new ThrottledWarnings(log);
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.renewIntervalMs = options.renewIntervalMs ?? Math.max(100, Math.floor(this.leaseMs / 3));
+  }
+
+  /** Leases held on this instance (all users). */
+  get localCount(): number {
+    let count = 0;
+    for (const members of this.held.values()) count += members.size;
+    return count;
+  }
+
+  /**
+   * Takes a slot for `userId`; `release` frees it. When Redis cannot be reached the slot is
+   * granted and held locally (renewing puts it into Redis once Redis is back).
+   */
+  async acquire(userId: number): Promise<{ allowed: true; release: () => void } | { allowed: false }> {
+    this.start();
+    this.sequence += 1;
+    const member = `${this.instanceId}:${this.sequence}`;
+    try {
+      if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+      const taken = await this.redis.abuseLeaseAcquire(this.key(userId), this.max, this.leaseMs, member);
+      if (taken !== 1) return { allowed: false };
+    } catch (error) {
+      this.warnings.warn('acquire', { err: error, userId, limit: this.name }, 'concurrency limit unavailable: slot granted');
+    }
+    let members = this.held.get(userId);
+    if (!members) {
+      members = new Set();
+      this.held.set(userId, members);
+    }
+    members.add(member);
+    let released = false;
+    return {
+      allowed: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.releaseMember(userId, member);
+      },
+    };
+  }
+
+  /** Renews every lease this instance holds, one script call per user, in one pipeline. */
+  async renew(): Promise<void> {
+    if (this.held.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [userId, members] of this.held) pipeline.abuseLeaseRenew(this.key(userId), this.leaseMs, ...members);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  /** Starts renewing (done on the first acquire). */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => {
+      this.renew().catch((error: unknown) => this.log.warn({ err: error, limit: this.name }, 'could not renew connection leases'));
+    }, this.renewIntervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Stops renewing and gives back every lease still held (shutdown). With `abandon` the leases
+   * are left to expire, as after a crash (tests).
+   */
+  async stop(options: { abandon?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const held = [...this.held];
+    this.held.clear();
+    if (options.abandon || held.length === 0) return;
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const [userId, members] of held) pipeline.zrem(this.key(userId), ...members);
+      await pipeline.exec();
+    } catch (error) {
+      this.log.warn({ err: error, limit: this.name }, 'could not give back connection leases (they expire by themselves)');
+    }
+  }
+
+  private releaseMember(userId: number, member: string): void {
+    const members = this.held.get(userId);
+    if (!members?.delete(member)) return;
+    if (members.size === 0) this.held.delete(userId);
+    if (this.stopped) return;
+    this.redis.zrem(this.key(userId), member).catch((error: unknown) => {
+      this.warnings.warn('release', { err: error, userId, limit: this.name }, 'could not release a connection lease (it expires by itself)');
+    });
+  }
+
+  private key(userId: number): string {
+    return `${KEY_PREFIX}${this.name}:${userId}`;
+  }
+}
+
+/** Health probes are never limited (a flood must not make an instance look dead). */
+const UNLIMITED_PREFIXES = ['/api/health'];
+
+function isUnlimited(request: FastifyRequest): boolean {
+  const url = request.routeOptions.url ?? request.url;
+  return UNLIMITED_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`));
+}
+
+/** The API rate key: the signed-in user, else the client's address. */
+function apiRateKey(request: FastifyRequest): string {
+  return request.auth ? `user:${request.auth.userId}` : `ip:${normalizeIP(request.ip)}`;
+}
+
+async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
+  const { config, redis } = app;
+  const log = app.log.child({ component: 'abuse-limits' });
+  const warnings = new ThrottledWarnings(log);
+
+  // API calls. The hook is onRequest, but @fastify/rate-limit adds it to each route's own
+  // onRequest hooks, which Fastify runs after the shared ones: a route's `app.authenticate`
+  // (shared or its own, listed first) has set `request.auth` by then. A request refused by
+  // authentication is not counted; everything else is, before its body is read.
+  await app.register(fastifyRateLimit, {
+    global: true,
+    hook: 'onRequest',
+    redis,
+    nameSpace: `${KEY_PREFIX}api:`,
+    timeWindow: 60_000,
+    keyGenerator: apiRateKey,
+    max: (_request, key) => (key.startsWith('user:') ? config.API_RATE_PER_USER : config.API_RATE_PER_IP),
+    // Redis out of reach: let the call through at once rather than after the command times out
+    // (the route's own use of Redis answers 503 if it needs it).
+    allowList: (request) => isUnlimited(request) || redis.status !== 'ready',
+    skipOnError: true,
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
+    errorResponseBuilder: (request, context) =>
+      rateLimited(
+        context.ttl / 1000,
+        request.auth
+          ? `Too many requests: at most ${context.max} a minute per user`
+          : `Too many requests: at most ${context.max} a minute from one address without signing in`,
+      ),
+  });
+
+  const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
+  const roomCreations = new SlidingWindowLimiter(redis, 'room-creations', config.ROOM_CREATE_PER_HOUR, HOUR_MS);
+  const sockets = new ConcurrencyLimiter(redis, 'sockets', config.MAX_SOCKETS_PER_USER, log);
+  const streams = new ConcurrencyLimiter(redis, 'streams', config.MAX_STREAMS_PER_USER, log);
+
+  /**
+   * Runs a counter; a Redis failure lets the action through, and so does a Redis connection that
+   * is not ready (no waiting for a command to time out: the action's own Redis use decides).
+   */
+  const decide = async (
+    userId: number,
+    limit: string,
+    take: () => Promise<{ allowed: boolean; retryAfterMs: number }>,
+    refusal: () => string,
+  ): Promise<LimitDecision> => {
+    try {
+      if (redis.status !== 'ready') throw new Error(`Redis is ${redis.status}`);
+      const { allowed, retryAfterMs } = await take();
+      return allowed ? { allowed: true } : { allowed: false, error: rateLimited(retryAfterMs / 1000, refusal()) };
+    } catch (error) {
+      warnings.warn(limit, { err: error, userId, limit }, 'abuse limit unavailable: action allowed');
+      return { allowed: true };
+    }
+  };
+
+  const slot = async (limiter: ConcurrencyLimiter, userId: number, refusal: string): Promise<SlotDecision> => {
+    const decision = await limiter.acquire(userId);
+    return decision.allowed ? decision : { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
+  };
+
+  const limits: AbuseLimits = {
+    message: (userId) =>
+      decide(userId, 'messages', () => messages.take(userId), () =>
+        `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`),
+    roomCreation: (userId) =>
+      decide(userId, 'room_creations', () => roomCreations.take(userId), () =>
+        `Too many rooms created: at most ${config.ROOM_CREATE_PER_HOUR} an hour`),
+    socket: (userId) => slot(sockets, userId, `Too many open WebSocket connections: at most ${config.MAX_SOCKETS_PER_USER}`),
+    stream: (userId) => slot(streams, userId, `Too many open streams: at most ${config.MAX_STREAMS_PER_USER}`),
+  };
+  app.decorate('abuseLimits', limits);
+
+  app.addHook('onClose', async () => {
+    await Promise.all([sockets.stop(), streams.stop()]);
+  });
+}
 
 export default fp(abuseLimitsPlugin, { name: 'abuse-limits', dependencies: ['redis', 'auth'] });

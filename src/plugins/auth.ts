@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { invalidToken } from '../lib/errors.ts';
@@ -29,12 +29,132 @@ export interface IssuedToken {
 
 type TokenSigner = Pick<FastifyInstance['jwt'], 'sign' | 'verify'>;
 
+/** A token's `sub`: a user id in its one canonical spelling (no `0x1`, `1e0`, ` 1 `, `01`). */
+const SUBJECT = /^[1-9][0-9]{0,15}$/;
+
+/** What the auth plugin needs to know about accounts; the users module registers it (AccountStates.use). */
+export interface AccountLookup {
+  /** The ids among `userIds` that exist and are active, in one query. */
+  activeAmong(userIds: readonly number[]): Promise<Set<number>>;
+  /** True when the error only means the store is out of reach. */
+  isUnavailable(error: unknown): boolean;
+}
+
+/** How long an account's state is believed: a deactivated user's tokens stop working within this. */
+export const ACCOUNT_STATE_TTL_MS = 4000;
+/** Ids per query, for the batched checks of open sockets and streams. */
+const LOOKUP_CHUNK = 1000;
+
+interface KnownState {
+  active: boolean;
+  checkedAt: number;
+}
+
+/**
+ * Whether a token's user still exists and is active, remembered per process for at most
+ * ACCOUNT_STATE_TTL_MS, so a deactivated or deleted account is refused everywhere within that
+ * time while the hot path asks MySQL at most once per user and period. Users first seen in the
+ * same tick are looked up in one query.
+ *
+ * While MySQL is out of reach the last known state is used, and a user never seen is let
+ * through (logged): what they then do needs MySQL too and gets its 503, and a socket or stream
+ * of theirs is closed by the next periodic check once MySQL answers again.
+ */
+export class AccountStates {
+  private lookup: AccountLookup | undefined;
+  private readonly known = new Map<number, KnownState>();
+  private readonly inFlight = new Map<number, Promise<boolean>>();
+  private batch: { ids: Set<number>; result: Promise<Set<number>> } | undefined;
+
+  constructor(
+    private readonly log: FastifyBaseLogger,
+    private readonly ttlMs = ACCOUNT_STATE_TTL_MS,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  use(lookup: AccountLookup): void {
+    if (this.lookup) throw new Error('An account lookup is already registered');
+    this.lookup = lookup;
+  }
+
+  isActive(userId: number): Promise<boolean> {
+    const known = this.known.get(userId);
+    if (known && Date.now() - known.checkedAt < this.ttlMs) return Promise.resolve(known.active);
+    return this.inFlight.get(userId) ?? this.load(userId);
+  }
+
+  /** Asks the store now (no cache) about every one of `userIds`; the ones not active. Rejects when the store fails. */
+  async inactiveAmong(userIds: readonly number[]): Promise<number[]> {
+    const ids = [...new Set(userIds)];
+    const active = new Set<number>();
+    for (let start = 0; start < ids.length; start += LOOKUP_CHUNK) {
+      for (const id of await this.lookupNow(ids.slice(start, start + LOOKUP_CHUNK))) active.add(id);
+    }
+    return ids.filter((id) => !active.has(id));
+  }
+
+  private load(userId: number): Promise<boolean> {
+    const batch = this.openBatch();
+    batch.ids.add(userId);
+    const answer = batch.result
+      .then(
+        (active) => active.has(userId),
+        (error: unknown) => this.whenUnavailable(userId, error),
+      )
+      .finally(() => this.inFlight.delete(userId));
+    this.inFlight.set(userId, answer);
+    return answer;
+  }
+
+  /** The batch of this tick, or a new one sent on the next. */
+  private openBatch(): { ids: Set<number>; result: Promise<Set<number>> } {
+    if (this.batch && this.batch.ids.size < LOOKUP_CHUNK) return this.batch;
+    const ids = new Set<number>();
+    const result = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      if (this.batch?.ids === ids) this.batch = undefined;
+      return this.lookupNow([...ids]);
+    });
+    // Each waiter handles the rejection (whenUnavailable); this logs it once per batch.
+    result.catch((error: unknown) => {
+      if (this.lookup?.isUnavailable(error)) this.log.warn({ err: error, users: ids.size }, 'account states unknown (store unavailable): using the last known ones');
+    });
+    const batch = { ids, result };
+    this.batch = batch;
+    return batch;
+  }
+
+  private async lookupNow(ids: readonly number[]): Promise<Set<number>> {
+    if (!this.lookup) throw new Error('No account lookup registered (the users module registers it)');
+    if (ids.length === 0) return new Set();
+    const askedAt = Date.now();
+    const active = await this.lookup.activeAmong(ids);
+    for (const id of ids) this.remember(id, active.has(id), askedAt);
+    return active;
+  }
+
+  private whenUnavailable(userId: number, error: unknown): boolean {
+    if (!this.lookup?.isUnavailable(error)) throw error;
+    return this.known.get(userId)?.active ?? true;
+  }
+
+  private remember(userId: number, active: boolean, checkedAt: number): void {
+    // Re-inserted, so the map stays in check order and the oldest entry is the first one.
+    this.known.delete(userId);
+    this.known.set(userId, { active, checkedAt });
+    if (this.known.size > this.maxEntries) {
+      const oldest = this.known.keys().next();
+      if (!oldest.done) this.known.delete(oldest.value);
+    }
+  }
+}
+
 /** Issues, checks and revokes access tokens. Revocation lives in Redis so all instances see it. */
 export class TokenService {
   constructor(
     private readonly jwt: TokenSigner,
     private readonly redis: Redis,
     private readonly lifetimeS: number,
+    readonly accounts: AccountStates,
   ) {}
 
   issue(userId: number): IssuedToken {
@@ -43,11 +163,22 @@ export class TokenService {
     return { accessToken: this.jwt.sign(claims), expiresIn: this.lifetimeS, claims };
   }
 
-  /** Verifies signature, expiry and revocation; throws 401 `invalid_token` otherwise. */
+  /**
+   * Verifies signature, expiry, revocation and that the user exists and is active (as of at most
+   * ACCOUNT_STATE_TTL_MS ago); throws 401 `invalid_token` otherwise.
+   */
   async verify(token: string): Promise<AuthContext> {
     const claims = this.decode(token);
-    if (await this.isRevoked(claims.jti)) throw invalidToken('Token has been revoked');
-    return { userId: Number(claims.sub), jti: claims.jti, expiresAt: claims.exp };
+    const userId = Number(claims.sub);
+    const [revoked, active] = await Promise.all([this.isRevoked(claims.jti), this.accounts.isActive(userId)]);
+    if (revoked) throw invalidToken('Token has been revoked');
+    if (!active) throw invalidToken('The account behind this token does not exist or is deactivated');
+    return { userId, jti: claims.jti, expiresAt: claims.exp };
+  }
+
+  /** Of these users (with open sockets or streams), the ones deleted or deactivated: one fresh query. */
+  inactiveAmong(userIds: readonly number[]): Promise<number[]> {
+    return this.accounts.inactiveAmong(userIds);
   }
 
   async revoke(auth: AuthContext): Promise<void> {
@@ -75,10 +206,9 @@ export class TokenService {
     } catch {
       throw invalidToken('Invalid or expired access token');
     }
-    const userId = Number(claims.sub);
-    if (!Number.isSafeInteger(userId) || userId <= 0 || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') {
-      throw invalidToken('Malformed access token');
-    }
+    const { sub, jti, exp } = claims;
+    if (typeof sub !== 'string' || !SUBJECT.test(sub) || !Number.isSafeInteger(Number(sub))) throw invalidToken('Malformed access token');
+    if (typeof jti !== 'string' || jti.length === 0 || typeof exp !== 'number') throw invalidToken('Malformed access token');
     return claims as AccessClaims;
   }
 }
@@ -127,7 +257,8 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
     // so a client's repeated requests skip the HMAC. Revocation is checked separately, always.
     verify: { algorithms: ['HS256'], cache: 10_000 },
   });
-  const tokens = new TokenService(app.jwt, app.redis, app.config.JWT_EXPIRES_IN);
+  const accounts = new AccountStates(app.log.child({ component: 'account-states' }));
+  const tokens = new TokenService(app.jwt, app.redis, app.config.JWT_EXPIRES_IN, accounts);
   app.decorate('tokens', tokens);
   app.decorateRequest('auth', null);
 

@@ -7,6 +7,11 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 /**
  * OpenAPI document generated from the routes' zod schemas, served at /docs/json, and Swagger UI
  * at /docs. "Authorize" uses the OAuth2 password flow against POST /api/auth/login.
+ *
+ * Both are served only when `DOCS_ENABLED` (default: outside production). The document is still
+ * built (`app.swagger()`) either way. Swagger UI's page loads its scripts and styles as files
+ * from this origin (no inline script), so the app-wide CSP of the browser guard covers it; the
+ * validator badge (an image from validator.swagger.io) stays off.
  */
 async function swaggerPlugin(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwagger, {
@@ -41,10 +46,11 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     },
     transform: jsonSchemaTransform,
   });
+  if (!app.config.DOCS_ENABLED) return;
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { persistAuthorization: true, docExpansion: 'list', deepLinking: true },
+    uiConfig: { persistAuthorization: true, docExpansion: 'list', deepLinking: true, validatorUrl: null },
   });
 }
 
-export default fp(swaggerPlugin, { name: 'swagger' });
+export default fp(swaggerPlugin, { name: 'swagger', dependencies: ['config'] });

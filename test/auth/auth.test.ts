@@ -158,7 +158,7 @@ describe('token handling', () => {
     const user = await createUser(app);
     const missing = await app.inject({ url: '/api/auth/me' });
     const forged = createSigner({ key: 'some-other-secret-entirely', algorithm: 'HS256' })({ sub: String(user.id), jti: 'x' });
-    const expired = createSigner({ key: 'test-secret-0123456789abcdef', algorithm: 'HS256' })({
+    const expired = createSigner({ key: 'test-secret-0123456789abcdef-0123456789', algorithm: 'HS256' })({
       sub: String(user.id),
       jti: 'y',
       iat: 1_600_000_000,

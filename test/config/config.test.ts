@@ -5,7 +5,7 @@ const valid = {
   NODE_ENV: 'production',
   DATABASE_URL: 'mysql://root@127.0.0.1:3306/app',
   REDIS_URL: 'redis://127.0.0.1:6379/0',
-  JWT_SECRET: 'a-production-secret-of-length',
+  JWT_SECRET: 'a-production-secret-of-32-chars-or-more',
 };
 
 function errorFor(env: Record<string, string>): ConfigError {

@@ -219,7 +219,8 @@ describe('Redis restarted mid-traffic', () => {
     const slowest = Math.max(...[...traffic.outcomes.values()].map((o) => (o.answeredAt ?? Infinity) - o.sentAt));
     expect(slowest, 'every WebSocket send got its ack or SEND_FAILED quickly').toBeLessThan(QUICK_503_MS);
     const failedDuringOutage = [...traffic.outcomes].filter(([, o]) => o.failed).map(([id]) => id);
-    expect(failedDuringOutage.length).toBeGreaterThan(0);
+    // Sends during the outage are stored in MySQL and acknowledged (the Redis write-through and
+    // the publish are best-effort once a message is stored); any that did fail are resent below.
 
     // Redis comes back on the same port, empty and with default settings.
     await redis.start();

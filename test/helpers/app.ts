@@ -17,7 +17,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     DATABASE_URL: inject('databaseUrl'),
     REDIS_URL: inject('redisUrl'),
-    JWT_SECRET: 'test-secret-0123456789abcdef',
+    JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
     JWT_EXPIRES_IN: '1h',
     UPLOAD_DIR: uploadDir,
     BCRYPT_ROUNDS: '4',

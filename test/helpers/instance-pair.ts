@@ -22,7 +22,7 @@ export async function startChildBehindDbProxy(): Promise<InstancePair> {
       NODE_ENV: 'test',
       DATABASE_URL: databaseUrl.toString(),
       REDIS_URL: inject('redisUrl'),
-      JWT_SECRET: 'test-secret-0123456789abcdef',
+      JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
       BCRYPT_ROUNDS: '4',
       AUTH_RATE_PER_IP: '100000',
     }),

@@ -3,6 +3,7 @@ import type { DomainEvent } from '../../src/lib/domain-events.ts';
 import type { MessageView } from '../../src/modules/messages/message.schemas.ts';
 import type { RoomView } from '../../src/modules/rooms/room.schemas.ts';
 import type { App } from './app.ts';
+import { makeFriends } from './social.ts';
 import { createUser, type TestUser } from './users.ts';
 
 /** `count` fresh, logged-in users. */
@@ -21,11 +22,17 @@ export async function openDirect(app: App, user: TestUser, peer: TestUser): Prom
   return res.json().room;
 }
 
+/**
+ * POST /api/group-rooms as `owner`, expecting 201. Only friends can be added to a group, so the
+ * owner is made friends with every one of `member_ids` first (see makeFriends); a test of the
+ * friends-only rule itself calls the API directly.
+ */
 export async function createGroup(
   app: App,
   owner: TestUser,
   body: { name?: string; description?: string; is_private?: boolean; max_members?: number; member_ids?: number[] } = {},
 ): Promise<RoomView> {
+  await makeFriends(app, owner.id, body.member_ids ?? []);
   const res = await app.inject({
     method: 'POST',
     url: '/api/group-rooms',
@@ -36,7 +43,9 @@ export async function createGroup(
   return res.json().room;
 }
 
+/** POST /api/group-rooms/:room_id/members as `actor`, expecting 201; makes the two friends first. */
 export async function addMember(app: App, actor: TestUser, roomId: number, user: TestUser, role?: 'admin' | 'member'): Promise<RoomView> {
+  await makeFriends(app, actor.id, [user.id]);
   const res = await app.inject({
     method: 'POST',
     url: `/api/group-rooms/${roomId}/members`,

@@ -21,6 +21,23 @@ export async function befriend(app: App, a: TestUser, b: TestUser): Promise<void
   if (accepted.statusCode !== 200) throw new Error(`accept failed: ${accepted.statusCode} ${accepted.body}`);
 }
 
+/**
+ * Makes `userId` an accepted friend of each of `otherIds`, straight in the database (no
+ * events): set-up for tests whose subject is not friendship, e.g. adding members to a group,
+ * which only the members' friends may do. An existing row of the pair becomes accepted.
+ */
+export async function makeFriends(app: App, userId: number, otherIds: readonly number[]): Promise<void> {
+  for (const otherId of new Set(otherIds)) {
+    if (otherId === userId) continue;
+    const pair = pairOf(userId, otherId);
+    await app.db.friendship.upsert({
+      where: { pair },
+      create: { requesterId: userId, addresseeId: otherId, ...pair, status: 'accepted' },
+      update: { status: 'accepted' },
+    });
+  }
+}
+
 export function blockUser(app: App, blocker: TestUser, blockedId: number) {
   return app.inject({ method: 'POST', url: '/api/blocks', headers: blocker.auth, payload: { user_id: blockedId } });
 }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryView, MessageView } from '../../src/modules/messages/message.schemas.ts';
 import { toMessageView } from '../../src/modules/messages/message.view.ts';
-import { RECENT_CACHE_SIZE, recentKey } from '../../src/modules/messages/recent-messages.cache.ts';
+import { LIST_TTL_S, RECENT_CACHE_SIZE, recentKey } from '../../src/modules/messages/recent-messages.cache.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
+import { sleep } from '../helpers/faults.ts';
 import { createGroup, makeUsers, send } from '../helpers/rooms.ts';
 import type { TestUser } from '../helpers/users.ts';
 
@@ -122,6 +123,34 @@ describe('recent messages cache (room:{id}:recent)', () => {
     const next = await history(owner, roomId, '?limit=10');
     expect(next.messages[0]?.content).toBe('overtaking');
     expect(next).toEqual(await uncached(roomId, 10));
+  });
+
+  it('cannot hide a message whose write-through was lost: pushes never extend the list, which expires', async () => {
+    const { owner, member, roomId } = await roomWith(3);
+    await history(member, roomId, '?limit=20');
+    const filledTtl = await app.redis.pttl(recentKey(roomId));
+    expect(filledTtl).toBeGreaterThan(0);
+    expect(filledTtl).toBeLessThanOrEqual(LIST_TTL_S * 1000);
+    // What a process that died between storing and pushing leaves behind: stored, not in the list.
+    const lost = await app.messageStore.create({
+      roomId,
+      userId: owner.id,
+      content: 'stored, write-through lost',
+      messageType: 'text',
+      attachmentUrl: null,
+      replyTo: null,
+      clientMessageId: null,
+    });
+    // The list nears the end of the life its fill gave it, while newer messages keep being written through.
+    await app.redis.pexpire(recentKey(roomId), 700);
+    for (let i = 0; i < 6; i += 1) {
+      await send(app, owner, roomId, `after the lost one ${i}`);
+      expect(await app.redis.pttl(recentKey(roomId))).toBeLessThanOrEqual(700);
+      await sleep(200);
+    }
+    const page = await history(member, roomId, '?limit=20');
+    expect(page.messages.map((m) => m.id)).toContain(lost.message.id);
+    expect(page).toEqual(await uncached(roomId, 20));
   });
 
   it('drops the list rather than misplace a message older than its head', async () => {

@@ -63,6 +63,7 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
         editedAt: null,
         isDeleted: false,
         reactions: {},
+        version: 1,
       });
       expect(typeof created.id).toBe('string');
       expect(created.createdAt).toBeInstanceOf(Date);
@@ -176,6 +177,61 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       expect(none?.reactions).toEqual({ like: [u2] });
       expect((await store.findById(room, m!.id))?.reactions).toEqual({ like: [u2] });
       expect(await store.toggleReaction(await fx.newRoom(), m!.id, u1, 'like')).toBeNull();
+    });
+
+    it('versions every change: 1 on create, +1 per edit, deletion and reaction toggle', async () => {
+      const [room, author, u1] = [await fx.newRoom(), await fx.newUser(), await fx.newUser()];
+      const [m] = await seed(room, author, ['v1']);
+      expect(m!.version).toBe(1);
+      expect((await store.editContent(room, m!.id, 'v2', new Date()))?.version).toBe(2);
+      expect((await store.toggleReaction(room, m!.id, u1, 'like'))?.version).toBe(3);
+      expect((await store.toggleReaction(room, m!.id, u1, 'like'))?.version).toBe(4);
+      expect((await store.editContent(room, m!.id, 'v5', new Date()))?.version).toBe(5);
+      expect(await store.findById(room, m!.id)).toMatchObject({ content: 'v5', version: 5, reactions: {} });
+      expect((await store.softDelete(room, m!.id, new Date()))?.version).toBe(6);
+      // Nothing changes any more: no new version.
+      expect(await store.editContent(room, m!.id, 'again', new Date())).toBeNull();
+      expect((await store.softDelete(room, m!.id, new Date()))?.version).toBe(6);
+      // Unknown messages and other rooms leave it alone.
+      expect(await store.toggleReaction(await fx.newRoom(), m!.id, u1, 'like')).toBeNull();
+      expect((await store.findById(room, m!.id))?.version).toBe(6);
+      // Every read path carries it.
+      expect((await store.page(room, { limit: 5 })).messages[0]?.version).toBe(6);
+      expect((await store.summarize([{ roomId: room, userId: u1, lastReadMessageId: null, since: new Date(0) }])).get(room)?.lastMessage?.version).toBe(6);
+      const [live] = await seed(room, author, ['findable']);
+      await store.editContent(room, live!.id, 'findable, edited', new Date());
+      expect((await store.search(room, 'findable', 5))[0]?.version).toBe(2);
+      // A repeated client_message_id returns the first message with its current version.
+      const first = await store.create(message(room, author, { clientMessageId: 'versioned' }));
+      await store.toggleReaction(room, first.message.id, u1, 'sad');
+      expect((await store.create(message(room, author, { clientMessageId: 'versioned' }))).message.version).toBe(2);
+    });
+
+    it('gives concurrent changes distinct versions, each returned with the state it made', async () => {
+      const [room, author] = [await fx.newRoom(), await fx.newUser()];
+      const users = await Promise.all(Array.from({ length: 8 }, () => fx.newUser()));
+      const [m] = await seed(room, author, ['contended']);
+      const results = await Promise.all([
+        ...users.map((u) => store.toggleReaction(room, m!.id, u, 'like')),
+        ...users.map((u) => store.toggleReaction(room, m!.id, u, 'love')),
+        ...Array.from({ length: 6 }, (_, i) => store.editContent(room, m!.id, `edit ${i}`, new Date())),
+      ]);
+      const versions = results.map((r) => r?.version);
+      expect([...versions].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(results.map((_, i) => i + 2));
+      const final = await store.findById(room, m!.id);
+      expect(final?.version).toBe(results.length + 1);
+      expect(final?.reactions).toEqual({ like: [...users].sort((a, b) => a - b), love: [...users].sort((a, b) => a - b) });
+      // The result carrying the highest version is exactly what is stored.
+      expect(results.find((r) => r?.version === final?.version)).toEqual(final);
+      // Each toggle's result shows its own user's reaction (it made it, nobody removed it since).
+      users.forEach((u, i) => {
+        expect(results[i]?.reactions.like).toContain(u);
+        expect(results[users.length + i]?.reactions.love).toContain(u);
+      });
+      // Two toggles of one user's same reaction at once: one adds, one removes, never an error.
+      const [x, y] = await Promise.all([store.toggleReaction(room, m!.id, author, 'sad'), store.toggleReaction(room, m!.id, author, 'sad')]);
+      expect([x?.version ?? 0, y?.version ?? 0].sort((a, b) => a - b)).toEqual([results.length + 2, results.length + 3]);
+      expect((await store.findById(room, m!.id))?.reactions.sad).toBeUndefined();
     });
 
     it('searches one room, case-insensitively, by substring, never deleted messages', async () => {

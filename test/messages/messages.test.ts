@@ -52,6 +52,7 @@ describe('POST /api/messages/:room_id', () => {
       reactions: {},
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       client_message_id: null,
+      version: 1,
     });
     const raw = await app.db.chatMessage.findFirstOrThrow({ where: { roomId } });
     expect(Buffer.from(raw.content ?? '', 'utf8').equals(Buffer.from(content, 'utf8'))).toBe(true);
@@ -174,6 +175,15 @@ describe('POST /api/messages/:room_id', () => {
     const message = await send(app, member, roomId, 'tick');
     const room = await app.db.room.findUniqueOrThrow({ where: { id: roomId } });
     expect(room.lastMessageAt?.toISOString()).toBe(message.created_at);
+  });
+
+  it('leaves rooms.last_message_at at the newest of a burst of concurrent sends (one UPDATE in flight per room)', async () => {
+    const { member, owner, roomId } = await groupOf();
+    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => send(app, i % 2 ? owner : member, roomId, `burst ${i}`)));
+    const newest = sent.map((m) => m.created_at).sort().at(-1);
+    const room = await app.db.room.findUniqueOrThrow({ where: { id: roomId } });
+    // Every send was answered after a write covering its own time.
+    expect(room.lastMessageAt?.toISOString()).toBe(newest);
   });
 });
 

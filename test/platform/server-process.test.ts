@@ -64,7 +64,7 @@ describe('server process', () => {
       PORT: '0',
       DATABASE_URL: `mysql://${connection.user}@${connection.host}:${connection.port}/${database}`,
       REDIS_URL: inject('redisUrl'),
-      JWT_SECRET: 'test-secret-0123456789abcdef',
+      JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
       BCRYPT_ROUNDS: '4',
       AUTH_RATE_PER_IP: '100000',
     });

@@ -100,7 +100,7 @@ describe('GET /api/online-status/stream: opening', () => {
   it('refuses a missing, forged, expired or revoked token with 401 JSON before any stream starts', async () => {
     const me = await createUser(a);
     const forged = createSigner({ key: 'some-other-secret-0123456789' })({ sub: String(me.id), jti: 'x' });
-    const expired = createSigner({ key: 'test-secret-0123456789abcdef' })({
+    const expired = createSigner({ key: 'test-secret-0123456789abcdef-0123456789' })({
       sub: String(me.id),
       jti: 'y',
       iat: Math.floor(Date.now() / 1000) - 7200,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomView } from '../../src/modules/rooms/room.schemas.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
 import { addMember, block, createGroup, eventually, makeUsers, openDirect, recordDomainEvents, send } from '../helpers/rooms.ts';
+import { makeFriends } from '../helpers/social.ts';
 import type { TestUser } from '../helpers/users.ts';
 
 let app: App;
@@ -33,6 +34,7 @@ const call = (method: 'POST' | 'PATCH' | 'DELETE', url: string, user: TestUser, 
 describe('POST /api/group-rooms', () => {
   it('creates the room with me as owner and member_ids as members', async () => {
     const [owner, b, c] = await makeUsers(app, 3, 'grp');
+    await makeFriends(app, owner!.id, [b!.id, c!.id]);
     const res = await call('POST', '/api/group-rooms', owner!, {
       name: '  스터디 모임 📚 ',
       description: 'Weekly',
@@ -67,6 +69,7 @@ describe('POST /api/group-rooms', () => {
 
   it('validates name, max_members (2-1000) and member_ids', async () => {
     const [owner, b, c] = await makeUsers(app, 3, 'grp');
+    await makeFriends(app, owner!.id, [b!.id, c!.id]);
     for (const body of [
       {},
       { name: '' },
@@ -89,6 +92,8 @@ describe('POST /api/group-rooms', () => {
 
   it('refuses unknown members (404) and members blocked either way (403), creating nothing', async () => {
     const [owner, b, blocker, blocked] = await makeUsers(app, 4, 'grp');
+    // Friends, so that the blocks are what refuses them.
+    await makeFriends(app, owner!.id, [b!.id, blocker!.id, blocked!.id]);
     await block(app, blocker!, owner!);
     await block(app, owner!, blocked!);
     const before = await app.db.room.count();
@@ -247,6 +252,9 @@ describe('POST /api/group-rooms/:room_id/members', () => {
   it('owner adds admins and members; admins add members only; members nobody', async () => {
     const { owner, admin, member, room } = await staffedRoom();
     const [x, y, z] = await makeUsers(app, 3, 'grp');
+    await makeFriends(app, owner.id, [x!.id, z!.id]);
+    await makeFriends(app, admin.id, [y!.id, z!.id]);
+    await makeFriends(app, member.id, [z!.id]);
     const byOwner = await call('POST', `/api/group-rooms/${room.id}/members`, owner, { user_id: x!.id, role: 'admin' });
     expect(byOwner.statusCode).toBe(201);
     expect(roleOf(byOwner.json().room, x!)).toBe('admin');
@@ -261,6 +269,8 @@ describe('POST /api/group-rooms/:room_id/members', () => {
   it('refuses unknown users (404), members (409), blocked users (403) and a full room (409)', async () => {
     const { owner, admin, member, room } = await staffedRoom({ max_members: 4 });
     const [blocker, free, extra] = await makeUsers(app, 3, 'grp');
+    await makeFriends(app, owner.id, [blocker!.id, free!.id, extra!.id]);
+    await makeFriends(app, admin.id, [blocker!.id]);
     expect((await call('POST', `/api/group-rooms/${room.id}/members`, owner, { user_id: 1_999_999_998 })).statusCode).toBe(404);
     expect((await call('POST', `/api/group-rooms/${room.id}/members`, owner, { user_id: member.id })).statusCode).toBe(409);
     await block(app, blocker!, admin);
@@ -277,6 +287,7 @@ describe('concurrent membership changes', () => {
   it('adds many members at once without overfilling the room or starving the connection pool', async () => {
     const [owner, ...candidates] = await makeUsers(app, 15, 'grp');
     const room = await createGroup(app, owner!, { max_members: 9 });
+    await makeFriends(app, owner!.id, candidates.map((user) => user.id));
     const results = await Promise.all(
       candidates.map((user) => call('POST', `/api/group-rooms/${room.id}/members`, owner!, { user_id: user.id })),
     );

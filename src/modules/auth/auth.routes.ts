@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses, noContent } from '../../lib/http-schemas.ts';
+import { ipLimitKey } from '../../lib/client-ip.ts';
 import { rateLimited } from '../../lib/errors.ts';
 import { AUTH_COOKIE, BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { userEnvelope } from '../users/user.schemas.ts';
@@ -9,6 +10,10 @@ import { formLoginBody, jsonLoginBody, registerBody, tokenResponse, type TokenRe
 
 const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const limitPerIp = ipRateLimit(app);
+  // Tokens, emails and the like are never kept by a browser or proxy cache (errors included).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
 
   app.post('/register', {
     onRequest: limitPerIp,
@@ -31,9 +36,10 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       body: jsonLoginBody,
       response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
     },
-  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.email, request.body.password)));
+  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.email, request.body.password, request.ip)));
 
   app.post('/login', {
+    config: { bodies: ['form'] },
     onRequest: limitPerIp,
     schema: {
       tags: ['auth'],
@@ -42,7 +48,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
       body: formLoginBody,
       response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
     },
-  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.username, request.body.password)));
+  }, async (request, reply) => withCookie(app, reply, await app.auth.login(request.body.username, request.body.password, request.ip)));
 
   app.post('/logout', {
     onRequest: app.authenticate,
@@ -83,10 +89,13 @@ function withCookie(app: FastifyInstance, reply: FastifyReply, body: TokenRespon
     .send(body);
 }
 
-/** Register and login calls per client IP, shared by all instances. */
+/**
+ * Register and login calls per client IP (an IPv6 client by its /64), shared by all instances.
+ * `request.ip` is the peer's address unless it is a proxy listed in TRUST_PROXY.
+ */
 function ipRateLimit(app: FastifyInstance) {
   return async (request: FastifyRequest) => {
-    const result = await app.rateLimiter.hit(`auth:ip:${request.ip}`, app.config.AUTH_RATE_PER_IP, 60);
+    const result = await app.rateLimiter.hit(`auth:ip:${ipLimitKey(request.ip)}`, app.config.AUTH_RATE_PER_IP, 60);
     if (!result.allowed) throw rateLimited(result.retryAfterS);
   };
 }

@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Db } from '../../db/prisma.ts';
 import { pairOf } from '../../lib/user-pair.ts';
 import { isUniqueViolation } from '../../plugins/prisma.ts';
@@ -15,6 +16,11 @@ export interface BlockResult {
   endedFriendship: boolean;
 }
 
+interface PairRow {
+  id: number;
+  status: string;
+}
+
 interface RawBlockedUserRow {
   user_id: number;
   username: string;
@@ -28,18 +34,30 @@ export class BlocksStore {
   /**
    * Records the block and removes the pair's friendship row (accepted, pending or rejected) in one
    * transaction. Null when I had already blocked them (nothing changes).
+   *
+   * Against a concurrent friend request or acceptance, which writes the pair's row and then
+   * reads block_users with a lock (FriendsStore): here the block row is written first and the
+   * pair's row is then read with a lock. Whichever of the two transactions comes second sees
+   * the other's write, or waits for it and then sees it, so no request survives next to a block.
+   * When each waits for the other, InnoDB rolls one back as a deadlock and it runs again.
    */
   async block(blockerId: number, blockedId: number): Promise<BlockResult | null> {
     const pair = pairOf(blockerId, blockedId);
     try {
-      return await this.db.$transaction(async (tx) => {
-        const block = await tx.blockUser.create({ data: { blockerId, blockedId }, select: { createdAt: true } });
-        // The accepted row first: that DELETE locks the pair's row, so its status cannot change
-        // between the two statements and "was it a friendship?" is answered exactly.
-        const ended = await tx.friendship.deleteMany({ where: { ...pair, status: 'accepted' } });
-        await tx.friendship.deleteMany({ where: pair });
-        return { blockedAt: block.createdAt, endedFriendship: ended.count > 0 };
-      });
+      return await retryOnConflict(() =>
+        this.db.$transaction(async (tx) => {
+          const block = await tx.blockUser.create({ data: { blockerId, blockedId }, select: { createdAt: true } });
+          // Through the pair's unique key: the row (or the gap where it would be) stays ours until commit,
+          // so "was it a friendship?" is answered exactly.
+          const rows = await tx.$queryRaw<PairRow[]>`
+            SELECT id, status FROM friendships
+            WHERE user_low_id = ${pair.userLowId} AND user_high_id = ${pair.userHighId}
+            FOR UPDATE`;
+          const row = rows[0];
+          if (row) await tx.friendship.deleteMany({ where: { id: row.id } });
+          return { blockedAt: block.createdAt, endedFriendship: row?.status === 'accepted' };
+        }),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) return null;
       throw error;

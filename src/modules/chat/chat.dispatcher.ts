@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../lib/errors.ts';
+import type { AbuseLimits } from '../../plugins/abuse-limits.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { MessageService } from '../messages/message.service.ts';
 import type { ChatConnection } from './chat.connection.ts';
@@ -19,16 +20,20 @@ export class ChatDispatcher {
       joins: RoomJoins;
       messages: Pick<MessageService, 'send' | 'markRead'>;
       events: Pick<EventBus, 'publish'>;
+      /** The per-user message bucket, shared with POST /api/messages/:room_id. */
+      limits: Pick<AbuseLimits, 'message'>;
     },
   ) {}
 
   /** One client frame; `raw` is null for a binary frame. */
   async onFrame(connection: ChatConnection, raw: string | null, log: FastifyBaseLogger): Promise<void> {
+    const parsed = raw === null ? { error: 'Frames must be JSON text' } : parseClientFrame(raw);
     if (!connection.takeFrameToken()) {
-      connection.send(errorFrame('RATE_LIMITED', 'Too many frames, slow down'));
+      // A refused message names its temp_id, so the client knows which send to retry.
+      const tempId = 'frame' in parsed && parsed.frame.type === 'message' ? parsed.frame.temp_id : undefined;
+      connection.send(errorFrame('RATE_LIMITED', 'Too many frames, slow down', tempId));
       return;
     }
-    const parsed = raw === null ? { error: 'Frames must be JSON text' } : parseClientFrame(raw);
     if ('error' in parsed) {
       connection.send(errorFrame('BAD_REQUEST', parsed.error));
       return;
@@ -70,6 +75,11 @@ export class ChatDispatcher {
   /** Same code path as POST /api/messages/:room_id; temp_id is the client_message_id. */
   private async sendMessage(connection: ChatConnection, frame: MessageFrame, log: FastifyBaseLogger): Promise<void> {
     try {
+      const limit = await this.deps.limits.message(connection.userId);
+      if (!limit.allowed) {
+        connection.send(errorFrame('RATE_LIMITED', limit.error.message, frame.temp_id));
+        return;
+      }
       const { message } = await this.deps.messages.send(connection.userId, frame.room_id, {
         content: frame.content,
         message_type: frame.message_type,

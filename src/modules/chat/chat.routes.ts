@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
@@ -13,15 +14,33 @@ const roomStatus = z.object({
   online_user_ids: z.array(z.number().int()),
 });
 
-/** WebSocket endpoints: the token is checked before the upgrade (401 JSON, no socket). */
+/**
+ * WebSocket endpoints: the token is checked before the upgrade (401 JSON, no socket), and so is
+ * the user's number of open sockets over all instances (429 JSON beyond MAX_SOCKETS_PER_USER).
+ */
 export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/ws/chat', { websocket: true, onRequest: app.authenticate, schema: { hide: true } }, (socket, request) => {
+  /**
+   * Takes one of the user's socket slots for an upgrade request. The slot goes with the TCP
+   * connection: it is freed when that closes, however it ends (a normal close, a failed
+   * handshake, a client gone before the upgrade).
+   */
+  const takeSocketSlot = async (request: FastifyRequest): Promise<void> => {
+    if (!request.ws) return;
+    const slot = await app.abuseLimits.socket(requireAuth(request).userId);
+    if (!slot.allowed) throw slot.error;
+    const connection = request.raw.socket;
+    connection.once('close', slot.release);
+    if (connection.destroyed) slot.release();
+  };
+
+  app.get('/ws/chat', { websocket: true, onRequest: app.authenticate, preHandler: takeSocketSlot, schema: { hide: true } }, (socket, request) => {
     app.chat.accept(socket, requireAuth(request));
   });
 
   app.get('/ws/chat/:room_id', {
     websocket: true,
     onRequest: app.authenticate,
+    preHandler: takeSocketSlot,
     schema: { hide: true, params: roomParams },
   }, (socket, request) => {
     app.chat.accept(socket, requireAuth(request), request.params.room_id);

@@ -11,15 +11,22 @@ export interface UpkeepTimers {
   pingIntervalMs: number;
   /** Refresh presence of connected users and room leases this often. */
   keepAliveIntervalMs: number;
+  /** Close sockets of deactivated or deleted users within this (default ACCOUNT_CHECK_INTERVAL_MS). */
+  accountCheckIntervalMs?: number;
 }
+
+/** One batched query per period, whatever the number of sockets; within the contract's 5 s. */
+export const ACCOUNT_CHECK_INTERVAL_MS = 4000;
 
 /**
  * What keeps open sockets honest while nothing is sent: ping/pong and dropping dead sockets,
- * closing a socket when its token expires or is found revoked, keeping connected users online
- * and renewing this instance's room leases.
+ * closing a socket when its token expires or is found revoked or its user deactivated or
+ * deleted, keeping connected users online and renewing this instance's room leases.
  */
 export class ChatUpkeep {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** A slow check (MySQL struggling) is not stacked on by the next period's. */
+  private checkingAccounts = false;
 
   constructor(
     private readonly deps: {
@@ -27,7 +34,7 @@ export class ChatUpkeep {
       liveRooms: RoomRegistry;
       occupancy: RoomOccupancyStore;
       presence: Pick<PresenceService, 'heartbeat' | 'refreshMany'>;
-      tokens: Pick<TokenService, 'revokedAmong'>;
+      tokens: Pick<TokenService, 'revokedAmong' | 'inactiveAmong'>;
       log: FastifyBaseLogger;
     },
     private readonly intervals: UpkeepTimers,
@@ -36,6 +43,8 @@ export class ChatUpkeep {
   start(): void {
     this.timers.push(setInterval(() => this.pingAll(), this.intervals.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.refresh(), this.intervals.keepAliveIntervalMs).unref());
+    const accountCheckMs = this.intervals.accountCheckIntervalMs ?? ACCOUNT_CHECK_INTERVAL_MS;
+    this.timers.push(setInterval(() => void this.closeInactiveAccounts(), accountCheckMs).unref());
   }
 
   stop(): void {
@@ -86,6 +95,25 @@ export class ChatUpkeep {
       ]);
     } catch (error) {
       this.deps.log.warn({ err: error }, 'websocket upkeep failed');
+    }
+  }
+
+  /** One query for every connected user: sockets of users deactivated or deleted close with 4001. Never rejects. */
+  private async closeInactiveAccounts(): Promise<void> {
+    const { connections, tokens, log } = this.deps;
+    if (connections.size === 0 || this.checkingAccounts) return;
+    this.checkingAccounts = true;
+    try {
+      const inactive = new Set(await tokens.inactiveAmong(connections.userIds()));
+      if (inactive.size === 0) return;
+      for (const connection of [...connections.connections()]) {
+        if (inactive.has(connection.userId)) connection.close(CLOSE_TOKEN_INVALID, 'Account deactivated');
+      }
+      log.info({ userIds: [...inactive] }, 'closed sockets of deactivated accounts');
+    } catch (error) {
+      log.warn({ err: error }, 'websocket account check failed');
+    } finally {
+      this.checkingAccounts = false;
     }
   }
 }

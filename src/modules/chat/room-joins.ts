@@ -22,20 +22,40 @@ export class RoomJoins {
     },
   ) {}
 
-  /** Answers `joined`, or UNAUTHORIZED for a non-member; any other failure rejects. */
+  /**
+   * Answers `joined`, or UNAUTHORIZED for a non-member; any other failure rejects.
+   *
+   * The socket may close during any await here, and its close handler (leaveAll) only takes it
+   * out of the rooms it is in at that moment. So the join checks after each await: closed
+   * before it entered the room, it stops; closed after, it leaves again itself (a no-op when
+   * leaveAll already did). Otherwise a dead socket would stay in the room registry, its lease
+   * renewed forever, and the room would never go idle.
+   */
   async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
     if (!(await this.isMember(connection.userId, roomId))) {
       connection.send(errorFrame('UNAUTHORIZED', `You are not a member of room ${roomId}`));
       return;
     }
     const { occupancy } = this.deps;
+    if (!isOpen(connection)) return;
     const wasConnected = (await occupancy.connectedUserIds(roomId)).includes(connection.userId);
+    if (!isOpen(connection)) return;
     const { firstForUser } = this.deps.liveRooms.join(roomId, connection);
     if (firstForUser) await occupancy.userJoined(roomId, connection.userId);
+    if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
     const connectedUserIds = await occupancy.connectedUserIds(roomId);
+    if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
     connection.send(JSON.stringify({ type: 'joined', room_id: roomId, online_user_ids: connectedUserIds }));
     if (!wasConnected) await this.announce(roomId, connection.userId, 'USER_CONNECTED');
+    // Closed while USER_CONNECTED went out: leaving again announces USER_DISCONNECTED after it.
+    if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
     log.debug({ roomId }, 'joined room');
+  }
+
+  /** The socket closed while it was joining `roomId`: take it out again (if leaveAll has not). */
+  private async undoJoin(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
+    log.debug({ roomId }, 'socket closed while joining; left the room again');
+    await this.leave(connection, roomId);
   }
 
   /** A no-op for a room the socket is not in. */
@@ -78,4 +98,9 @@ export class RoomJoins {
   private announce(roomId: number, userId: number, event: 'USER_CONNECTED' | 'USER_DISCONNECTED'): Promise<void> {
     return this.deps.events.publish({ type: 'room_occupancy', room_id: roomId, user_id: userId, event });
   }
+}
+
+/** False once the socket is closing or closed: its close handler has run or is about to. */
+function isOpen(connection: ChatConnection): boolean {
+  return connection.socket.readyState === connection.socket.OPEN;
 }

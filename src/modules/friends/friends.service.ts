@@ -13,7 +13,7 @@ import type {
   RespondAction,
   UserSearchResult,
 } from './friends.schemas.ts';
-import type { FriendRow, FriendsStore, FriendshipRecord, RequestRow } from './friends.store.ts';
+import { BlockedPairError, type FriendRow, type FriendsStore, type FriendshipRecord, type RequestRow } from './friends.store.ts';
 import { lastSeenDisplay } from './last-seen-display.ts';
 
 /** How often a request re-reads the pair when a concurrent writer changed it under us. */
@@ -70,12 +70,21 @@ export class FriendsService {
       this.relationships.isBlockedEitherWay(userId, targetId),
     ]);
     if (!target || blocked) throw notFound(`User ${targetId} not found`);
+    try {
+      return await this.requestOrAccept(userId, targetId);
+    } catch (error) {
+      // A block landed after the check above: the store's write saw it and wrote nothing.
+      if (error instanceof BlockedPairError) throw notFound(`User ${targetId} not found`);
+      throw error;
+    }
+  }
 
+  private async requestOrAccept(userId: number, targetId: number): Promise<FriendRequestOutcome> {
     for (let attempt = 0; attempt < MAX_REQUEST_ATTEMPTS; attempt += 1) {
       const existing = await this.store.findPair(userId, targetId);
       if (!existing) {
         const created = await this.store.createPending(userId, targetId);
-        if (created) return this.requested(userId, targetId, created);
+        if (created) return this.requested(created);
         continue; // the other side (or a double click) inserted the row first: re-read it
       }
       if (existing.status === 'accepted') throw conflict(`You are already friends with user ${targetId}`);
@@ -102,19 +111,21 @@ export class FriendsService {
         { status: 'rejected' },
         { status: 'pending', requesterId: userId, addresseeId: targetId, createdAt: this.clock() },
       );
-      if (renewed) return this.requested(userId, targetId, renewed);
+      if (renewed) return this.requested(renewed);
     }
     throw conflict(`The friendship with user ${targetId} is changing right now, try again`);
   }
 
   /** Accepts or rejects the pending request `requesterId` sent me. */
   async respond(userId: number, requesterId: number, action: RespondAction): Promise<FriendshipView> {
-    const row = await this.store.transition(
-      userId,
-      requesterId,
-      { status: 'pending', requesterId, addresseeId: userId },
-      { status: action === 'accept' ? 'accepted' : 'rejected' },
-    );
+    const status = action === 'accept' ? 'accepted' : 'rejected';
+    const row = await this.store
+      .transition(userId, requesterId, { status: 'pending', requesterId, addresseeId: userId }, { status })
+      .catch((error: unknown) => {
+        // A block between us ends the request (its transaction deletes the row): as if it were gone.
+        if (error instanceof BlockedPairError) return null;
+        throw error;
+      });
     if (!row) throw notFound(`No pending friend request from user ${requesterId}`);
     if (row.status === 'accepted') {
       await this.publish({ type: 'friendship_changed', user_ids: [requesterId, userId], status: 'accepted' });
@@ -173,16 +184,7 @@ export class FriendsService {
     }));
   }
 
-  /**
-   * A new pending row, unless a block landed between our check and our write: then the request
-   * is withdrawn and refused like any request to a blocked user (a block's transaction deletes
-   * rows that exist when it runs, this covers the one written just after it).
-   */
-  private async requested(userId: number, targetId: number, row: FriendshipRecord): Promise<FriendRequestOutcome> {
-    if (await this.relationships.isBlockedEitherWay(userId, targetId)) {
-      await this.store.deleteWhere(userId, targetId, { status: 'pending', requesterId: userId, addresseeId: targetId });
-      throw notFound(`User ${targetId} not found`);
-    }
+  private requested(row: FriendshipRecord): FriendRequestOutcome {
     return { outcome: 'requested', friendship: toFriendshipView(row) };
   }
 

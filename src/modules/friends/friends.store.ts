@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Db } from '../../db/prisma.ts';
 import { type Friendship, type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
 import { pairOf } from '../../lib/user-pair.ts';
@@ -64,6 +65,29 @@ interface RawSearchRow {
   profile_image_url: string | null;
 }
 
+/** Either user has blocked the other: a friendship between them may not be asked for or accepted. */
+export class BlockedPairError extends Error {
+  constructor() {
+    super('The two users are blocked');
+    this.name = 'BlockedPairError';
+  }
+}
+
+/**
+ * Inside the transaction that just wrote the pair's row (so its row lock is held): a locking
+ * read of both block_users keys, which sees a block committed meanwhile and waits for one
+ * being written. BlocksStore.block does the mirror image (block row first, then a locking read
+ * of the pair's row), so of a block and a request racing, the second to commit sees the first.
+ * Point lookups on the unique (blocker_id, blocked_id) key, so the locks stay on these two keys.
+ */
+async function refuseIfBlocked(tx: Prisma.TransactionClient, a: number, b: number): Promise<void> {
+  for (const [blockerId, blockedId] of [[a, b], [b, a]] as const) {
+    const hits = await tx.$queryRaw<{ id: number }[]>`
+      SELECT id FROM block_users WHERE blocker_id = ${blockerId} AND blocked_id = ${blockedId} LOCK IN SHARE MODE`;
+    if (hits.length > 0) throw new BlockedPairError();
+  }
+}
+
 /** LIKE pattern for "contains `text`", with `!` escaping the wildcards. */
 const containsPattern = (text: string) => `%${text.replace(/[!%_]/g, '!$&')}%`;
 
@@ -78,12 +102,21 @@ export class FriendsStore {
     return this.db.friendship.findUnique({ where: { pair: pairOf(a, b) } });
   }
 
-  /** Inserts a pending request; null when the pair already has a row (unique violation). */
+  /**
+   * Inserts a pending request; null when the pair already has a row (unique violation). Throws
+   * BlockedPairError, writing nothing, when either user has blocked the other (see refuseIfBlocked).
+   */
   async createPending(requesterId: number, addresseeId: number): Promise<FriendshipRecord | null> {
     try {
-      return await this.db.friendship.create({
-        data: { requesterId, addresseeId, ...pairOf(requesterId, addresseeId), status: 'pending' },
-      });
+      return await retryOnConflict(() =>
+        this.db.$transaction(async (tx) => {
+          const row = await tx.friendship.create({
+            data: { requesterId, addresseeId, ...pairOf(requesterId, addresseeId), status: 'pending' },
+          });
+          await refuseIfBlocked(tx, requesterId, addresseeId);
+          return row;
+        }),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) return null;
       throw error;
@@ -92,7 +125,8 @@ export class FriendsStore {
 
   /**
    * Updates the pair's row only while it matches `condition` (one atomic UPDATE) and reads it
-   * back in the same transaction; null when no row matched.
+   * back in the same transaction; null when no row matched. A change to `pending` or `accepted`
+   * throws BlockedPairError, changing nothing, when either user has blocked the other.
    */
   async transition(
     a: number,
@@ -101,11 +135,14 @@ export class FriendsStore {
     changes: { status: FriendshipStatus; requesterId?: number; addresseeId?: number; createdAt?: Date },
   ): Promise<FriendshipRecord | null> {
     const pair = pairOf(a, b);
-    const [updated, row] = await this.db.$transaction([
-      this.db.friendship.updateMany({ where: { ...pair, ...condition }, data: changes }),
-      this.db.friendship.findUnique({ where: { pair } }),
-    ]);
-    return updated.count === 1 ? row : null;
+    return retryOnConflict(() =>
+      this.db.$transaction(async (tx) => {
+        const updated = await tx.friendship.updateMany({ where: { ...pair, ...condition }, data: changes });
+        if (updated.count !== 1) return null;
+        if (changes.status !== 'rejected') await refuseIfBlocked(tx, a, b);
+        return tx.friendship.findUnique({ where: { pair } });
+      }),
+    );
   }
 
   /** Deletes the pair's row only while it matches `condition`; false when none matched. */

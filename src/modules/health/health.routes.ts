@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { notFound } from '../../lib/errors.ts';
+import { forbidden, invalidToken, notFound } from '../../lib/errors.ts';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { healthReport, liveReport, redisReport, redisRoundTrip } from './health.schemas.ts';
 
@@ -31,7 +33,13 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/redis', {
-    schema: { tags: ['health'], summary: 'Redis details', response: { 200: redisReport, 503: redisReport } },
+    onRequest: healthTokenCheck(app.config.HEALTH_TOKEN, app.config.NODE_ENV === 'production'),
+    schema: {
+      tags: ['health'],
+      summary: 'Redis details (server version, memory): needs Authorization: Bearer <HEALTH_TOKEN> when HEALTH_TOKEN is set, and is refused (404) in production without one',
+      security: [{ BearerAuth: [] }],
+      response: { 200: redisReport, 503: redisReport, ...errorResponses(401, 403, 404) },
+    },
   }, async (_request, reply) => {
     const report = await app.health.redisReport();
     return reply.code(report.status === 'ok' ? 200 : 503).send(report);
@@ -48,5 +56,27 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     return app.health.redisRoundTrip();
   });
 };
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * `GET /api/health/redis` tells the Redis version and memory use: an attacker's map. When
+ * HEALTH_TOKEN is set it needs `Authorization: Bearer <HEALTH_TOKEN>` (401 without a bearer, 403
+ * with a wrong one); in production without HEALTH_TOKEN it is not served at all (404, like
+ * `POST /redis/test`). Outside production without HEALTH_TOKEN it stays open for development.
+ */
+function healthTokenCheck(token: string | undefined, production: boolean) {
+  const expected = token === undefined ? undefined : digest(token);
+  return async (request: FastifyRequest) => {
+    if (expected === undefined) {
+      if (production) throw notFound('Route GET /api/health/redis not found');
+      return;
+    }
+    const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '')?.[1];
+    if (given === undefined) throw invalidToken('This route needs Authorization: Bearer <HEALTH_TOKEN>');
+    // Compared as digests: constant time and the same length whatever was sent.
+    if (!timingSafeEqual(digest(given), expected)) throw forbidden('Wrong health token');
+  };
+}
 
 export default healthRoutes;

@@ -33,10 +33,14 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       security: BEARER_SECURITY,
       params: roomParams,
       body: sendBody,
-      response: { 200: messageEnvelope, 201: messageEnvelope, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: messageEnvelope, 201: messageEnvelope, ...errorResponses(400, 401, 403, 404, 429) },
     },
   }, async (request, reply) => {
-    const { message, created } = await messages.send(requireAuth(request).userId, request.params.room_id, request.body);
+    const { userId } = requireAuth(request);
+    // One bucket per user for REST and WebSocket sends together (the dispatcher takes from it too).
+    const limit = await app.abuseLimits.message(userId);
+    if (!limit.allowed) throw limit.error;
+    const { message, created } = await messages.send(userId, request.params.room_id, request.body);
     return reply.code(created ? 201 : 200).send({ message });
   });
 

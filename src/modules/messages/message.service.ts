@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { DomainEvent } from '../../lib/domain-events.ts';
+import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { RawJson } from '../../lib/raw-json.ts';
 import type { EventBus } from '../../plugins/events.ts';
@@ -9,6 +9,7 @@ import type { RelationshipService } from '../users/relationship.service.ts';
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
 import { toMessageView } from './message.view.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
+import { RoomActivityWriter } from './room-activity.writer.ts';
 import { InvalidCursorError, type MessageStore, type MessageType, type ReactionKind, type StoredMessage } from './store/message-store.ts';
 
 export interface SendInput {
@@ -74,6 +75,8 @@ function validateSend(input: SendInput): { messageType: MessageType; content: st
  * last messages, unread counts and clean-up (`RoomMessages`).
  */
 export class MessageService implements RoomMessages {
+  private readonly activity: RoomActivityWriter;
+
   constructor(
     private readonly store: MessageStore,
     private readonly rooms: RoomService,
@@ -81,7 +84,9 @@ export class MessageService implements RoomMessages {
     private readonly cache: RecentMessagesCache,
     private readonly events: EventBus,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.activity = new RoomActivityWriter((roomId, at) => this.rooms.recordMessageActivity(roomId, at));
+  }
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
     const access = await this.rooms.cachedMembership(userId, roomId);
@@ -101,14 +106,38 @@ export class MessageService implements RoomMessages {
       clientMessageId: input.client_message_id ?? null,
     });
     const view = toMessageView(message);
-    // On a repeat too: both are idempotent, and they repair a first attempt that failed after storing.
-    await Promise.all([this.rooms.recordMessageActivity(roomId, message.createdAt), this.cache.push(view)]);
-    // Once per message, whichever attempt gets here: a resend after a crash between storing and
-    // publishing still reaches the room, and a resend after a normal send is not announced twice.
-    await this.events.publishAfterCommit({ type: 'message_created', room_id: roomId, message: view }, this.log, {
-      onceKey: `message_created:${view.id}`,
-    });
+    // On a repeat too: all three are idempotent, and they repair a first attempt that failed after storing.
+    await this.afterStore(userId, view, message.createdAt);
     return { message: view, created };
+  }
+
+  /**
+   * What follows a stored message, none of which may turn it into a failure for the sender
+   * (who would resend it as a duplicate without client_message_id): the room's activity time,
+   * the Redis first page and the event. All three at once (the two Redis calls then share a
+   * round trip, and while Redis is down the sender waits for one failed command, not three in
+   * a row); each failure is logged with the user and room. Never rejects.
+   */
+  private async afterStore(userId: number, view: MessageView, createdAt: Date): Promise<void> {
+    const context = { userId, roomId: view.room_id, messageId: view.id };
+    await Promise.all([
+      this.activity.record(view.room_id, createdAt).catch((error: unknown) => {
+        this.log.warn({ err: error, ...context }, 'room activity update failed after a message was stored');
+      }),
+      this.cache.push(view).catch((error: unknown) => {
+        this.log.warn({ err: error, ...context }, 'recent-messages write-through failed after a message was stored');
+        // The list may now lack the message: drop it (not awaited: while Redis is down this
+        // fails too, and the list expires within LIST_TTL_S anyway).
+        void this.cache.invalidate(view.room_id).catch((invalidateError: unknown) => {
+          this.log.warn({ err: invalidateError, ...context }, 'could not drop the recent-messages list; it expires by itself');
+        });
+      }),
+      // Once per message, whichever attempt gets here: a resend after a crash between storing
+      // and publishing still reaches the room, and a resend after a normal send is not announced twice.
+      this.events.publishAfterCommit({ type: 'message_created', room_id: view.room_id, message: view }, this.log.child(context), {
+        onceKey: `message_created:${view.id}`,
+      }),
+    ]);
   }
 
   /**
@@ -150,8 +179,7 @@ export class MessageService implements RoomMessages {
     const edited = await this.store.editContent(roomId, messageId, content, new Date());
     if (!edited) throw conflict('A deleted message cannot be edited');
     const view = toMessageView(edited);
-    await this.cache.invalidate(roomId);
-    await this.publish({ type: 'message_updated', room_id: roomId, message: view });
+    await this.afterChange(userId, { type: 'message_updated', room_id: roomId, message: view });
     return view;
   }
 
@@ -165,8 +193,7 @@ export class MessageService implements RoomMessages {
     if (message.isDeleted) return;
     const deleted = await this.store.softDelete(roomId, messageId, new Date());
     if (!deleted) throw notFound(`Message ${messageId} not found`);
-    await this.cache.invalidate(roomId);
-    await this.publish({ type: 'message_deleted', room_id: roomId, message: toMessageView(deleted), deleted_by: userId });
+    await this.afterChange(userId, { type: 'message_deleted', room_id: roomId, message: toMessageView(deleted), deleted_by: userId });
   }
 
   /** Toggles my reaction of that kind. */
@@ -178,8 +205,7 @@ export class MessageService implements RoomMessages {
     const updated = await this.store.toggleReaction(roomId, messageId, userId, reaction);
     if (!updated) throw notFound(`Message ${messageId} not found`);
     const view = toMessageView(updated);
-    await this.cache.invalidate(roomId);
-    await this.publish({
+    await this.afterChange(userId, {
       type: 'reaction_changed',
       room_id: roomId,
       message: view,
@@ -274,5 +300,22 @@ export class MessageService implements RoomMessages {
 
   private publish(event: DomainEvent): Promise<void> {
     return this.events.publishAfterCommit(event, this.log);
+  }
+
+  /**
+   * After an edit, deletion or reaction is stored: drop the room's cached first page and
+   * publish, and answer success whatever fails here (a toggle reported failed would be retried
+   * and undo itself). A list Redis would not let us drop expires within LIST_TTL_S.
+   */
+  private async afterChange(userId: number, event: DomainEventOf<'message_updated' | 'message_deleted' | 'reaction_changed'>): Promise<void> {
+    const context = { userId, roomId: event.room_id, messageId: event.message.id };
+    // At once: a reader who sees the event before the list is dropped may get the older copy
+    // from Redis, and keeps the event's (its version is higher).
+    await Promise.all([
+      this.cache.invalidate(event.room_id).catch((error: unknown) => {
+        this.log.warn({ err: error, ...context, eventType: event.type }, 'could not drop the recent-messages list after a change');
+      }),
+      this.events.publishAfterCommit(event, this.log.child(context)),
+    ]);
   }
 }

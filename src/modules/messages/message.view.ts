@@ -16,5 +16,6 @@ export function toMessageView(message: StoredMessage): MessageView {
     reactions: message.reactions,
     created_at: message.createdAt.toISOString(),
     client_message_id: message.clientMessageId,
+    version: message.version,
   };
 }

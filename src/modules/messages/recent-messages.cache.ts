@@ -6,7 +6,14 @@ import type { MessageView } from './message.schemas.ts';
 export const RECENT_CACHE_SIZE = 20;
 /** One more than served, so a full first page still knows whether older messages exist. */
 const LIST_LENGTH = RECENT_CACHE_SIZE + 1;
-const LIST_TTL_S = 600;
+/**
+ * A list lives this long after the read that filled it, however many messages are pushed onto
+ * it meanwhile (a push never extends it). That bounds the one staleness no version check can
+ * see: a message stored while its write-through was lost (the process died in between, or a
+ * push failed and the list could not be dropped either) is missing from the list until the
+ * list expires and the next read fills it from the store.
+ */
+export const LIST_TTL_S = 60;
 const VERSION_TTL_S = 86_400;
 
 interface Script {
@@ -16,26 +23,29 @@ interface Script {
 
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 
-/** `{id}` is a hash tag: both keys of a room live in one Redis Cluster slot, as the scripts need. */
-export const recentKey = (roomId: number) => `room:{${roomId}}:recent`;
+/**
+ * `{id}` is a hash tag: both keys of a room live in one Redis Cluster slot, as the scripts need.
+ * `:v2`: entries carry the message's `version`; lists written before it are never read.
+ */
+export const recentKey = (roomId: number) => `room:{${roomId}}:recent:v2`;
 export const recentVersionKey = (roomId: number) => `room:{${roomId}}:recent:ver`;
 
 /**
  * Write-through on send. The list exists only when it holds the room's newest messages
  * (up to LIST_LENGTH), newest first; each entry is "<sortKey>|<message JSON>".
  * Bumps the version; pushes only onto an existing list and only a message newer than its head;
- * an entry already there is left alone; an older, missing one drops the list.
+ * an entry already there is left alone; an older, missing one drops the list. The list keeps
+ * the expiry its fill gave it (LPUSH and LTRIM leave a key's TTL alone).
  */
 const PUSH_SCRIPT = script(`
 redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head then return 0 end
 local headKey = string.sub(head, 1, string.find(head, '|', 1, true) - 1)
 if ARGV[1] > headKey then
   redis.call('LPUSH', KEYS[1], ARGV[2])
   redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
   return 1
 end
 local prefix = ARGV[1] .. '|'
@@ -79,7 +89,8 @@ export interface FreshPage {
  * Correctness before hit rate: every write bumps `room:{id}:recent:ver`, and a reader only
  * fills the list when the version is still the one it saw before reading the store, so a
  * stale read can never be cached over a newer write. Edits, deletions and reactions drop the
- * list; the next first-page read fills it again.
+ * list; the next first-page read fills it again. A push that fails is followed by a drop (see
+ * MessageService), and a list never outlives LIST_TTL_S after its fill.
  */
 export class RecentMessagesCache {
   constructor(
@@ -121,7 +132,6 @@ export class RecentMessagesCache {
       this.sortKey(message),
       this.entry(message),
       String(LIST_LENGTH),
-      String(LIST_TTL_S),
       String(VERSION_TTL_S),
     );
   }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../../lib/domain-events.ts';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { EventBus } from '../../plugins/events.ts';
+import { StreamAccountCheck } from './presence.accounts.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import { WatcherRegistry, type WatcherRegistryStats } from './presence.registry.ts';
 import type { PresenceService } from './presence.service.ts';
@@ -34,7 +35,8 @@ export interface PresenceHubStats extends WatcherRegistryStats {
  * - WatcherRegistry: watched user → local streams (in memory), kept current by friendship
  *   and block events (app.events), which it re-checks in MySQL;
  * - PresenceSse: the HTTP stream (hijack, then PresenceStream: keep-alive, congestion drop),
- *   and the end of streams whose token was revoked.
+ *   and the end of streams whose token was revoked;
+ * - StreamAccountCheck: the end of streams whose user was deactivated or deleted.
  */
 export class PresenceHub {
   /** Applies to streams opened from now on; tests shorten it. */
@@ -43,6 +45,7 @@ export class PresenceHub {
   private readonly registry: WatcherRegistry;
   private readonly subscription: PresenceSubscription;
   private readonly sse: PresenceSse;
+  private readonly accountCheck: StreamAccountCheck;
   private started = false;
   private stopEvents: (() => void) | undefined;
 
@@ -61,6 +64,7 @@ export class PresenceHub {
       onUserOffline: (userId) => this.sse.closeRevoked(userId),
       log: options.log,
     });
+    this.accountCheck = new StreamAccountCheck({ registry: this.registry, tokens: options.tokens, log: options.log });
   }
 
   /**
@@ -71,6 +75,7 @@ export class PresenceHub {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.accountCheck.start();
     await Promise.all([this.subscription.start(), this.followFriendships()]);
   }
 
@@ -81,6 +86,7 @@ export class PresenceHub {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.accountCheck.stop();
     this.closeStreams();
     this.stopEvents?.();
     this.stopEvents = undefined;

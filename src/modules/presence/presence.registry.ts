@@ -61,6 +61,16 @@ export class WatcherRegistry implements StreamOwner {
     return this.viewers.has(viewerId);
   }
 
+  /** Users with at least one open stream here. */
+  viewerIds(): number[] {
+    return [...this.viewers.keys()];
+  }
+
+  /** Ends every local stream of this viewer (an `error` event with `reason`, then the end). */
+  closeStreamsOf(viewerId: number, reason: string): void {
+    for (const stream of this.streamsOf(viewerId)) stream.close(reason);
+  }
+
   watchedUserIds(): number[] {
     return [...this.watchers.keys()];
   }

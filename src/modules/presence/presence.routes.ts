@@ -55,10 +55,17 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
       security: BEARER_SECURITY,
       querystring: streamQuery,
       produces: ['text/event-stream', 'application/json'],
-      response: { 200: streamResponse, ...errorResponses(401, 503) },
+      response: { 200: streamResponse, ...errorResponses(401, 429, 503) },
     },
   }, async (request, reply) => {
-    await app.presenceHub.open(requireAuth(request), request, reply);
+    const auth = requireAuth(request);
+    // At most MAX_STREAMS_PER_USER open over all instances; the slot is freed when the response
+    // closes, however the stream ends (client gone, token expired, a failure before it started).
+    const slot = await app.abuseLimits.stream(auth.userId);
+    if (!slot.allowed) throw slot.error;
+    reply.raw.once('close', slot.release);
+    if (request.raw.socket.destroyed) slot.release();
+    await app.presenceHub.open(auth, request, reply);
   });
 };
 

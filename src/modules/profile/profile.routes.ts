@@ -23,6 +23,7 @@ const profileRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request) => ({ user: await app.profiles.update(requireAuth(request).userId, request.body) }));
 
   app.post('/me/image', {
+    config: { bodies: ['multipart'] },
     schema: {
       tags: ['profile'],
       summary: 'Upload my avatar (multipart field "image"; PNG, JPEG, WebP or GIF; at most 5 MB)',

@@ -11,16 +11,26 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticate);
   app.addHook('preHandler', bindRoomLog);
 
+  /** Counts one room created by `userId` (ROOM_CREATE_PER_HOUR, with group creation); 429 beyond. */
+  const takeRoomCreation = async (userId: number): Promise<void> => {
+    const limit = await app.abuseLimits.roomCreation(userId);
+    if (!limit.allowed) throw limit.error;
+  };
+
   app.post('', {
     schema: {
       tags,
       summary: 'Open the direct room with a user (201 new, 200 existing; 403 when blocked)',
       security: BEARER_SECURITY,
       body: directRoomBody,
-      response: { 200: roomEnvelope, 201: roomEnvelope, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: roomEnvelope, 201: roomEnvelope, ...errorResponses(400, 401, 403, 404, 429) },
     },
   }, async (request, reply) => {
-    const { room, created } = await app.rooms.service.openDirect(requireAuth(request).userId, request.body.user_id);
+    const { userId } = requireAuth(request);
+    // Only a room about to be created counts against ROOM_CREATE_PER_HOUR; an existing one opens freely.
+    const { room, created } = await app.rooms.service.openDirect(userId, request.body.user_id, {
+      beforeCreate: () => takeRoomCreation(userId),
+    });
     return reply.code(created ? 201 : 200).send({ room });
   });
 

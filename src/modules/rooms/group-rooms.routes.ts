@@ -23,16 +23,23 @@ const groupRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('preHandler', bindRoomLog);
   const rooms = app.rooms.service;
 
+  /** Counts one room created by `userId` (ROOM_CREATE_PER_HOUR, with new direct rooms); 429 beyond. */
+  const takeRoomCreation = async (userId: number): Promise<void> => {
+    const limit = await app.abuseLimits.roomCreation(userId);
+    if (!limit.allowed) throw limit.error;
+  };
+
   app.post('', {
     schema: {
       tags,
       summary: 'Create a group room; I become its owner, member_ids join as members',
       security: BEARER_SECURITY,
       body: createGroupBody,
-      response: { 201: roomEnvelope, ...errorResponses(400, 401, 403, 404) },
+      response: { 201: roomEnvelope, ...errorResponses(400, 401, 403, 404, 429) },
     },
   }, async (request, reply) => {
-    const room = await rooms.createGroup(requireAuth(request).userId, request.body);
+    const { userId } = requireAuth(request);
+    const room = await rooms.createGroup(userId, request.body, { beforeCreate: () => takeRoomCreation(userId) });
     return reply.code(201).send({ room });
   });
 

@@ -26,6 +26,11 @@ export const messageSchema = z
     reactions: z.partialRecord(z.enum(REACTION_KINDS), z.array(z.number().int())).describe('User ids per reaction kind'),
     created_at: z.string(),
     client_message_id: z.string().nullable(),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .describe('1 when sent, +1 with every edit, deletion or reaction; of two copies of a message, keep the higher version'),
   })
   .meta({ id: 'Message' });
 

@@ -43,6 +43,14 @@ export interface DirectRoomResult {
   created: boolean;
 }
 
+export interface CreateOptions {
+  /**
+   * Runs once every rule has passed, right before a room is inserted (never for an existing
+   * direct room); throwing refuses the creation. The routes count rooms created with it.
+   */
+  beforeCreate?: () => Promise<void>;
+}
+
 /** Rooms: direct and group rooms, membership, roles; every rule of the contract's Rooms section. */
 export class RoomService {
   private messages: RoomMessages = NO_MESSAGES;
@@ -64,7 +72,7 @@ export class RoomService {
   // ---- direct rooms -------------------------------------------------------------------------
 
   /** The direct room with `peerId`: created (201) or the existing one (200), never two. */
-  async openDirect(userId: number, peerId: number): Promise<DirectRoomResult> {
+  async openDirect(userId: number, peerId: number, options: CreateOptions = {}): Promise<DirectRoomResult> {
     if (peerId === userId) throw badRequest('You cannot open a direct room with yourself');
     const [peer, blocked] = await Promise.all([
       this.users.findActiveById(peerId),
@@ -76,6 +84,7 @@ export class RoomService {
     const key = directKeyOf(userId, peerId);
     const existing = await this.store.findDirectByKey(key);
     if (existing) return { room: await this.viewFor(userId, existing), created: false };
+    await options.beforeCreate?.();
     try {
       const room = await this.store.createDirect(userId, peerId);
       await this.publishRoom('created', room, userId, [userId, peerId]);
@@ -172,12 +181,14 @@ export class RoomService {
 
   // ---- group rooms ---------------------------------------------------------------------------
 
-  async createGroup(userId: number, body: CreateGroupBody): Promise<RoomView> {
+  /** A new group room; `member_ids` must be my friends (403 for anyone else). */
+  async createGroup(userId: number, body: CreateGroupBody, options: CreateOptions = {}): Promise<RoomView> {
     const memberIds = [...new Set(body.member_ids)].filter((id) => id !== userId);
     if (memberIds.length + 1 > body.max_members) {
       throw badRequest(`max_members is ${body.max_members}, but ${memberIds.length + 1} members were given`);
     }
     await this.checkCandidates(userId, memberIds);
+    await options.beforeCreate?.();
     const room = await this.store.createGroup({
       name: body.name,
       description: body.description || null,
@@ -327,17 +338,27 @@ export class RoomService {
 
   // ---- helpers -------------------------------------------------------------------------------
 
-  /** Users about to be added by `actorId`: they must exist, be active and not blocked either way. */
+  /**
+   * Users about to be added by `actorId`: they must exist, be active, not be blocked either way,
+   * and be the actor's accepted friends (nobody is put into a group by a stranger). Three
+   * batched reads, whatever the number of users.
+   */
   private async checkCandidates(actorId: number, userIds: readonly number[]): Promise<void> {
     if (userIds.length === 0) return;
-    const [active, blocked] = await Promise.all([
+    const [active, blocked, friends] = await Promise.all([
       this.users.activeIds(userIds),
       this.relationships.blockedAmong(actorId, userIds),
+      this.relationships.friendsAmong(actorId, userIds),
     ]);
+    const plural = (ids: readonly number[]) => (ids.length > 1 ? 's' : '');
     const missing = userIds.filter((id) => !active.has(id));
-    if (missing.length > 0) throw notFound(`User${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`);
+    if (missing.length > 0) throw notFound(`User${plural(missing)} ${missing.join(', ')} not found`);
     const blockedIds = userIds.filter((id) => blocked.has(id));
-    if (blockedIds.length > 0) throw forbidden(`You cannot add user${blockedIds.length > 1 ? 's' : ''} ${blockedIds.join(', ')}`);
+    if (blockedIds.length > 0) throw forbidden(`You cannot add user${plural(blockedIds)} ${blockedIds.join(', ')}`);
+    const strangers = userIds.filter((id) => !friends.has(id));
+    if (strangers.length > 0) {
+      throw forbidden(`Only your friends can be added to a group: user${plural(strangers)} ${strangers.join(', ')} ${strangers.length > 1 ? 'are' : 'is'} not`);
+    }
   }
 
   private withGroup<T>(roomId: number, work: (locked: LockedRoom) => Promise<T>): Promise<T> {

@@ -22,4 +22,9 @@ export class RelationshipService {
   blockedAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
     return this.store.blockedAmong(userId, otherIds);
   }
+
+  /** Which of `otherIds` are accepted friends of `userId`, in one query. */
+  friendsAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
+    return this.store.friendsAmong(userId, otherIds);
+  }
 }

@@ -44,4 +44,21 @@ export class RelationshipStore {
     });
     return new Set(rows.map((row) => (row.blockerId === userId ? row.blockedId : row.blockerId)));
   }
+
+  /** Which of `otherIds` are accepted friends of `userId`, in one query. */
+  async friendsAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
+    const ids = otherIds.filter((id) => id !== userId);
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.friendship.findMany({
+      where: {
+        status: 'accepted',
+        OR: [
+          { userLowId: userId, userHighId: { in: ids } },
+          { userHighId: userId, userLowId: { in: ids } },
+        ],
+      },
+      select: { userLowId: true, userHighId: true },
+    });
+    return new Set(rows.map((row) => (row.userLowId === userId ? row.userHighId : row.userLowId)));
+  }
 }

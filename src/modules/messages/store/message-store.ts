@@ -23,6 +23,11 @@ export interface StoredMessage {
   isDeleted: boolean;
   reactions: Reactions;
   createdAt: Date;
+  /**
+   * 1 when created; every edit, deletion and reaction toggle adds exactly 1, atomically with
+   * the change, so two changes never share a version and the higher one is the newer state.
+   */
+  version: number;
 }
 
 export interface NewMessage {
@@ -148,11 +153,18 @@ export interface MessageStore {
   findById(roomId: number, id: string): Promise<StoredMessage | null>;
   /** Newest first; throws InvalidCursorError for a cursor this store did not issue. */
   page(roomId: number, request: PageRequest): Promise<MessagePage>;
+  /**
+   * Each change below returns the message exactly as that change left it, with the version
+   * it gave it (not a later state read back after a concurrent change).
+   */
   /** Replaces the content of a live message; null when it is unknown or deleted. */
   editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null>;
-  /** Marks the message deleted (content and attachment cleared); returns it, null when unknown. */
+  /**
+   * Marks the message deleted (content and attachment cleared); returns it, null when unknown.
+   * A message already deleted is returned as it is (its version unchanged).
+   */
   softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null>;
-  /** Adds the user's reaction of that kind, or removes it when present; null when unknown. */
+  /** Adds the user's reaction of that kind, or removes it when present; null when unknown. Safe under concurrency. */
   toggleReaction(roomId: number, id: string, userId: number, reaction: ReactionKind): Promise<StoredMessage | null>;
   /** Case-insensitive substring match on content in one room, newest first; deleted messages never match. */
   search(roomId: number, text: string, limit: number): Promise<StoredMessage[]>;

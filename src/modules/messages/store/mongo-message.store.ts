@@ -36,6 +36,8 @@ export interface MongoMessageDocument {
   deleted_at: Date | null;
   reactions: Reactions;
   created_at: Date;
+  /** 1 on insert, +1 per change. Absent on documents written before versions existed: read as 1. */
+  version?: number;
 }
 
 type MessageDoc = WithId<MongoMessageDocument>;
@@ -44,6 +46,12 @@ const DUPLICATE_KEY = 11000;
 const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
 /** Newest first, ties broken by _id: a total order that the room_created index serves. */
 const NEWEST_FIRST = { created_at: -1, _id: -1 } as const;
+/**
+ * `version + 1` inside a pipeline update, counting a missing version as 1 (where `$inc` would
+ * make it 1, no newer than before). Changes are pipeline updates for this, so constants are
+ * wrapped in `$literal`: a pipeline would read user text such as "$field" as a field path.
+ */
+const NEXT_VERSION = { $add: [{ $ifNull: ['$version', 1] }, 1] };
 
 function toStored(doc: MessageDoc): StoredMessage {
   return {
@@ -62,6 +70,7 @@ function toStored(doc: MessageDoc): StoredMessage {
       REACTION_KINDS.flatMap((reaction) => (doc.reactions?.[reaction] ?? []).map((userId) => ({ userId, reaction }))),
     ),
     createdAt: doc.created_at,
+    version: doc.version ?? 1,
   };
 }
 
@@ -140,6 +149,7 @@ export class MongoMessageStore implements MessageStore {
       deleted_at: null,
       reactions: {},
       created_at: new Date(),
+      version: 1,
     };
     try {
       const { insertedId } = await this.messages.insertOne(doc);
@@ -171,9 +181,10 @@ export class MongoMessageStore implements MessageStore {
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
+    // One atomic update that returns the document as it left it: its version is this edit's.
     const doc = await this.messages.findOneAndUpdate(
       { _id: new ObjectId(id), room_id: roomId, is_deleted: false },
-      { $set: { content, is_edited: true, edited_at: at } },
+      [{ $set: { content: { $literal: content }, is_edited: { $literal: true }, edited_at: { $literal: at }, version: NEXT_VERSION } }],
       { returnDocument: 'after' },
     );
     return doc ? toStored(doc) : null;
@@ -181,18 +192,30 @@ export class MongoMessageStore implements MessageStore {
 
   async softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
-    await this.messages.updateOne(
+    const doc = await this.messages.findOneAndUpdate(
       { _id: new ObjectId(id), room_id: roomId, is_deleted: false },
-      { $set: { is_deleted: true, deleted_at: at, content: null, attachment_url: null } },
+      [
+        {
+          $set: {
+            is_deleted: { $literal: true },
+            deleted_at: { $literal: at },
+            content: { $literal: null },
+            attachment_url: { $literal: null },
+            version: NEXT_VERSION,
+          },
+        },
+      ],
+      { returnDocument: 'after' },
     );
-    return this.findById(roomId, id);
+    // Deleted already (or unknown): as it is.
+    return doc ? toStored(doc) : this.findById(roomId, id);
   }
 
   async toggleReaction(roomId: number, id: string, userId: number, reaction: ReactionKind): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
     const field = `$reactions.${reaction}`;
     const current = { $ifNull: [field, []] };
-    // One atomic pipeline update: remove the user when present, append otherwise.
+    // One atomic pipeline update: remove the user when present, append otherwise, and bump the version.
     const doc = await this.messages.findOneAndUpdate(
       { _id: new ObjectId(id), room_id: roomId },
       [
@@ -201,6 +224,7 @@ export class MongoMessageStore implements MessageStore {
             [`reactions.${reaction}`]: {
               $cond: [{ $in: [userId, current] }, { $setDifference: [current, [userId]] }, { $concatArrays: [current, [userId]] }],
             },
+            version: NEXT_VERSION,
           },
         },
       ],

@@ -1,4 +1,5 @@
 import type { Pool } from 'mariadb';
+import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
 import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
@@ -28,6 +29,9 @@ const withReactions = { reactions: { select: { userId: true, reaction: true } } 
 
 type MessageRow = Prisma.ChatMessageGetPayload<{ include: typeof withReactions }>;
 
+/** What a transaction can read with: the client or the transaction's own handle. */
+type Reader = Pick<Db, 'chatMessage'>;
+
 function toStored(row: MessageRow): StoredMessage {
   return {
     id: row.id.toString(),
@@ -43,6 +47,7 @@ function toStored(row: MessageRow): StoredMessage {
     isDeleted: row.isDeleted,
     reactions: normalizeReactions(row.reactions.map((r) => ({ userId: r.userId, reaction: r.reaction as ReactionKind }))),
     createdAt: row.createdAt,
+    version: row.version,
   };
 }
 
@@ -55,6 +60,12 @@ export function likeContains(text: string): string {
  * Messages in the MySQL `messages` / `message_reactions` tables (the default without MongoDB).
  * A message's position is its auto-increment id: history, cursors and unread counts all walk
  * the (room_id, id) index.
+ *
+ * Changes to a message (edit, delete, reaction) each run in one transaction whose first
+ * statement is `UPDATE messages SET version = version + 1` on that row: the row lock it takes
+ * orders every change of one message (so concurrent reaction toggles can no longer deadlock on
+ * the reaction index's gap locks), and the read-back inside the same transaction sees exactly
+ * the state that version names.
  */
 export class MysqlMessageStore implements MessageStore {
   readonly kind = 'mysql' as const;
@@ -105,6 +116,8 @@ export class MysqlMessageStore implements MessageStore {
         isDeleted: false,
         reactions: {},
         createdAt,
+        // The column's default: no read-back needed.
+        version: 1,
       };
       return { message, created: true };
     } catch (error) {
@@ -120,8 +133,7 @@ export class MysqlMessageStore implements MessageStore {
 
   async findById(roomId: number, id: string): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
-    const row = await this.db.chatMessage.findFirst({ where: { id: BigInt(id), roomId }, include: withReactions });
-    return row ? toStored(row) : null;
+    return this.read(this.db, roomId, BigInt(id));
   }
 
   async page(roomId: number, request: PageRequest): Promise<MessagePage> {
@@ -137,36 +149,39 @@ export class MysqlMessageStore implements MessageStore {
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
-    const { count } = await this.db.chatMessage.updateMany({
-      where: { id: BigInt(id), roomId, isDeleted: false },
-      data: { content, isEdited: true, editedAt: at },
+    const messageId = BigInt(id);
+    return this.change(roomId, messageId, async (tx) => {
+      const changed = await tx.$executeRaw`
+        UPDATE messages SET content = ${content}, is_edited = TRUE, edited_at = ${utcDateTime(at)}, version = version + 1
+        WHERE id = ${messageId} AND room_id = ${roomId} AND is_deleted = FALSE`;
+      return changed > 0;
     });
-    return count === 0 ? null : this.findById(roomId, id);
   }
 
   async softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
-    await this.db.chatMessage.updateMany({
-      where: { id: BigInt(id), roomId, isDeleted: false },
-      data: { isDeleted: true, deletedAt: at, content: null, attachmentUrl: null },
+    const messageId = BigInt(id);
+    const deleted = await this.change(roomId, messageId, async (tx) => {
+      const changed = await tx.$executeRaw`
+        UPDATE messages SET is_deleted = TRUE, deleted_at = ${utcDateTime(at)}, content = NULL, attachment_url = NULL, version = version + 1
+        WHERE id = ${messageId} AND room_id = ${roomId} AND is_deleted = FALSE`;
+      return changed > 0;
     });
-    return this.findById(roomId, id);
+    // Deleted already (or unknown): as it is.
+    return deleted ?? this.findById(roomId, id);
   }
 
   async toggleReaction(roomId: number, id: string, userId: number, reaction: ReactionKind): Promise<StoredMessage | null> {
-    const message = await this.findById(roomId, id);
-    if (!message) return null;
+    if (!this.isValidId(id)) return null;
     const messageId = BigInt(id);
-    try {
-      await this.db.$transaction(async (tx) => {
-        const removed = await tx.messageReaction.deleteMany({ where: { messageId, userId, reaction } });
-        if (removed.count === 0) await tx.messageReaction.create({ data: { messageId, userId, reaction } });
-      });
-    } catch (error) {
-      // A concurrent identical toggle added it first: the reaction is there, as asked.
-      if (!isUniqueViolation(error)) throw error;
-    }
-    return this.findById(roomId, id);
+    return this.change(roomId, messageId, async (tx) => {
+      const changed = await tx.$executeRaw`UPDATE messages SET version = version + 1 WHERE id = ${messageId} AND room_id = ${roomId}`;
+      if (changed === 0) return false;
+      // Under the message's row lock: nobody else toggles on this message until we commit.
+      const removed = await tx.messageReaction.deleteMany({ where: { messageId, userId, reaction } });
+      if (removed.count === 0) await tx.messageReaction.create({ data: { messageId, userId, reaction } });
+      return true;
+    });
   }
 
   async search(roomId: number, text: string, limit: number): Promise<StoredMessage[]> {
@@ -222,6 +237,25 @@ export class MysqlMessageStore implements MessageStore {
 
   async deleteRoom(roomId: number): Promise<void> {
     await this.db.chatMessage.deleteMany({ where: { roomId } });
+  }
+
+  /**
+   * One change of one message: `apply` runs first in the transaction (its UPDATE bumps the
+   * version and locks the row; false when no row matched), then the message is read back in
+   * the same transaction. Null when nothing matched. A deadlock victim is run again.
+   */
+  private change(roomId: number, messageId: bigint, apply: (tx: Prisma.TransactionClient) => Promise<boolean>): Promise<StoredMessage | null> {
+    return retryOnConflict(() =>
+      this.db.$transaction(async (tx) => {
+        if (!(await apply(tx))) return null;
+        return this.read(tx, roomId, messageId);
+      }),
+    );
+  }
+
+  private async read(reader: Reader, roomId: number, messageId: bigint): Promise<StoredMessage | null> {
+    const row = await reader.chatMessage.findFirst({ where: { id: messageId, roomId }, include: withReactions });
+    return row ? toStored(row) : null;
   }
 
   private parseCursor(cursor: string): bigint {
