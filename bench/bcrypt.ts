@@ -18,7 +18,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createSigner } from 'fast-jwt';
 import { Redis } from 'ioredis';
-import { BENCH_REDIS, type BenchDatabase, freshDatabase, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { BENCH_REDIS, type BenchDatabase, freshDatabase, seedGroupRooms, seedUsers, startChatServer, stopProcess } from './lib/setup.ts';
 import { argValue, endProgress, hasFlag, percentile, progress, round, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -68,27 +68,16 @@ async function claimRedisDb(admin: Redis, runId: string): Promise<number> {
  * The real server (src/server.ts) as in production, with info logs, bcrypt at its production
  * cost (10), and the per-IP and per-user limits out of the way of the load.
  */
-function startServer(db: BenchDatabase): ReturnType<typeof startProcess> {
+function startServer(db: BenchDatabase): ReturnType<typeof startChatServer> {
   const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: db.databaseUrl,
-    REDIS_URL: db.redisUrl,
     JWT_SECRET,
-    JWT_EXPIRES_IN: '2h',
     HEALTH_TOKEN: 'bench-health-token-0123456789abcdef',
     AUTH_RATE_PER_IP: '1000000',
-    API_RATE_PER_USER: '1000000',
-    API_RATE_PER_IP: '1000000',
-    MESSAGE_RATE_PER_USER: '1000000',
-    MESSAGE_BURST_PER_USER: '1000000',
     BCRYPT_ROUNDS: String(BCRYPT_ROUNDS),
     ...(BCRYPT_CONCURRENCY ? { BCRYPT_CONCURRENCY } : {}),
   };
   delete process.env.BCRYPT_CONCURRENCY;
-  return startProcess('src/server.ts', env, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+  return startChatServer(db, env);
 }
 
 /** The status, once the body is read (so the connection is free again). */

@@ -125,7 +125,7 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
  * production settings and info logs (the access line per request is part of the cost measured).
  */
-export function startChatServer(db: BenchDatabase): Promise<{ process: ChildProcess; port: number }> {
+export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}): Promise<{ process: ChildProcess; port: number }> {
   return startProcess('src/server.ts', {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
@@ -143,5 +143,6 @@ export function startChatServer(db: BenchDatabase): Promise<{ process: ChildProc
     ROOM_CREATE_PER_HOUR: '100000000',
     MAX_SOCKETS_PER_USER: '100000000',
     MAX_STREAMS_PER_USER: '100000000',
+    ...env,
   }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
 }
