@@ -10,9 +10,22 @@ export type { App };
 
 const uploadDir = mkdtempSync(path.join(tmpdir(), 'bigtech-uploads-'));
 
+/**
+ * With MONGODB_URL set, every suite's app stores messages in MongoDB (this run's database, named
+ * like the MariaDB one); otherwise in MySQL. The one switch for running all suites on either store.
+ */
+function messageStoreConfig(): Record<string, string> {
+  const mongoUrl = process.env.MONGODB_URL;
+  if (!mongoUrl) return {};
+  const url = new URL(mongoUrl);
+  url.pathname = `/${new URL(inject('databaseUrl')).pathname.slice(1)}`;
+  return { MONGODB_URL: url.toString() };
+}
+
 /** Config for this test run's database and Redis db; override any variable per test. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
+    ...messageStoreConfig(),
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: inject('databaseUrl'),

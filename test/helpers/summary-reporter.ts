@@ -13,6 +13,8 @@ export default class SummaryReporter implements Reporter {
       }
       if (testModule.state() === 'failed' && testModule.children.size === 0) counts.failed += 1;
     }
+    const store = process.env.MONGODB_URL ? 'MongoDB (MONGODB_URL set)' : 'MySQL (MONGODB_URL unset: the MongoDB store suite was skipped)';
+    process.stdout.write(`\nMessage store of the app suites: ${store}\n`);
     process.stdout.write(`\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }

@@ -156,10 +156,12 @@ export class MongoMessageStore implements MessageStore {
       return { message: toStored({ ...doc, _id: insertedId }), created: true };
     } catch (error) {
       if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY || input.clientMessageId === null) throw error;
+      // `$type: 'string'` repeats the partial index's filter, so the planner can use that index
+      // (room_user_client_message) instead of scanning the room.
       const first = await this.messages.findOne({
         room_id: input.roomId,
         user_id: input.userId,
-        client_message_id: input.clientMessageId,
+        client_message_id: { $eq: input.clientMessageId, $type: 'string' },
       });
       if (!first) throw error;
       return { message: toStored(first), created: false };
