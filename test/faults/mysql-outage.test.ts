@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseMysqlUrl } from '../../src/db/mysql-url.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startTestServer } from '../helpers/app.ts';
-import { TcpProxy, waitUntil, within } from '../helpers/faults.ts';
+import { type TcpProxy, waitUntil, within } from '../helpers/faults.ts';
+import { proxiedDatabase } from '../helpers/instance-pair.ts';
 import { createGroup } from '../helpers/rooms.ts';
 import { createUser, type TestUser } from '../helpers/users.ts';
 
@@ -24,12 +24,9 @@ let bob: TestUser;
 let roomId: number;
 
 beforeAll(async () => {
-  const url = new URL(inject('databaseUrl'));
-  const { connection } = parseMysqlUrl(url.toString());
-  proxy = await TcpProxy.start({ host: connection.host ?? '127.0.0.1', port: connection.port ?? 3306 });
-  url.hostname = '127.0.0.1';
-  url.port = String(proxy.port);
-  ({ app, baseUrl } = await startTestServer({ DATABASE_URL: url.toString() }));
+  const db = await proxiedDatabase();
+  proxy = db.proxy;
+  ({ app, baseUrl } = await startTestServer({ DATABASE_URL: db.databaseUrl }));
   [alice, bob] = await Promise.all([createUser(app, { prefix: 'dbcut' }), createUser(app, { prefix: 'dbcut' })]);
   roomId = (await createGroup(app, alice, { name: 'db outage', member_ids: [bob.id] })).id;
 });

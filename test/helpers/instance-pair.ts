@@ -11,16 +11,22 @@ export interface InstancePair {
   local: { app: App; baseUrl: string };
 }
 
+/** A TCP proxy in front of the run's MariaDB, and the DATABASE_URL that goes through it. */
+export async function proxiedDatabase(): Promise<{ proxy: TcpProxy; databaseUrl: string }> {
+  const url = new URL(inject('databaseUrl'));
+  const proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 3306) });
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return { proxy, databaseUrl: url.toString() };
+}
+
 /** Two instances on the run's MariaDB database and Redis db, with one JWT secret (a token is valid on both). */
 export async function startChildBehindDbProxy(): Promise<InstancePair> {
-  const databaseUrl = new URL(inject('databaseUrl'));
-  const dbProxy = await TcpProxy.start({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 3306) });
-  databaseUrl.hostname = '127.0.0.1';
-  databaseUrl.port = String(dbProxy.port);
+  const { proxy: dbProxy, databaseUrl } = await proxiedDatabase();
   const [child, local] = await Promise.all([
     ServerProcess.start({
       NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: databaseUrl,
       REDIS_URL: inject('redisUrl'),
       JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
       BCRYPT_ROUNDS: '4',

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DomainEvent } from '../../src/lib/domain-events.ts';
 import type { MessageView } from '../../src/modules/messages/message.schemas.ts';
 import { type App, createTestApp, startTestServer } from '../helpers/app.ts';
-import { sleep, TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { sleep, type TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { proxiedDatabase } from '../helpers/instance-pair.ts';
 import { createGroup, recordDomainEvents, send } from '../helpers/rooms.ts';
 import { answerRequest, befriend, blockUser, createUsers, pairRows, sendRequest } from '../helpers/social.ts';
 import type { TestUser } from '../helpers/users.ts';
@@ -180,12 +181,10 @@ describe('a WebSocket closing while its join awaits', () => {
   let proxy: TcpProxy;
   let slow: { app: App; baseUrl: string };
   beforeAll(async () => {
-    const url = new URL(inject('databaseUrl'));
-    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 3306) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
+    const db = await proxiedDatabase();
+    proxy = db.proxy;
     // Upkeep renews room leases every 300 ms: a dead connection left in the registry stays "active".
-    slow = await startTestServer({ DATABASE_URL: url.toString(), PRESENCE_TTL_S: '1' });
+    slow = await startTestServer({ DATABASE_URL: db.databaseUrl, PRESENCE_TTL_S: '1' });
   });
   afterAll(async () => {
     await slow?.app.close();

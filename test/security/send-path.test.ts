@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MessageView } from '../../src/modules/messages/message.schemas.ts';
 import { recentKey } from '../../src/modules/messages/recent-messages.cache.ts';
 import { type App, startTestServer } from '../helpers/app.ts';
-import { TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { type TcpProxy, waitUntil } from '../helpers/faults.ts';
+import { proxiedDatabase } from '../helpers/instance-pair.ts';
 import { createGroup, eventually, recordDomainEvents } from '../helpers/rooms.ts';
 import { createUser, type TestUser } from '../helpers/users.ts';
 import { type Frame, WsClient } from '../helpers/ws.ts';
@@ -22,11 +23,9 @@ let roomId: number;
 const clients: WsClient[] = [];
 
 beforeAll(async () => {
-  const url = new URL(inject('databaseUrl'));
-  proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 3306) });
-  url.hostname = '127.0.0.1';
-  url.port = String(proxy.port);
-  ({ app, baseUrl } = await startTestServer({ DATABASE_URL: url.toString() }));
+  const db = await proxiedDatabase();
+  proxy = db.proxy;
+  ({ app, baseUrl } = await startTestServer({ DATABASE_URL: db.databaseUrl }));
   [sender, observer] = await Promise.all([createUser(app, { prefix: 'sendpath' }), createUser(app, { prefix: 'sendpath' })]);
   roomId = (await createGroup(app, sender, { name: 'send path', member_ids: [observer.id] })).id;
 });

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { AccountSweep } from '../../plugins/account-sweep.ts';
 import type { TokenService } from '../../plugins/auth.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
 import { type ChatConnection, CLOSE_TOKEN_INVALID } from './chat.connection.ts';
@@ -11,12 +12,9 @@ export interface UpkeepTimers {
   pingIntervalMs: number;
   /** Refresh presence of connected users and room leases this often. */
   keepAliveIntervalMs: number;
-  /** Close sockets of deactivated or deleted users within this (default ACCOUNT_CHECK_INTERVAL_MS). */
+  /** Close sockets of deactivated or deleted users within this (default: AccountSweep's period). */
   accountCheckIntervalMs?: number;
 }
-
-/** One batched query per period, whatever the number of sockets; within the contract's 5 s. */
-export const ACCOUNT_CHECK_INTERVAL_MS = 4000;
 
 /**
  * What keeps open sockets honest while nothing is sent: ping/pong and dropping dead sockets,
@@ -25,8 +23,7 @@ export const ACCOUNT_CHECK_INTERVAL_MS = 4000;
  */
 export class ChatUpkeep {
   private readonly timers: NodeJS.Timeout[] = [];
-  /** A slow check (MySQL struggling) is not stacked on by the next period's. */
-  private checkingAccounts = false;
+  private readonly accountSweep: AccountSweep;
 
   constructor(
     private readonly deps: {
@@ -38,16 +35,31 @@ export class ChatUpkeep {
       log: FastifyBaseLogger;
     },
     private readonly intervals: UpkeepTimers,
-  ) {}
+  ) {
+    const { connections } = deps;
+    this.accountSweep = new AccountSweep({
+      label: 'sockets',
+      userIds: () => connections.userIds(),
+      closeSessionsOf: (userIds) => {
+        const inactive = new Set(userIds);
+        for (const connection of [...connections.connections()]) {
+          if (inactive.has(connection.userId)) connection.close(CLOSE_TOKEN_INVALID, 'Account deactivated');
+        }
+      },
+      accounts: deps.tokens,
+      log: deps.log,
+      ...(intervals.accountCheckIntervalMs !== undefined ? { intervalMs: intervals.accountCheckIntervalMs } : {}),
+    });
+  }
 
   start(): void {
     this.timers.push(setInterval(() => this.pingAll(), this.intervals.pingIntervalMs).unref());
     this.timers.push(setInterval(() => void this.refresh(), this.intervals.keepAliveIntervalMs).unref());
-    const accountCheckMs = this.intervals.accountCheckIntervalMs ?? ACCOUNT_CHECK_INTERVAL_MS;
-    this.timers.push(setInterval(() => void this.closeInactiveAccounts(), accountCheckMs).unref());
+    this.accountSweep.start();
   }
 
   stop(): void {
+    this.accountSweep.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
   }
@@ -95,25 +107,6 @@ export class ChatUpkeep {
       ]);
     } catch (error) {
       this.deps.log.warn({ err: error }, 'websocket upkeep failed');
-    }
-  }
-
-  /** One query for every connected user: sockets of users deactivated or deleted close with 4001. Never rejects. */
-  private async closeInactiveAccounts(): Promise<void> {
-    const { connections, tokens, log } = this.deps;
-    if (connections.size === 0 || this.checkingAccounts) return;
-    this.checkingAccounts = true;
-    try {
-      const inactive = new Set(await tokens.inactiveAmong(connections.userIds()));
-      if (inactive.size === 0) return;
-      for (const connection of [...connections.connections()]) {
-        if (inactive.has(connection.userId)) connection.close(CLOSE_TOKEN_INVALID, 'Account deactivated');
-      }
-      log.info({ userIds: [...inactive] }, 'closed sockets of deactivated accounts');
-    } catch (error) {
-      log.warn({ err: error }, 'websocket account check failed');
-    } finally {
-      this.checkingAccounts = false;
     }
   }
 }

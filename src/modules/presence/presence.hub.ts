@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { AccountSweep } from '../../plugins/account-sweep.ts';
 import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../../lib/domain-events.ts';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import { StreamAccountCheck } from './presence.accounts.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import { WatcherRegistry, type WatcherRegistryStats } from './presence.registry.ts';
 import type { PresenceService } from './presence.service.ts';
@@ -36,7 +36,7 @@ export interface PresenceHubStats extends WatcherRegistryStats {
  *   and block events (app.events), which it re-checks in MySQL;
  * - PresenceSse: the HTTP stream (hijack, then PresenceStream: keep-alive, congestion drop),
  *   and the end of streams whose token was revoked;
- * - StreamAccountCheck: the end of streams whose user was deactivated or deleted.
+ * - AccountSweep: the end of streams whose user was deactivated or deleted.
  */
 export class PresenceHub {
   /** Applies to streams opened from now on; tests shorten it. */
@@ -45,7 +45,7 @@ export class PresenceHub {
   private readonly registry: WatcherRegistry;
   private readonly subscription: PresenceSubscription;
   private readonly sse: PresenceSse;
-  private readonly accountCheck: StreamAccountCheck;
+  private readonly accountCheck: AccountSweep;
   private started = false;
   private stopEvents: (() => void) | undefined;
 
@@ -64,7 +64,13 @@ export class PresenceHub {
       onUserOffline: (userId) => this.sse.closeRevoked(userId),
       log: options.log,
     });
-    this.accountCheck = new StreamAccountCheck({ registry: this.registry, tokens: options.tokens, log: options.log });
+    this.accountCheck = new AccountSweep({
+      label: 'presence streams',
+      userIds: () => this.registry.viewerIds(),
+      closeSessionsOf: (userIds) => userIds.forEach((userId) => this.registry.closeStreamsOf(userId, 'Account deactivated')),
+      accounts: options.tokens,
+      log: options.log,
+    });
   }
 
   /**
