@@ -52,6 +52,9 @@ const configSchema = z.object({
   UPLOAD_DIR: z.string().min(1).default('./uploads'),
   ROOM_IDLE_TIMEOUT_S: positiveInt(1800),
   PRESENCE_TTL_S: positiveInt(300),
+  /** Recent events kept per room in Redis for recovery (`join` with `since`, SSE Last-Event-ID). */
+  EVENT_HISTORY_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
+  EVENT_HISTORY_TTL_S: positiveInt(600),
   LOGIN_MAX_FAILURES: positiveInt(10),
   AUTH_RATE_PER_IP: positiveInt(60),
   /**

@@ -13,7 +13,10 @@ export interface DomainEventMap {}
 
 export type DomainEventType = keyof DomainEventMap;
 
-/** The union of every declared event, discriminated by `type`. */
-export type DomainEvent = { [T in DomainEventType]: { type: T } & DomainEventMap[T] }[DomainEventType];
+/**
+ * The union of every declared event, discriminated by `type`. `event_id` is set on delivery for
+ * events kept in their room's history (see EventBus.keepInRoomHistory).
+ */
+export type DomainEvent = { [T in DomainEventType]: { type: T; event_id?: string } & DomainEventMap[T] }[DomainEventType];
 
 export type DomainEventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;

@@ -30,3 +30,16 @@ export const paginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
+
+/** C0 control characters and DEL: never part of text a user searches for (MongoDB refuses NUL in a $regex). */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Search text: trimmed, `min`-`max` characters, no control characters (400 otherwise). */
+export function searchText(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine((text) => !CONTROL_CHARACTERS.test(text), 'must not contain control characters');
+}

@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import type { DomainEvent } from '../lib/domain-events.ts';
+import type { DomainEvent, DomainEventType } from '../lib/domain-events.ts';
 import { redisDbIndex } from '../lib/redis-url.ts';
+import { EventHistory, type HistoryOptions } from './event-history.ts';
 import { FIRST_SUBSCRIBE_WAIT_MS, RedisSubscription } from './redis-subscription.ts';
 
 export const DOMAIN_EVENTS_CHANNEL = 'domain:events';
@@ -57,6 +58,9 @@ function logContextOf(event: DomainEvent): { roomId?: number; userId?: number } 
 export class EventBus {
   private readonly handlers = new Set<DomainEventHandler>();
   private readonly subscription: RedisSubscription;
+  private readonly roomHistoryTypes = new Set<DomainEventType>();
+  /** Each room's recent events, for recovery (see EventHistory). */
+  readonly history: EventHistory;
 
   constructor(
     private readonly publisher: Redis,
@@ -64,7 +68,9 @@ export class EventBus {
     private readonly log: FastifyBaseLogger,
     readonly channel: string = DOMAIN_EVENTS_CHANNEL,
     firstSubscribeWaitMs = FIRST_SUBSCRIBE_WAIT_MS,
+    history: HistoryOptions = { size: 500, ttlS: 600 },
   ) {
+    this.history = new EventHistory(publisher, history);
     this.subscription = new RedisSubscription({
       label: 'domain events',
       connect: openSubscriber,
@@ -75,8 +81,18 @@ export class EventBus {
     });
   }
 
+  /**
+   * Events of these types (each has a `room_id`) are room events: published with an `event_id`
+   * and kept in their room's history. Modules declare theirs when they register.
+   */
+  keepInRoomHistory(...types: DomainEventType[]): void {
+    for (const type of types) this.roomHistoryTypes.add(type);
+  }
+
   async publish(event: DomainEvent): Promise<void> {
-    await this.publisher.publish(this.channel, JSON.stringify(event));
+    const roomId = this.historyRoomOf(event);
+    if (roomId === undefined) await this.publisher.publish(this.channel, JSON.stringify(event));
+    else await this.history.appendAndPublish(roomId, event, this.channel);
   }
 
   /**
@@ -85,8 +101,17 @@ export class EventBus {
    * without publishing (the process died between the two), without announcing it twice.
    */
   async publishOnce(onceKey: string, event: DomainEvent, ttlS = 86_400): Promise<boolean> {
-    const published = await this.publisher.eval(PUBLISH_ONCE, 1, `event:once:${onceKey}`, this.channel, JSON.stringify(event), String(ttlS));
+    const key = `event:once:${onceKey}`;
+    const roomId = this.historyRoomOf(event);
+    if (roomId !== undefined) return (await this.history.appendAndPublish(roomId, event, this.channel, { key, ttlS })) !== null;
+    const published = await this.publisher.eval(PUBLISH_ONCE, 1, key, this.channel, JSON.stringify(event), String(ttlS));
     return published === 1;
+  }
+
+  private historyRoomOf(event: DomainEvent): number | undefined {
+    if (!this.roomHistoryTypes.has(event.type)) return undefined;
+    const roomId = (event as { room_id?: unknown }).room_id;
+    return typeof roomId === 'number' ? roomId : undefined;
   }
 
   /**
@@ -148,7 +173,10 @@ declare module 'fastify' {
 
 async function eventsPlugin(app: FastifyInstance): Promise<void> {
   const channel = domainEventsChannel(redisDbIndex(app.config.REDIS_URL));
-  const bus = new EventBus(app.redis, () => app.createRedisConnection('bigtech-chat-events'), app.log, channel);
+  const bus = new EventBus(app.redis, () => app.createRedisConnection('bigtech-chat-events'), app.log, channel, FIRST_SUBSCRIBE_WAIT_MS, {
+    size: app.config.EVENT_HISTORY_SIZE,
+    ttlS: app.config.EVENT_HISTORY_TTL_S,
+  });
   app.decorate('events', bus);
   app.addHook('onClose', async () => bus.close());
 }

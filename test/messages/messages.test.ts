@@ -41,6 +41,7 @@ describe('POST /api/messages/:room_id', () => {
     expect(message).toEqual({
       id: expect.any(String),
       room_id: roomId,
+      seq: 1,
       user_id: member.id,
       content,
       message_type: 'text',
@@ -392,7 +393,8 @@ describe('GET /api/messages/:room_id/search', () => {
     expect(korean.json().messages.map((m: MessageView) => m.id)).toEqual([b.id]);
     expect((await get(member, `/api/messages/${roomId}/search?q=${encodeURIComponent('%')}`)).json().messages).toEqual([]);
 
-    for (const q of ['', '%20%20', 'x'.repeat(101)]) {
+    // Control characters too: a NUL would reach MongoDB's $regex, which refuses it.
+    for (const q of ['', '%20%20', 'x'.repeat(101), 'a%00b', '%1Bx', 'a%7Fb']) {
       expect((await get(member, `/api/messages/${roomId}/search?q=${q}`)).statusCode, q).toBe(400);
     }
     expect((await get(member, `/api/messages/${roomId}/search`)).statusCode).toBe(400);

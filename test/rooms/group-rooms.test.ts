@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentKey } from '../../src/modules/messages/recent-messages.cache.ts';
 import type { RoomView } from '../../src/modules/rooms/room.schemas.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
 import { addMember, block, createGroup, eventually, makeUsers, openDirect, recordDomainEvents, send } from '../helpers/rooms.ts';
@@ -382,6 +383,31 @@ describe('DELETE /api/group-rooms/:room_id', () => {
     expect((await app.inject({ url: `/api/chat-rooms/${room.id}`, headers: owner.auth })).statusCode).toBe(404);
     expect((await app.inject({ url: `/api/messages/${room.id}`, headers: owner.auth })).statusCode).toBe(404);
     expect(await app.db.chatMessage.count({ where: { roomId: room.id } })).toBe(0);
+    // The clean-up succeeded: nothing is left owed for it.
+    expect(await app.db.roomPurge.count({ where: { roomId: room.id } })).toBe(0);
+    expect((await call('DELETE', `/api/group-rooms/${room.id}`, owner)).statusCode).toBe(404);
+  });
+
+  it('retries a clean-up that failed until it is done', async () => {
+    const { owner, member, room } = await staffedRoom();
+    await send(app, member, room.id, 'cached');
+    await app.redis.rpush(recentKey(room.id), 'a cached entry');
+    // A deletion whose clean-up never ran (its instance stopped, or the store was down): the
+    // room is gone, its row in room_purges stays, and the room's cache is still in Redis.
+    await app.db.$transaction([
+      app.db.room.delete({ where: { id: room.id } }),
+      app.db.roomPurge.create({ data: { roomId: room.id, requestedAt: new Date(Date.now() - 120_000) } }),
+    ]);
+    const fresh = await app.db.roomPurge.create({ data: { roomId: 2_000_000_000 } });
+
+    const result = await app.rooms.service.retryPurges(60_000);
+    expect(result.failed).toBe(0);
+    expect(result.done).toBeGreaterThanOrEqual(1);
+    expect(await app.db.roomPurge.count({ where: { roomId: room.id } })).toBe(0);
+    expect(await app.redis.exists(recentKey(room.id))).toBe(0);
+    // A clean-up requested within the grace period is left to the request that asked for it.
+    expect(await app.db.roomPurge.count({ where: { roomId: fresh.roomId } })).toBe(1);
+    await app.db.roomPurge.delete({ where: { roomId: fresh.roomId } });
     expect((await call('DELETE', `/api/group-rooms/${room.id}`, owner)).statusCode).toBe(404);
   });
 });

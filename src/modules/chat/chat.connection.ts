@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { CatchUpBuffer } from './catch-up.ts';
 
 /** Per-connection limits. */
 export const CONNECTION_LIMITS = {
@@ -18,6 +19,8 @@ let nextConnectionId = 1;
 export class ChatConnection {
   readonly id = nextConnectionId++;
   readonly rooms = new Set<number>();
+  /** Live frames of rooms this socket is replaying history for (join with `since`). */
+  readonly catchUp = new CatchUpBuffer();
   alive = true;
   private tokens: number = CONNECTION_LIMITS.burstFrames;
   private refilledAt = Date.now();
@@ -37,6 +40,11 @@ export class ChatConnection {
       return;
     }
     this.socket.send(frame);
+  }
+
+  /** A frame of one of this socket's rooms: held while that room catches up, else sent. */
+  deliver(roomId: number, frame: string, eventId: string | undefined): void {
+    if (!this.catchUp.offer(roomId, frame, eventId)) this.send(frame);
   }
 
   /** Token bucket: false when the client sends faster than allowed. */

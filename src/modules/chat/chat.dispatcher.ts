@@ -60,7 +60,7 @@ export class ChatDispatcher {
       case 'ping':
         return connection.send(PONG_FRAME);
       case 'join':
-        return this.deps.joins.join(connection, frame.room_id, log);
+        return this.deps.joins.join(connection, frame.room_id, log, frame.since);
       case 'leave':
         return this.deps.joins.leave(connection, frame.room_id);
       case 'message':

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import { systemFrame } from './chat.frames.ts';
+import { roomEventFrame, systemFrame } from './chat.frames.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { RoomJoins } from './room-joins.ts';
 import type { RoomRegistry } from './room-registry.ts';
@@ -35,35 +35,27 @@ export class ChatFanout {
 
   private deliver(event: DomainEvent): void {
     switch (event.type) {
-      case 'message_created':
-        return this.broadcast(event.room_id, JSON.stringify({ type: 'message', message: event.message }));
-      case 'message_updated':
-        return this.broadcast(event.room_id, JSON.stringify({ type: 'message_updated', message: event.message }));
-      case 'message_deleted':
-        return this.broadcast(event.room_id, JSON.stringify({ type: 'message_deleted', message: event.message }));
-      case 'reaction_changed':
-        return this.broadcast(event.room_id, JSON.stringify({ type: 'reaction', message: event.message }));
-      case 'read_updated':
-        return this.broadcast(
-          event.room_id,
-          JSON.stringify({ type: 'read_receipt', room_id: event.room_id, user_id: event.user_id, message_id: event.message_id, read_at: event.read_at }),
-        );
       case 'typing':
-        return this.broadcast(event.room_id, systemFrame('TYPING', event.room_id, event.user_id, event.is_typing), event.user_id);
-      case 'room_occupancy':
-        return this.broadcast(event.room_id, systemFrame(event.event, event.room_id, event.user_id), event.user_id);
+        return this.broadcast(event.room_id, systemFrame('TYPING', event.room_id, event.user_id, { isTyping: event.is_typing }), undefined, event.user_id);
       case 'room_changed':
         return this.roomChanged(event);
       case 'token_revoked':
         return this.deps.connections.closeRevoked(event.jti);
-      default:
-        return;
+      default: {
+        const frame = roomEventFrame(event);
+        if (frame === undefined) return;
+        const roomId = (event as { room_id: number }).room_id;
+        // Nobody needs to hear of their own arrival or departure.
+        const except = event.type === 'room_occupancy' ? event.user_id : undefined;
+        return this.broadcast(roomId, frame, event.event_id, except);
+      }
     }
   }
 
   /** Tells the room, then takes out the sockets of users no longer in it (all, once deleted). */
   private roomChanged(event: DomainEventOf<'room_changed'>): void {
-    this.broadcast(event.room_id, JSON.stringify({ type: 'room_updated', room: event.room }));
+    const frame = roomEventFrame(event);
+    if (frame !== undefined) this.broadcast(event.room_id, frame, event.event_id);
     const gone = usersGone(event);
     if (gone === undefined) return;
     for (const connection of [...this.deps.liveRooms.connections(event.room_id)]) {
@@ -74,9 +66,9 @@ export class ChatFanout {
     }
   }
 
-  private broadcast(roomId: number, frame: string, exceptUserId?: number): void {
+  private broadcast(roomId: number, frame: string, eventId: string | undefined, exceptUserId?: number): void {
     for (const connection of this.deps.liveRooms.connections(roomId)) {
-      if (connection.userId !== exceptUserId) connection.send(frame);
+      if (connection.userId !== exceptUserId) connection.deliver(roomId, frame, eventId);
     }
   }
 }

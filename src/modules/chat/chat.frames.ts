@@ -1,11 +1,16 @@
 import { z } from 'zod';
+import type { DomainEvent } from '../../lib/domain-events.ts';
 
 /** Frames a client may send over /ws/chat, validated one by one. */
 
 const roomId = z.number().int().positive().max(2_147_483_647);
 
 export const clientFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('join'), room_id: roomId }),
+  z.object({
+    type: z.literal('join'),
+    room_id: roomId,
+    since: z.string().max(40).optional().describe('The last event_id seen in this room: the events after it are replayed'),
+  }),
   z.object({ type: z.literal('leave'), room_id: roomId }),
   z.object({
     type: z.literal('message'),
@@ -32,15 +37,42 @@ export function errorFrame(code: ErrorCode, message: string, tempId?: string): s
   return JSON.stringify({ type: 'error', code, message, ...(tempId ? { temp_id: tempId } : {}) });
 }
 
-export function systemFrame(event: SystemEvent, roomId: number, userId: number, isTyping?: boolean): string {
+export function systemFrame(event: SystemEvent, roomId: number, userId: number, options: { isTyping?: boolean; eventId?: string } = {}): string {
   return JSON.stringify({
     type: 'system',
+    ...(options.eventId === undefined ? {} : { event_id: options.eventId }),
     event,
     room_id: roomId,
     user_id: userId,
-    ...(isTyping === undefined ? {} : { is_typing: isTyping }),
+    ...(options.isTyping === undefined ? {} : { is_typing: options.isTyping }),
     timestamp: new Date().toISOString(),
   });
+}
+
+/**
+ * The frame of a room event, with its `event_id`: the same for live delivery and for replay.
+ * Undefined for events that are not room events.
+ */
+export function roomEventFrame(event: DomainEvent): string | undefined {
+  const id = event.event_id === undefined ? {} : { event_id: event.event_id };
+  switch (event.type) {
+    case 'message_created':
+      return JSON.stringify({ type: 'message', ...id, message: event.message });
+    case 'message_updated':
+      return JSON.stringify({ type: 'message_updated', ...id, message: event.message });
+    case 'message_deleted':
+      return JSON.stringify({ type: 'message_deleted', ...id, message: event.message });
+    case 'reaction_changed':
+      return JSON.stringify({ type: 'reaction', ...id, message: event.message });
+    case 'read_updated':
+      return JSON.stringify({ type: 'read_receipt', ...id, room_id: event.room_id, user_id: event.user_id, message_id: event.message_id, read_at: event.read_at });
+    case 'room_changed':
+      return JSON.stringify({ type: 'room_updated', ...id, room: event.room });
+    case 'room_occupancy':
+      return systemFrame(event.event, event.room_id, event.user_id, { eventId: event.event_id });
+    default:
+      return undefined;
+  }
 }
 
 /** Parses a raw text frame; the error says what is wrong in a line. */

@@ -29,7 +29,8 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   const occupancy = new RoomOccupancyStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
   const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   const connections = new ConnectionRegistry();
-  const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events });
+  app.events.keepInRoomHistory('room_occupancy');
+  const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events, history: app.events.history });
   const dispatcher = new ChatDispatcher({ joins, messages: app.messages.service, events: app.events, limits: app.abuseLimits });
   const fanout = new ChatFanout({ events: app.events, liveRooms, connections, joins, log });
   const keepAliveMs = Math.min(30_000, (app.config.PRESENCE_TTL_S * 1000) / 3);

@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../lib/errors.ts';
+import type { EventHistory, Recovery } from '../../plugins/event-history.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RoomService } from '../rooms/room.service.ts';
 import type { ChatConnection } from './chat.connection.ts';
-import { errorFrame } from './chat.frames.ts';
+import { errorFrame, roomEventFrame } from './chat.frames.ts';
 import type { RoomOccupancyStore } from './room-occupancy.store.ts';
 import type { RoomRegistry } from './room-registry.ts';
 
@@ -19,6 +20,7 @@ export class RoomJoins {
       liveRooms: RoomRegistry;
       occupancy: RoomOccupancyStore;
       events: Pick<EventBus, 'publish'>;
+      history: Pick<EventHistory, 'after'>;
     },
   ) {}
 
@@ -31,7 +33,7 @@ export class RoomJoins {
    * leaveAll already did). Otherwise a dead socket would stay in the room registry, its lease
    * renewed forever, and the room would never go idle.
    */
-  async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
+  async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger, since?: string): Promise<void> {
     if (!(await this.isMember(connection.userId, roomId))) {
       connection.send(errorFrame('UNAUTHORIZED', `You are not a member of room ${roomId}`));
       return;
@@ -40,16 +42,53 @@ export class RoomJoins {
     if (!isOpen(connection)) return;
     const wasConnected = (await occupancy.connectedUserIds(roomId)).includes(connection.userId);
     if (!isOpen(connection)) return;
+    // Live events wait from here on while history is read: none is lost between the two.
+    if (since !== undefined) connection.catchUp.hold(roomId);
     const { firstForUser } = this.deps.liveRooms.join(roomId, connection);
-    if (firstForUser) await occupancy.userJoined(roomId, connection.userId);
-    if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
-    const connectedUserIds = await occupancy.connectedUserIds(roomId);
-    if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
-    connection.send(JSON.stringify({ type: 'joined', room_id: roomId, online_user_ids: connectedUserIds }));
+    try {
+      if (firstForUser) await occupancy.userJoined(roomId, connection.userId);
+      if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
+      const connectedUserIds = await occupancy.connectedUserIds(roomId);
+      if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
+      const recovered = since === undefined ? false : await this.replay(connection, roomId, since, log);
+      connection.send(JSON.stringify({ type: 'joined', room_id: roomId, online_user_ids: connectedUserIds, recovered }));
+    } finally {
+      // Whatever happened above, the room is live for this socket from now on.
+      for (const frame of connection.catchUp.release(roomId, undefined)) connection.send(frame);
+    }
     if (!wasConnected) await this.announce(roomId, connection.userId, 'USER_CONNECTED');
     // Closed while USER_CONNECTED went out: leaving again announces USER_DISCONNECTED after it.
     if (!isOpen(connection)) return this.undoJoin(connection, roomId, log);
     log.debug({ roomId }, 'joined room');
+  }
+
+  /**
+   * Sends the room's events after `since`, then the live ones that arrived meanwhile (without
+   * those the replay gave), and tells whether it could; `reset` when history no longer covers
+   * `since` (or Redis could not be read), and the client refetches over REST.
+   */
+  private async replay(connection: ChatConnection, roomId: number, since: string, log: FastifyBaseLogger): Promise<boolean> {
+    let recovery: Recovery;
+    try {
+      recovery = await this.deps.history.after(roomId, since);
+    } catch (error) {
+      log.warn({ err: error, roomId }, 'could not read the room history; the client is told to reset');
+      recovery = { kind: 'reset' };
+    }
+    if (recovery.kind === 'reset') {
+      connection.send(JSON.stringify({ type: 'reset', room_id: roomId }));
+      return false;
+    }
+    let upTo = since;
+    for (const event of recovery.events) {
+      if (event.event_id !== undefined) upTo = event.event_id;
+      // Live delivery never tells users of their own arrival or departure; neither does replay.
+      if (event.type === 'room_occupancy' && event.user_id === connection.userId) continue;
+      const frame = roomEventFrame(event);
+      if (frame !== undefined) connection.send(frame);
+    }
+    for (const frame of connection.catchUp.release(roomId, upTo)) connection.send(frame);
+    return true;
   }
 
   /** The socket closed while it was joining `roomId`: take it out again (if leaveAll has not). */
@@ -60,6 +99,7 @@ export class RoomJoins {
 
   /** A no-op for a room the socket is not in. */
   async leave(connection: ChatConnection, roomId: number): Promise<void> {
+    connection.catchUp.drop(roomId);
     if (!connection.rooms.has(roomId)) return;
     const { lastForUser, roomEmpty } = this.deps.liveRooms.leave(roomId, connection);
     if (!lastForUser) return;

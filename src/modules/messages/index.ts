@@ -4,7 +4,7 @@ import messageRoutes from './message.routes.ts';
 import { MessageService } from './message.service.ts';
 import { RecentMessagesCache } from './recent-messages.cache.ts';
 import { openMessageStore } from './store/index.ts';
-import type { MessageStore } from './store/message-store.ts';
+import { type MessageStore, sortKey } from './store/message-store.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,11 +17,10 @@ declare module 'fastify' {
 /** Messages over REST at /api/messages, stored in MongoDB or MySQL behind one MessageStore. */
 async function messagesModule(app: FastifyInstance): Promise<void> {
   const store = await openMessageStore(app);
-  const cache = new RecentMessagesCache(app.redis, (message) =>
-    store.sortKey({ id: message.id, createdAt: new Date(message.created_at) }),
-  );
+  const cache = new RecentMessagesCache(app.redis, sortKey);
   const service = new MessageService(store, app.rooms.service, app.relationships, cache, app.events, app.log.child({ module: 'messages' }));
   app.rooms.service.attachMessages(service);
+  app.events.keepInRoomHistory('message_created', 'message_updated', 'message_deleted', 'reaction_changed', 'read_updated');
   app.decorate('messageStore', store);
   app.decorate('messages', { service, cache });
   await app.register(messageRoutes, { prefix: '/api/messages' });

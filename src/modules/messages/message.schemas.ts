@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idParam as roomIdParam } from '../../lib/http-schemas.ts';
+import { idParam as roomIdParam, searchText } from '../../lib/http-schemas.ts';
 import { MESSAGE_TYPES, messageSchema, type MessageView, REACTION_KINDS } from '../rooms/room-message.schemas.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
@@ -71,6 +71,6 @@ export const historyResponse = z.object({
 export type HistoryView = z.infer<typeof historyResponse>;
 
 export const searchQuery = z.object({
-  q: z.string().trim().min(1).max(100).describe('Text to find (case-insensitive) in this room'),
+  q: searchText(1, 100).describe('Text to find (case-insensitive) in this room'),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
 });

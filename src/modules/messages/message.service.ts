@@ -10,7 +10,15 @@ import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView
 import { toMessageView } from './message.view.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
 import { RoomActivityWriter } from './room-activity.writer.ts';
-import { InvalidCursorError, type MessageStore, type MessageType, type ReactionKind, type StoredMessage } from './store/message-store.ts';
+import {
+  cursorFor,
+  InvalidCursorError,
+  type MessageStore,
+  type MessageType,
+  parseCursor,
+  type ReactionKind,
+  type StoredMessage,
+} from './store/message-store.ts';
 
 export interface SendInput {
   content?: string | null | undefined;
@@ -31,10 +39,22 @@ export interface HistoryRequest {
   limit: number;
 }
 
-const READ_POINTER_ATTEMPTS = 5;
 const ATTACHMENT_URL = /^(https?:\/\/|\/)\S*$/;
 
 const invalid = (field: string, message: string) => badRequest(message, [{ location: 'body', field, message }]);
+
+/** The `seq` a history request's `before` cursor names (400 for one this server did not issue). */
+function beforeSeqOf(before: string | undefined): number | undefined {
+  if (before === undefined) return undefined;
+  try {
+    return parseCursor(before);
+  } catch (error) {
+    if (error instanceof InvalidCursorError) {
+      throw badRequest('before is not a cursor this server issued', [{ location: 'querystring', field: 'before', message: 'Invalid cursor' }]);
+    }
+    throw error;
+  }
+}
 
 /** Trimmed content, at most 4000 characters (code points, so emoji count once). */
 function cleanContent(content: string | null | undefined): string | null {
@@ -151,21 +171,13 @@ export class MessageService implements RoomMessages {
         const fresh = await this.store.page(roomId, { limit: count });
         return { messages: fresh.messages.map(toMessageView), hasMore: fresh.hasMore };
       });
-      const nextCursor =
-        page.hasMore && page.oldest ? this.store.cursorFor({ id: page.oldest.id, createdAt: new Date(page.oldest.created_at) }) : null;
+      const nextCursor = page.hasMore && page.oldest ? cursorFor(page.oldest) : null;
       return new RawJson(
         `{"messages":[${page.messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`,
       );
     }
-    try {
-      const page = await this.store.page(roomId, request);
-      return { messages: page.messages.map(toMessageView), has_more: page.hasMore, next_cursor: page.nextCursor };
-    } catch (error) {
-      if (error instanceof InvalidCursorError) {
-        throw badRequest('before is not a cursor this server issued', [{ location: 'querystring', field: 'before', message: 'Invalid cursor' }]);
-      }
-      throw error;
-    }
+    const page = await this.store.page(roomId, { limit: request.limit, beforeSeq: beforeSeqOf(request.before) });
+    return { messages: page.messages.map(toMessageView), has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 
   async edit(userId: number, roomId: number, messageId: string, newContent: string): Promise<MessageView> {
@@ -220,28 +232,11 @@ export class MessageService implements RoomMessages {
   async markRead(userId: number, roomId: number, messageId: string): Promise<ReadStateView> {
     const access = await this.rooms.currentMembership(userId, roomId);
     const target = await this.requireMessage(roomId, messageId);
-    const targetKey = this.store.sortKey(target);
-    let state = { lastReadMessageId: access.lastReadMessageId, lastReadAt: access.lastReadAt };
-    let moved = false;
-    for (let attempt = 0; attempt < READ_POINTER_ATTEMPTS; attempt += 1) {
-      const current = state.lastReadMessageId;
-      if (current === target.id) break;
-      if (current !== null) {
-        const currentMessage = await this.store.findById(roomId, current);
-        if (currentMessage && this.store.sortKey(currentMessage) >= targetKey) break;
-      }
-      const at = new Date();
-      // Compare-and-set: a concurrent read receipt makes us look again instead of overwriting it.
-      if (await this.rooms.moveReadPointer(roomId, userId, current, target.id, at)) {
-        state = { lastReadMessageId: target.id, lastReadAt: at };
-        moved = true;
-        break;
-      }
-      const fresh = await this.rooms.readState(roomId, userId);
-      if (!fresh) throw forbidden(`You are not a member of room ${roomId}`);
-      state = fresh;
-    }
-    const summary = await this.store.summarize([{ roomId, userId, lastReadMessageId: state.lastReadMessageId, since: access.joinedAt }]);
+    const at = new Date();
+    const moved = await this.rooms.advanceReadPointer(roomId, userId, target, at);
+    const state = moved ? { lastReadMessageId: target.id, lastReadSeq: target.seq, lastReadAt: at } : await this.rooms.readState(roomId, userId);
+    if (!state) throw forbidden(`You are not a member of room ${roomId}`);
+    const summary = await this.store.summarize([{ roomId, userId, ...state, since: access.joinedAt }]);
     const readAt = state.lastReadAt?.toISOString() ?? null;
     if (moved && readAt) {
       await this.publish({ type: 'read_updated', room_id: roomId, user_id: userId, message_id: target.id, read_at: readAt });

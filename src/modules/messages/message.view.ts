@@ -5,6 +5,7 @@ export function toMessageView(message: StoredMessage): MessageView {
   return {
     id: message.id,
     room_id: message.roomId,
+    seq: message.seq,
     user_id: message.userId,
     content: message.content,
     message_type: message.messageType,

@@ -25,9 +25,10 @@ const script = (source: string): Script => ({ source, sha: createHash('sha1').up
 
 /**
  * `{id}` is a hash tag: both keys of a room live in one Redis Cluster slot, as the scripts need.
- * `:v2`: entries carry the message's `version`; lists written before it are never read.
+ * `:v3`: entries carry the message's `seq` (and `version`), and are keyed by `seq`; lists
+ * written before it are never read.
  */
-export const recentKey = (roomId: number) => `room:{${roomId}}:recent:v2`;
+export const recentKey = (roomId: number) => `room:{${roomId}}:recent:v3`;
 export const recentVersionKey = (roomId: number) => `room:{${roomId}}:recent:ver`;
 
 /**

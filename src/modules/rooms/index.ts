@@ -31,9 +31,25 @@ async function roomsModule(app: FastifyInstance): Promise<void> {
       if (event.type === 'room_changed') service.forgetMemberships(event.room_id);
     });
   });
+  retryPurgesPeriodically(app, service);
+  app.events.keepInRoomHistory('room_changed');
   app.decorate('rooms', { service });
   await app.register(chatRoomsRoutes, { prefix: '/api/chat-rooms' });
   await app.register(groupRoomsRoutes, { prefix: '/api/group-rooms' });
+}
+
+/** How often failed clean-ups of deleted rooms are retried, and how old one must be to be retried. */
+export const PURGE_RETRY_EVERY_MS = 60_000;
+
+function retryPurgesPeriodically(app: FastifyInstance, service: RoomService): void {
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    timer = setInterval(() => {
+      service.retryPurges(PURGE_RETRY_EVERY_MS).catch((error: unknown) => app.log.warn({ err: error }, 'retrying room clean-ups failed'));
+    }, PURGE_RETRY_EVERY_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 export default fp(roomsModule, { name: 'rooms', dependencies: ['auth', 'users', 'events'] });

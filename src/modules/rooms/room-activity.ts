@@ -4,7 +4,12 @@ import type { MessageView } from './room-message.schemas.ts';
 export interface RoomActivityQuery {
   roomId: number;
   userId: number;
-  /** Everything up to and including this message is read. */
+  /** Everything up to and including this `seq` is read (0: nothing). */
+  lastReadSeq: number;
+  /**
+   * The message the pointer names. Only for pointers stored before `seq` existed (their
+   * lastReadSeq is 0) by a store whose ids the migration could not resolve (MongoDB).
+   */
   lastReadMessageId: string | null;
   /** Messages older than this (e.g. before the member joined) never count as unread. */
   since: Date;

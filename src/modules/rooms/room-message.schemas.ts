@@ -15,6 +15,11 @@ export const messageSchema = z
   .object({
     id: z.string().describe('Opaque message id'),
     room_id: z.number().int(),
+    seq: z
+      .number()
+      .int()
+      .min(1)
+      .describe("The message's position in its room: 1, 2, 3, ... in the order messages were stored"),
     user_id: z.number().int(),
     content: z.string().nullable().describe('null once the message is deleted'),
     message_type: z.enum(MESSAGE_TYPES),

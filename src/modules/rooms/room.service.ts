@@ -21,6 +21,7 @@ export interface CurrentMembership {
   /** The other member of a direct room. */
   peerId: number | null;
   lastReadMessageId: string | null;
+  lastReadSeq: number;
   lastReadAt: Date | null;
   joinedAt: Date;
   /** Group owners and admins may delete others' messages (authors may always delete their own). */
@@ -29,6 +30,7 @@ export interface CurrentMembership {
 
 export interface ReadState {
   lastReadMessageId: string | null;
+  lastReadSeq: number;
   lastReadAt: Date | null;
 }
 
@@ -136,6 +138,7 @@ export class RoomService {
       role: record.member.role,
       peerId: record.type === 'direct' ? directPeerOf(record.directKey, userId) : null,
       lastReadMessageId: record.member.lastReadMessageId,
+      lastReadSeq: Number(record.member.lastReadSeq),
       lastReadAt: record.member.lastReadAt,
       joinedAt: record.member.joinedAt,
       mayDeleteOthersMessages: canDeleteOthersMessage(record.type, record.member.role),
@@ -143,16 +146,14 @@ export class RoomService {
   }
 
   /** My read pointer as MySQL has it now; null once I am not a member. */
-  readState(roomId: number, userId: number): Promise<ReadState | null> {
-    return this.store.readState(roomId, userId);
+  async readState(roomId: number, userId: number): Promise<ReadState | null> {
+    const state = await this.store.readState(roomId, userId);
+    return state ? { ...state, lastReadSeq: Number(state.lastReadSeq) } : null;
   }
 
-  /**
-   * Compare-and-set of my read pointer: moves it from `expected` to `next`, false when it was no
-   * longer `expected` (a concurrent read receipt) or I am not a member.
-   */
-  moveReadPointer(roomId: number, userId: number, expected: string | null, next: string, at: Date): Promise<boolean> {
-    return this.store.setLastRead(roomId, userId, expected, next, at);
+  /** Moves my read pointer forward to that message; false when it was already there or further. */
+  advanceReadPointer(roomId: number, userId: number, message: { id: string; seq: number }, at: Date): Promise<boolean> {
+    return this.store.advanceLastRead(roomId, userId, message.id, message.seq, at);
   }
 
   /** A message was stored at `at`: the room's activity time (room lists sort by it) never moves back. */
@@ -389,19 +390,45 @@ export class RoomService {
   private async viewsFor(userId: number, rooms: readonly RoomWithMembers[]): Promise<RoomView[]> {
     const queries = rooms.flatMap((room) => {
       const me = room.members.find((member) => member.userId === userId);
-      return me ? [{ roomId: room.id, userId, lastReadMessageId: me.lastReadMessageId, since: me.joinedAt }] : [];
+      return me
+        ? [{ roomId: room.id, userId, lastReadSeq: Number(me.lastReadSeq), lastReadMessageId: me.lastReadMessageId, since: me.joinedAt }]
+        : [];
     });
     const summaries = await this.messages.summarize(queries);
     return rooms.map((room) => toRoomView(room, summaries.get(room.id)));
   }
 
   private async afterDelete(roomId: number, actorId: number, memberIds: number[]): Promise<void> {
+    await this.purge(roomId);
+    await this.publish({ type: 'room_changed', room_id: roomId, change: 'deleted', actor_id: actorId, member_ids: memberIds, room: null });
+  }
+
+  /**
+   * A deleted room's messages and caches; on failure the purge stays recorded (written with the
+   * deletion) and `retryPurges` runs it again later. Never rejects.
+   */
+  private async purge(roomId: number): Promise<boolean> {
     try {
       await this.messages.purgeRoom(roomId);
+      await this.store.finishPurge(roomId);
+      return true;
     } catch (error) {
-      this.log.error({ err: error, roomId }, 'clean-up after a room deletion failed');
+      this.log.error({ err: error, roomId }, 'clean-up after a room deletion failed; it will be retried');
+      await this.store.notePurgeFailure(roomId).catch(() => {});
+      return false;
     }
-    await this.publish({ type: 'room_changed', room_id: roomId, change: 'deleted', actor_id: actorId, member_ids: memberIds, room: null });
+  }
+
+  /**
+   * Runs the clean-ups that failed (or whose instance stopped before doing them), oldest first.
+   * Purging is idempotent, so instances retrying the same room at once do no harm. `graceMs`
+   * leaves a fresh deletion to the request that made it.
+   */
+  async retryPurges(graceMs: number, batch = 50): Promise<{ done: number; failed: number }> {
+    const roomIds = await this.store.pendingPurges(new Date(Date.now() - graceMs), batch);
+    let done = 0;
+    for (const roomId of roomIds) if (await this.purge(roomId)) done += 1;
+    return { done, failed: roomIds.length - done };
   }
 
   private publishRoom(change: RoomChange, room: RoomWithMembers, actorId: number, memberIds: number[]): Promise<void> {

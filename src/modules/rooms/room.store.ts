@@ -21,7 +21,7 @@ export interface MembershipRecord {
   type: RoomType;
   directKey: string | null;
   /** My current membership, when I am a member. */
-  member: Pick<RoomMember, 'role' | 'lastReadMessageId' | 'lastReadAt' | 'joinedAt'> | null;
+  member: Pick<RoomMember, 'role' | 'lastReadMessageId' | 'lastReadSeq' | 'lastReadAt' | 'joinedAt'> | null;
 }
 
 export interface NewGroupRoom {
@@ -107,9 +107,13 @@ export class LockedRoom {
     await this.tx.room.update({ where: { id: this.room.id }, data: changes });
   }
 
-  /** Deletes the room; members and (MySQL) messages go with it by cascade. */
+  /**
+   * Deletes the room; members and (MySQL) messages go with it by cascade. The clean-up owed
+   * elsewhere (message store, caches) is recorded in the same transaction (see RoomPurges).
+   */
   async delete(): Promise<void> {
     await this.tx.room.delete({ where: { id: this.room.id } });
+    await this.tx.roomPurge.create({ data: { roomId: this.room.id } });
   }
 }
 
@@ -205,7 +209,7 @@ export class RoomStore {
         directKey: true,
         members: {
           where: { userId, leftAt: null },
-          select: { role: true, lastReadMessageId: true, lastReadAt: true, joinedAt: true },
+          select: { role: true, lastReadMessageId: true, lastReadSeq: true, lastReadAt: true, joinedAt: true },
         },
       },
     });
@@ -245,19 +249,42 @@ export class RoomStore {
   }
 
   /** My read pointer, when I am a member. */
-  readState(roomId: number, userId: number): Promise<Pick<RoomMember, 'lastReadMessageId' | 'lastReadAt'> | null> {
+  readState(roomId: number, userId: number): Promise<Pick<RoomMember, 'lastReadMessageId' | 'lastReadSeq' | 'lastReadAt'> | null> {
     return this.db.roomMember.findFirst({
       where: { roomId, userId, leftAt: null },
-      select: { lastReadMessageId: true, lastReadAt: true },
+      select: { lastReadMessageId: true, lastReadSeq: true, lastReadAt: true },
     });
   }
 
-  /** Compare-and-set of my read pointer: false when it changed since `expected` was read. */
-  async setLastRead(roomId: number, userId: number, expected: string | null, next: string, at: Date): Promise<boolean> {
+  /**
+   * Moves my read pointer forward to the message at `seq`; false when it already was there or
+   * further (the pointer never moves back), or I am not a member. One conditional UPDATE, so
+   * concurrent read receipts need no retry loop.
+   */
+  async advanceLastRead(roomId: number, userId: number, messageId: string, seq: number, at: Date): Promise<boolean> {
     const { count } = await this.db.roomMember.updateMany({
-      where: { roomId, userId, leftAt: null, lastReadMessageId: expected },
-      data: { lastReadMessageId: next, lastReadAt: at },
+      where: { roomId, userId, leftAt: null, lastReadSeq: { lt: seq } },
+      data: { lastReadMessageId: messageId, lastReadSeq: seq, lastReadAt: at },
     });
     return count > 0;
+  }
+
+  /** Clean-ups of deleted rooms still owed, oldest first, requested before `before`. */
+  async pendingPurges(before: Date, limit: number): Promise<number[]> {
+    const rows = await this.db.roomPurge.findMany({
+      where: { requestedAt: { lt: before } },
+      orderBy: { requestedAt: 'asc' },
+      take: limit,
+      select: { roomId: true },
+    });
+    return rows.map((row) => row.roomId);
+  }
+
+  async finishPurge(roomId: number): Promise<void> {
+    await this.db.roomPurge.deleteMany({ where: { roomId } });
+  }
+
+  async notePurgeFailure(roomId: number): Promise<void> {
+    await this.db.roomPurge.updateMany({ where: { roomId }, data: { attempts: { increment: 1 } } });
   }
 }

@@ -12,6 +12,8 @@ export type Reactions = Partial<Record<ReactionKind, number[]>>;
 export interface StoredMessage {
   id: string;
   roomId: number;
+  /** Position in the room: 1, 2, 3, ... in the order sends were stored, whichever instance sent. */
+  seq: number;
   userId: number;
   content: string | null;
   messageType: MessageType;
@@ -47,8 +49,8 @@ export interface CreateResult {
 }
 
 export interface PageRequest {
-  /** An opaque cursor from a previous page's `nextCursor`: only older messages are returned. */
-  before?: string | undefined;
+  /** Only messages below this `seq` (from a cursor, see `parseCursor`). */
+  beforeSeq?: number | undefined;
   limit: number;
 }
 
@@ -69,15 +71,31 @@ export interface RoomSummary {
 }
 
 /** A page from `limit + 1` rows, newest first: the extra row only says that more exist. */
-export function toMessagePage(
-  rows: StoredMessage[],
-  limit: number,
-  cursorFor: (message: StoredMessage) => string,
-): MessagePage {
+export function toMessagePage(rows: StoredMessage[], limit: number): MessagePage {
   const hasMore = rows.length > limit;
   const messages = rows.slice(0, limit);
   const last = messages.at(-1);
   return { messages, hasMore, nextCursor: hasMore && last ? cursorFor(last) : null };
+}
+
+/** Fixed width, so comparing two keys as strings compares the messages' positions. */
+export function sortKey(message: Pick<StoredMessage, 'seq'>): string {
+  return String(message.seq).padStart(16, '0');
+}
+
+/** The `before` cursor that continues a page right after this message (same in both stores). */
+export function cursorFor(message: Pick<StoredMessage, 'seq'>): string {
+  return encodeCursor({ s: message.seq });
+}
+
+/** The `seq` a `before` cursor names; InvalidCursorError for anything this server did not issue. */
+export function parseCursor(cursor: string): number {
+  const position = decodeCursor(cursor);
+  const seq = position.s;
+  if (Object.keys(position).length !== 1 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new InvalidCursorError();
+  }
+  return seq;
 }
 
 /** A `before` cursor that this store did not issue. */
@@ -129,8 +147,8 @@ export function normalizeReactions(pairs: Iterable<{ userId: number; reaction: R
  * Where messages live. Two adapters implement it: MongoDB (when MONGODB_URL is set) and MySQL
  * through Prisma. test/messages/message-store.contract.ts runs the same suite against both.
  *
- * Order: every message has a position (`sortKey`); history is newest position first, and
- * "after a message" means a greater position. Positions are total (no ties).
+ * Order: every message has its room's next `seq`, given out atomically by the store; history
+ * is newest `seq` first, and "after a message" means a greater `seq`.
  */
 export interface MessageStore {
   readonly kind: MessageStoreKind;
@@ -142,16 +160,12 @@ export interface MessageStore {
 
   /** Whether `id` could be an id of this store (anything else is simply not found). */
   isValidId(id: string): boolean;
-  /** A fixed-width string; comparing two of them compares the messages' positions. */
-  sortKey(message: Pick<StoredMessage, 'id' | 'createdAt'>): string;
-  /** The `before` cursor that continues a page right after this message. */
-  cursorFor(message: Pick<StoredMessage, 'id' | 'createdAt'>): string;
 
   /** Idempotent on (room, sender, clientMessageId) when clientMessageId is set, even under concurrency. */
   create(input: NewMessage): Promise<CreateResult>;
   /** The message, or null when unknown, malformed or in another room. */
   findById(roomId: number, id: string): Promise<StoredMessage | null>;
-  /** Newest first; throws InvalidCursorError for a cursor this store did not issue. */
+  /** Newest first. */
   page(roomId: number, request: PageRequest): Promise<MessagePage>;
   /**
    * Each change below returns the message exactly as that change left it, with the version

@@ -1,10 +1,8 @@
 import { type Collection, type Db as MongoDb, type Filter, MongoServerError, ObjectId, type WithId } from 'mongodb';
+import { ensureIndexes, type IndexSpec } from './mongo-indexes.ts';
 import {
   type CreateResult,
-  decodeCursor,
-  encodeCursor,
   escapeRegExp,
-  InvalidCursorError,
   type MessagePage,
   type MessageStore,
   toMessagePage,
@@ -21,9 +19,25 @@ import {
 } from './message-store.ts';
 
 export const MESSAGES_COLLECTION = 'messages';
+/** `{_id: room_id, last_seq}`: the last `seq` given out per room. */
+export const SEQUENCES_COLLECTION = 'message_sequences';
+/** `{_id: name}` of each one-time data migration that ran (or is running) on this database. */
+export const MIGRATIONS_COLLECTION = 'store_migrations';
+
+interface SequenceDocument {
+  _id: number;
+  last_seq: number;
+}
+
+interface MigrationDocument {
+  _id: string;
+  started_at: Date;
+}
 
 export interface MongoMessageDocument {
   room_id: number;
+  /** Absent only on documents written before `seq` existed, until init() numbers them. */
+  seq?: number;
   user_id: number;
   content: string | null;
   message_type: MessageType;
@@ -44,8 +58,24 @@ type MessageDoc = WithId<MongoMessageDocument>;
 
 const DUPLICATE_KEY = 11000;
 const OBJECT_ID_PATTERN = /^[0-9a-f]{24}$/;
-/** Newest first, ties broken by _id: a total order that the room_created index serves. */
-const NEWEST_FIRST = { created_at: -1, _id: -1 } as const;
+/** Newest first: the room_seq index's order. */
+const NEWEST_FIRST = { seq: -1 } as const;
+const SEQ_MIGRATION = 'message_seq_v1';
+const MIGRATION_BATCH = 1000;
+
+const MESSAGE_INDEXES: readonly IndexSpec[] = [
+  // The contract's {room_id, created_at desc}, with _id so that equal timestamps still have one order.
+  { key: { room_id: 1, created_at: -1, _id: -1 }, name: 'room_created' },
+  // History, cursors and unread counts.
+  { key: { room_id: 1, seq: -1 }, name: 'room_seq', unique: true },
+  { key: { user_id: 1, created_at: -1 }, name: 'user_created' },
+  {
+    key: { room_id: 1, user_id: 1, client_message_id: 1 },
+    name: 'room_user_client_message',
+    unique: true,
+    partialFilterExpression: { client_message_id: { $type: 'string' } },
+  },
+];
 /**
  * `version + 1` inside a pipeline update, counting a missing version as 1 (where `$inc` would
  * make it 1, no newer than before). Changes are pipeline updates for this, so constants are
@@ -57,6 +87,7 @@ function toStored(doc: MessageDoc): StoredMessage {
   return {
     id: doc._id.toHexString(),
     roomId: doc.room_id,
+    seq: doc.seq ?? 0,
     userId: doc.user_id,
     content: doc.content,
     messageType: doc.message_type,
@@ -74,40 +105,32 @@ function toStored(doc: MessageDoc): StoredMessage {
   };
 }
 
-/** Messages strictly after (older: false) or before (older: true) a position. */
-function beyond(position: { createdAt: Date; id: ObjectId }, older: boolean): Filter<MongoMessageDocument> {
-  const op = older ? '$lt' : '$gt';
-  return {
-    $or: [{ created_at: { [op]: position.createdAt } }, { created_at: position.createdAt, _id: { [op]: position.id } }],
-  };
-}
-
-/** The database named in the URL's path, else `bigtech_chat`. */
 /**
  * Messages in MongoDB, collection `messages`, with the contract's indexes. A message's position
- * is (created_at, _id): history, cursors and unread counts walk the room_created index.
+ * is its `seq`, from a per-room counter document (`message_sequences`, `$inc`); history, cursors
+ * and unread counts walk the room_seq index.
+ *
+ * Without multi-document transactions (a standalone mongod has none) the counter and the insert
+ * are two writes, which leaves two narrow windows MySQL's store does not have: two sends to one
+ * room may commit in the other order than their `seq` (for the time between one's `$inc` and its
+ * insert), and a send that loses a race on its client_message_id leaves its `seq` unused (a gap;
+ * a resend found before `$inc` takes none).
  */
 export class MongoMessageStore implements MessageStore {
   readonly kind = 'mongodb' as const;
   readonly messages: Collection<MongoMessageDocument>;
+  private readonly sequences: Collection<SequenceDocument>;
 
   /** `database` belongs to the caller's MongoClient (the mongodb plugin's), which it closes. */
   constructor(private readonly database: MongoDb) {
     this.messages = this.database.collection<MongoMessageDocument>(MESSAGES_COLLECTION);
+    this.sequences = this.database.collection<SequenceDocument>(SEQUENCES_COLLECTION);
   }
 
+  /** Numbers documents written before `seq` existed, then brings the indexes to their definitions. */
   async init(): Promise<void> {
-    await this.messages.createIndexes([
-      // {room_id, created_at desc}, with _id so that equal timestamps still have one order.
-      { key: { room_id: 1, created_at: -1, _id: -1 }, name: 'room_created' },
-      { key: { user_id: 1, created_at: -1 }, name: 'user_created' },
-      {
-        key: { room_id: 1, user_id: 1, client_message_id: 1 },
-        name: 'room_user_client_message',
-        unique: true,
-        partialFilterExpression: { client_message_id: { $type: 'string' } },
-      },
-    ]);
+    await this.numberLegacyMessages();
+    await ensureIndexes(this.messages, MESSAGE_INDEXES);
   }
 
   async ping(): Promise<void> {
@@ -126,17 +149,13 @@ export class MongoMessageStore implements MessageStore {
     return OBJECT_ID_PATTERN.test(id);
   }
 
-  sortKey(message: Pick<StoredMessage, 'id' | 'createdAt'>): string {
-    return `${String(message.createdAt.getTime()).padStart(15, '0')}${message.id}`;
-  }
-
-  cursorFor(message: Pick<StoredMessage, 'id' | 'createdAt'>): string {
-    return encodeCursor({ t: message.createdAt.getTime(), i: message.id });
-  }
-
   async create(input: NewMessage): Promise<CreateResult> {
+    // A resend is found before a `seq` is taken for it.
+    const earlier = await this.findByClientMessageId(input);
+    if (earlier) return { message: toStored(earlier), created: false };
     const doc: MongoMessageDocument = {
       room_id: input.roomId,
+      seq: await this.nextSeq(input.roomId),
       user_id: input.userId,
       content: input.content,
       message_type: input.messageType,
@@ -156,16 +175,30 @@ export class MongoMessageStore implements MessageStore {
       return { message: toStored({ ...doc, _id: insertedId }), created: true };
     } catch (error) {
       if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY || input.clientMessageId === null) throw error;
-      // `$type: 'string'` repeats the partial index's filter, so the planner can use that index
-      // (room_user_client_message) instead of scanning the room.
-      const first = await this.messages.findOne({
-        room_id: input.roomId,
-        user_id: input.userId,
-        client_message_id: { $eq: input.clientMessageId, $type: 'string' },
-      });
+      const first = await this.findByClientMessageId(input);
       if (!first) throw error;
       return { message: toStored(first), created: false };
     }
+  }
+
+  /** `$type: 'string'` repeats the partial index's filter, so the planner can use that index. */
+  private findByClientMessageId(input: NewMessage): Promise<MessageDoc | null> {
+    if (input.clientMessageId === null) return Promise.resolve(null);
+    return this.messages.findOne({
+      room_id: input.roomId,
+      user_id: input.userId,
+      client_message_id: { $eq: input.clientMessageId, $type: 'string' },
+    });
+  }
+
+  private async nextSeq(roomId: number): Promise<number> {
+    const counter = await this.sequences.findOneAndUpdate(
+      { _id: roomId },
+      { $inc: { last_seq: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    );
+    if (!counter) throw new Error(`no sequence document for room ${roomId} after an upsert`);
+    return counter.last_seq;
   }
 
   async findById(roomId: number, id: string): Promise<StoredMessage | null> {
@@ -175,10 +208,12 @@ export class MongoMessageStore implements MessageStore {
   }
 
   async page(roomId: number, request: PageRequest): Promise<MessagePage> {
-    const before = request.before === undefined ? undefined : this.parseCursor(request.before);
-    const filter: Filter<MongoMessageDocument> = { room_id: roomId, ...(before ? beyond(before, true) : {}) };
+    const filter: Filter<MongoMessageDocument> = {
+      room_id: roomId,
+      ...(request.beforeSeq !== undefined ? { seq: { $lt: request.beforeSeq } } : {}),
+    };
     const docs = await this.messages.find(filter).sort(NEWEST_FIRST).limit(request.limit + 1).toArray();
-    return toMessagePage(docs.map(toStored), request.limit, (message) => this.cursorFor(message));
+    return toMessagePage(docs.map(toStored), request.limit);
   }
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
@@ -248,36 +283,29 @@ export class MongoMessageStore implements MessageStore {
     const summaries = new Map<number, RoomSummary>();
     if (queries.length === 0) return summaries;
     const roomIds = [...new Set(queries.map((q) => q.roomId))];
-    const readIds = queries.flatMap((q) => (q.lastReadMessageId && this.isValidId(q.lastReadMessageId) ? [new ObjectId(q.lastReadMessageId)] : []));
 
-    const [latest, readDocs] = await Promise.all([
+    const [latest, legacySeqs] = await Promise.all([
       this.messages
         .aggregate<{ _id: number; doc: MessageDoc }>([
           { $match: { room_id: { $in: roomIds } } },
-          { $sort: { room_id: 1, created_at: -1, _id: -1 } },
+          { $sort: { room_id: 1, seq: -1 } },
           { $group: { _id: '$room_id', doc: { $first: '$$ROOT' } } },
         ])
         .toArray(),
-      readIds.length
-        ? this.messages.find({ _id: { $in: readIds } }, { projection: { created_at: 1, room_id: 1 } }).toArray()
-        : Promise.resolve([]),
+      this.legacyReadSeqs(queries),
     ]);
-    const readPosition = new Map(readDocs.map((doc) => [doc._id.toHexString(), { createdAt: doc.created_at, id: doc._id }]));
 
     const unread = await this.messages
       .aggregate<{ _id: number; count: number }>([
         {
           $match: {
-            $or: queries.map((q) => {
-              const position = q.lastReadMessageId ? readPosition.get(q.lastReadMessageId) : undefined;
-              return {
-                room_id: q.roomId,
-                user_id: { $ne: q.userId },
-                is_deleted: false,
-                created_at: { $gte: q.since },
-                ...(position ? beyond(position, false) : {}),
-              };
-            }),
+            $or: queries.map((q) => ({
+              room_id: q.roomId,
+              seq: { $gt: q.lastReadSeq || (q.lastReadMessageId ? legacySeqs.get(q.lastReadMessageId) ?? 0 : 0) },
+              user_id: { $ne: q.userId },
+              is_deleted: false,
+              created_at: { $gte: q.since },
+            })),
           },
         },
         { $group: { _id: '$room_id', count: { $sum: 1 } } },
@@ -292,23 +320,56 @@ export class MongoMessageStore implements MessageStore {
     return summaries;
   }
 
-  async deleteRoom(roomId: number): Promise<void> {
-    await this.messages.deleteMany({ room_id: roomId });
+  /** The `seq` of messages named by read pointers stored before `seq` existed (lastReadSeq 0). */
+  private async legacyReadSeqs(queries: readonly RoomSummaryQuery[]): Promise<Map<string, number>> {
+    const ids = queries.flatMap((q) =>
+      q.lastReadSeq === 0 && q.lastReadMessageId && this.isValidId(q.lastReadMessageId) ? [new ObjectId(q.lastReadMessageId)] : [],
+    );
+    if (ids.length === 0) return new Map();
+    const docs = await this.messages.find({ _id: { $in: ids } }, { projection: { seq: 1 } }).toArray();
+    return new Map(docs.map((doc) => [doc._id.toHexString(), doc.seq ?? 0]));
   }
 
-  private parseCursor(cursor: string): { createdAt: Date; id: ObjectId } {
-    const position = decodeCursor(cursor);
-    const { t, i } = position;
-    if (
-      Object.keys(position).length !== 2 ||
-      typeof t !== 'number' ||
-      !Number.isSafeInteger(t) ||
-      t < 0 ||
-      typeof i !== 'string' ||
-      !this.isValidId(i)
-    ) {
-      throw new InvalidCursorError();
+  async deleteRoom(roomId: number): Promise<void> {
+    await this.messages.deleteMany({ room_id: roomId });
+    await this.sequences.deleteOne({ _id: roomId });
+  }
+
+  /**
+   * One-time: documents from before `seq` get 1, 2, 3, ... per room in their old order
+   * (created_at, _id), and each room's counter its last number. The instance that records the
+   * migration first runs it; a crash midway leaves the record, so a later start finishes it
+   * (documents that already have `seq` are kept and counted from).
+   */
+  private async numberLegacyMessages(): Promise<void> {
+    const migrations = this.database.collection<MigrationDocument>(MIGRATIONS_COLLECTION);
+    const unnumbered = await this.messages.findOne({ seq: { $exists: false } }, { projection: { _id: 1 } });
+    if (!unnumbered) return;
+    try {
+      await migrations.insertOne({ _id: SEQ_MIGRATION, started_at: new Date() });
+    } catch (error) {
+      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
     }
-    return { createdAt: new Date(t), id: new ObjectId(i) };
+    const roomIds = await this.messages.distinct('room_id', { seq: { $exists: false } });
+    for (const roomId of roomIds) await this.numberRoom(roomId);
+  }
+
+  private async numberRoom(roomId: number): Promise<void> {
+    const [highest] = await this.messages.find({ room_id: roomId, seq: { $exists: true } }).sort({ seq: -1 }).limit(1).toArray();
+    let seq = highest?.seq ?? 0;
+    // The counter first, past every number this walk gives out: a send meanwhile gets a higher one.
+    const unnumbered = await this.messages.countDocuments({ room_id: roomId, seq: { $exists: false } });
+    await this.sequences.updateOne({ _id: roomId }, { $max: { last_seq: seq + unnumbered } }, { upsert: true });
+    const cursor = this.messages.find({ room_id: roomId, seq: { $exists: false } }, { projection: { _id: 1 } }).sort({ created_at: 1, _id: 1 });
+    let batch: { updateOne: { filter: Filter<MongoMessageDocument>; update: { $set: { seq: number } } } }[] = [];
+    for await (const doc of cursor) {
+      seq += 1;
+      batch.push({ updateOne: { filter: { _id: doc._id, seq: { $exists: false } }, update: { $set: { seq } } } });
+      if (batch.length === MIGRATION_BATCH) {
+        await this.messages.bulkWrite(batch, { ordered: false });
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.messages.bulkWrite(batch, { ordered: false });
   }
 }

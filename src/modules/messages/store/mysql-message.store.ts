@@ -1,4 +1,4 @@
-import type { Pool } from 'mariadb';
+import type { Pool, PoolConnection } from 'mariadb';
 import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
 import { utcDateTime } from '../../../db/mysql-url.ts';
@@ -6,9 +6,6 @@ import { Prisma } from '../../../generated/prisma/client.ts';
 import { isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
   type CreateResult,
-  decodeCursor,
-  encodeCursor,
-  InvalidCursorError,
   type MessagePage,
   type MessageStore,
   toMessagePage,
@@ -36,6 +33,7 @@ function toStored(row: MessageRow): StoredMessage {
   return {
     id: row.id.toString(),
     roomId: row.roomId,
+    seq: Number(row.seq),
     userId: row.userId,
     content: row.content,
     messageType: row.messageType as MessageType,
@@ -58,8 +56,7 @@ export function likeContains(text: string): string {
 
 /**
  * Messages in the MySQL `messages` / `message_reactions` tables (the default without MongoDB).
- * A message's position is its auto-increment id: history, cursors and unread counts all walk
- * the (room_id, id) index.
+ * History, cursors and unread counts walk the (room_id, seq) index.
  *
  * Changes to a message (edit, delete, reaction) each run in one transaction whose first
  * statement is `UPDATE messages SET version = version + 1` on that row: the row lock it takes
@@ -88,29 +85,21 @@ export class MysqlMessageStore implements MessageStore {
     return ID_PATTERN.test(id) && BigInt(id) <= MAX_ID;
   }
 
-  sortKey(message: Pick<StoredMessage, 'id'>): string {
-    return message.id.padStart(20, '0');
-  }
-
-  cursorFor(message: Pick<StoredMessage, 'id'>): string {
-    return encodeCursor({ i: message.id });
-  }
-
   /**
-   * One INSERT round trip (Prisma's create would add a read-back and a transaction). A repeated
-   * (room, sender, client_message_id) hits the unique key and returns the first message.
+   * The room's next `seq` and the INSERT in one transaction: the counter row's lock is held until
+   * commit, so sends to one room commit in `seq` order (no message is ever stored below one a
+   * reader has seen) while other rooms' counters are untouched. A repeated (room, sender,
+   * client_message_id) hits the unique key: the transaction rolls back (the counter with it, so
+   * no gap) and the first message is returned.
    */
   async create(input: NewMessage): Promise<CreateResult> {
     const createdAt = new Date();
     try {
-      const result = await this.pool.query<{ insertId: bigint | number }>(
-        `INSERT INTO messages (room_id, user_id, content, message_type, attachment_url, reply_to, client_message_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        [input.roomId, input.userId, input.content, input.messageType, input.attachmentUrl, input.replyTo, input.clientMessageId, utcDateTime(createdAt)],
-      );
+      const { id, seq } = await retryOnConflict(() => this.insertNumbered(input, createdAt));
       const message: StoredMessage = {
         ...input,
-        id: result.insertId.toString(),
+        id,
+        seq,
         isEdited: false,
         editedAt: null,
         isDeleted: false,
@@ -131,20 +120,55 @@ export class MysqlMessageStore implements MessageStore {
     }
   }
 
+  private async insertNumbered(input: NewMessage, createdAt: Date): Promise<{ id: string; seq: number }> {
+    const conn = await this.pool.getConnection();
+    try {
+      // Sent together with the first statement (the driver pipelines): START TRANSACTION fails
+      // only with the connection, and then so does everything after it.
+      const begun = conn.beginTransaction();
+      const [row] = await this.numberedInsert(conn, input, createdAt, begun).catch(async (error: unknown) => {
+        await conn.rollback().catch(() => {});
+        throw error;
+      });
+      await conn.commit();
+      if (!row) throw new Error('INSERT ... RETURNING gave no row');
+      return { id: row.id.toString(), seq: Number(row.seq) };
+    } finally {
+      await conn.release();
+    }
+  }
+
+  private async numberedInsert(
+    conn: PoolConnection,
+    input: NewMessage,
+    createdAt: Date,
+    begun: Promise<void>,
+  ): Promise<{ id: bigint | number; seq: bigint | number }[]> {
+    const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [
+      input.roomId,
+    ]);
+    await Promise.all([begun, bumped]);
+    return conn.query(
+      `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, reply_to, client_message_id, created_at)
+       SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
+       RETURNING id, seq`,
+      [input.userId, input.content, input.messageType, input.attachmentUrl, input.replyTo, input.clientMessageId, utcDateTime(createdAt), input.roomId],
+    );
+  }
+
   async findById(roomId: number, id: string): Promise<StoredMessage | null> {
     if (!this.isValidId(id)) return null;
     return this.read(this.db, roomId, BigInt(id));
   }
 
   async page(roomId: number, request: PageRequest): Promise<MessagePage> {
-    const before = request.before === undefined ? undefined : this.parseCursor(request.before);
     const rows = await this.db.chatMessage.findMany({
-      where: { roomId, ...(before !== undefined ? { id: { lt: before } } : {}) },
-      orderBy: { id: 'desc' },
+      where: { roomId, ...(request.beforeSeq !== undefined ? { seq: { lt: request.beforeSeq } } : {}) },
+      orderBy: { seq: 'desc' },
       take: request.limit + 1,
       include: withReactions,
     });
-    return toMessagePage(rows.map(toStored), request.limit, (message) => this.cursorFor(message));
+    return toMessagePage(rows.map(toStored), request.limit);
   }
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
@@ -191,12 +215,12 @@ export class MysqlMessageStore implements MessageStore {
       SELECT id FROM messages
       WHERE room_id = ${roomId} AND is_deleted = false AND content IS NOT NULL
         AND LOWER(content) COLLATE utf8mb4_bin LIKE LOWER(${likeContains(text)}) COLLATE utf8mb4_bin ESCAPE '!'
-      ORDER BY id DESC
+      ORDER BY seq DESC
       LIMIT ${limit}`;
     if (hits.length === 0) return [];
     const rows = await this.db.chatMessage.findMany({
       where: { id: { in: hits.map((hit) => BigInt(hit.id)) } },
-      orderBy: { id: 'desc' },
+      orderBy: { seq: 'desc' },
       include: withReactions,
     });
     return rows.map(toStored);
@@ -208,7 +232,7 @@ export class MysqlMessageStore implements MessageStore {
     const roomIds = [...new Set(queries.map((q) => q.roomId))];
 
     const [latest, unread] = await Promise.all([
-      this.db.chatMessage.groupBy({ by: ['roomId'], where: { roomId: { in: roomIds } }, _max: { id: true } }),
+      this.db.chatMessage.groupBy({ by: ['roomId'], where: { roomId: { in: roomIds } }, _max: { seq: true } }),
       this.db.chatMessage.groupBy({
         by: ['roomId'],
         where: {
@@ -217,15 +241,15 @@ export class MysqlMessageStore implements MessageStore {
             roomId: q.roomId,
             userId: { not: q.userId },
             createdAt: { gte: q.since },
-            ...(q.lastReadMessageId && this.isValidId(q.lastReadMessageId) ? { id: { gt: BigInt(q.lastReadMessageId) } } : {}),
+            seq: { gt: q.lastReadSeq },
           })),
         },
         _count: { _all: true },
       }),
     ]);
-    const lastIds = latest.flatMap((group) => (group._max.id === null ? [] : [group._max.id]));
-    const lastRows = lastIds.length
-      ? await this.db.chatMessage.findMany({ where: { id: { in: lastIds } }, include: withReactions })
+    const lastPositions = latest.flatMap((group) => (group._max.seq === null ? [] : [{ roomId: group.roomId, seq: group._max.seq }]));
+    const lastRows = lastPositions.length
+      ? await this.db.chatMessage.findMany({ where: { OR: lastPositions }, include: withReactions })
       : [];
     const lastByRoom = new Map(lastRows.map((row) => [row.roomId, toStored(row)]));
     const unreadByRoom = new Map(unread.map((group) => [group.roomId, group._count._all]));
@@ -256,12 +280,5 @@ export class MysqlMessageStore implements MessageStore {
   private async read(reader: Reader, roomId: number, messageId: bigint): Promise<StoredMessage | null> {
     const row = await reader.chatMessage.findFirst({ where: { id: messageId, roomId }, include: withReactions });
     return row ? toStored(row) : null;
-  }
-
-  private parseCursor(cursor: string): bigint {
-    const position = decodeCursor(cursor);
-    const id = position.i;
-    if (Object.keys(position).length !== 1 || typeof id !== 'string' || !this.isValidId(id)) throw new InvalidCursorError();
-    return BigInt(id);
   }
 }

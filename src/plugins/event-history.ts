@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import type { DomainEvent } from '../lib/domain-events.ts';
+
+/**
+ * Each room's recent events, kept in a Redis stream by whichever instance publishes them, so a
+ * client that reconnects to any instance resumes where it stopped (contract: Events and recovery).
+ *
+ * The stream entry id is the event's `event_id`: Redis gives it out atomically and increasing
+ * within the room. Publishing appends to the stream and publishes on the event channel in one
+ * script, so every live copy of an event carries the id it has in history. A stream is trimmed
+ * to about `size` entries (MAXLEN ~) and expires `ttlS` after its last event.
+ *
+ * Redis streams give what recovery needs without extra bookkeeping (Centrifugo keeps an epoch
+ * for the same purpose): `max-deleted-entry-id` tells whether events after a cursor were trimmed,
+ * and the first entry tells whether a cursor is older than the stream itself (a stream that
+ * expired, or was lost with Redis, starts again above every id it had).
+ */
+export const roomEventsKey = (roomId: number) => `room:{${roomId}}:events`;
+
+/** Appends ARGV[2] (event JSON) to stream KEYS[1], then publishes it with its id on channel ARGV[4]. */
+const APPEND_AND_PUBLISH = `
+if KEYS[2] and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[5]) then return false end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], '{"event_id":"' .. id .. '",' .. string.sub(ARGV[2], 2))
+return id`;
+
+const EVENT_ID = /^(\d{1,16})-(\d{1,16})$/;
+
+/** Whether `value` has the shape of an event id (a stream entry id). */
+export function isEventId(value: string): boolean {
+  return EVENT_ID.test(value);
+}
+
+/** Compares two event ids of one room: negative when `a` is older. */
+export function compareEventIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
+  const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
+}
+
+export type Recovery = { kind: 'events'; events: DomainEvent[] } | { kind: 'reset' };
+
+export interface HistoryOptions {
+  size: number;
+  ttlS: number;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+export class EventHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: HistoryOptions,
+  ) {}
+
+  /**
+   * Appends and publishes; with `onceKey`, only when no event with that key was published in the
+   * last `onceTtlS` seconds (null then). Returns the event id.
+   */
+  async appendAndPublish(roomId: number, event: DomainEvent, channel: string, once?: { key: string; ttlS: number }): Promise<string | null> {
+    const keys = once ? [roomEventsKey(roomId), once.key] : [roomEventsKey(roomId)];
+    const args = [String(this.options.size), JSON.stringify(event), String(this.options.ttlS), channel, String(once?.ttlS ?? 0)];
+    const id = await this.redis.eval(APPEND_AND_PUBLISH, keys.length, ...keys, ...args);
+    return typeof id === 'string' ? id : null;
+  }
+
+  /**
+   * The room's events after `since`, oldest first, or `reset` when some of them are no longer
+   * kept: trimmed, expired with a quiet room, lost with Redis, or `since` is not of this stream.
+   * One MULTI, so the stream's bounds and its entries are read at one instant.
+   */
+  async after(roomId: number, since: string): Promise<Recovery> {
+    if (!isEventId(since)) return { kind: 'reset' };
+    const key = roomEventsKey(roomId);
+    const replies = await this.redis.multi().xinfo('STREAM', key).xrange(key, `(${since}`, '+').exec();
+    const [info, range] = replies ?? [];
+    if (!info || info[0] || !range || range[0]) return { kind: 'reset' };
+    if (!this.covers(streamInfo(info[1]), since)) return { kind: 'reset' };
+    return { kind: 'events', events: (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields)) };
+  }
+
+  /** Whether every event of the stream after `since` is still in it. */
+  private covers(info: Map<string, unknown>, since: string): boolean {
+    const last = info.get('last-generated-id');
+    const maxDeleted = info.get('max-deleted-entry-id');
+    const first = info.get('first-entry');
+    if (typeof last !== 'string' || compareEventIds(since, last) > 0) return false;
+    if (typeof maxDeleted === 'string' && maxDeleted !== '0-0') return compareEventIds(since, maxDeleted) >= 0;
+    // Nothing trimmed yet: `since` must be one of this stream's own events (or later).
+    const firstId = Array.isArray(first) && typeof first[0] === 'string' ? first[0] : last;
+    return compareEventIds(since, firstId) >= 0;
+  }
+}
+
+/** XINFO STREAM's flat [name, value, ...] reply as a map. */
+function streamInfo(reply: unknown): Map<string, unknown> {
+  const info = new Map<string, unknown>();
+  if (!Array.isArray(reply)) return info;
+  for (let i = 0; i + 1 < reply.length; i += 2) info.set(String(reply[i]), reply[i + 1]);
+  return info;
+}
+
+function toEvent(id: string, fields: string[]): DomainEvent[] {
+  const json = fields[fields.indexOf('e') + 1];
+  if (json === undefined) return [];
+  try {
+    return [{ ...(JSON.parse(json) as DomainEvent), event_id: id }];
+  } catch {
+    return [];
+  }
+}
