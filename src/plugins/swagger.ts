@@ -27,6 +27,7 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'auth', description: 'Accounts and tokens' },
         { name: 'profile', description: 'Profiles and avatars' },
+        { name: 'users', description: 'The user directory: search and look-ups by id' },
         { name: 'friends', description: 'Friends and friend requests' },
         { name: 'blocks', description: 'Blocked users' },
         { name: 'presence', description: 'Online status' },

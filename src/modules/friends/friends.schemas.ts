@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../lib/http-schemas.ts';
-import { userIdParam } from '../users/user.schemas.ts';
+import { userIdParam, userSummarySchema } from '../users/user.schemas.ts';
 
 export const FRIENDSHIP_STATUSES = ['pending', 'accepted', 'rejected'] as const;
 
@@ -68,14 +68,7 @@ export const friendRequestsResponse = z.object({
   sent: z.array(friendRequestSchema),
 });
 
-export const userSearchResultSchema = z
-  .object({
-    user_id: z.number().int(),
-    username: z.string(),
-    display_name: z.string().nullable(),
-    profile_image_url: z.string().nullable(),
-  })
-  .meta({ id: 'UserSearchResult' });
+export const userSearchResultSchema = userSummarySchema.meta({ id: 'UserSearchResult' });
 
 export const searchResponse = z.array(userSearchResultSchema);
 

@@ -5,6 +5,7 @@ import type { EventBus } from '../../plugins/events.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
 import type { UserService } from '../users/user.service.ts';
+import { toUserSummary } from '../users/user.view.ts';
 import type {
   FriendRequestView,
   FriendshipView,
@@ -176,12 +177,7 @@ export class FriendsService {
 
   async search(userId: number, text: string, page: Page): Promise<UserSearchResult[]> {
     const rows = await this.store.search(userId, text, page);
-    return rows.map((row) => ({
-      user_id: row.id,
-      username: row.username,
-      display_name: row.displayName,
-      profile_image_url: row.profileImageUrl,
-    }));
+    return rows.map(toUserSummary);
   }
 
   private requested(row: FriendshipRecord): FriendRequestOutcome {

@@ -1,6 +1,7 @@
 import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Db } from '../../db/prisma.ts';
 import { type Friendship, type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
+import { containsPattern } from '../../lib/sql-like.ts';
 import { pairOf } from '../../lib/user-pair.ts';
 import { isUniqueViolation } from '../../plugins/prisma.ts';
 import type { Page } from './friends.schemas.ts';
@@ -87,9 +88,6 @@ async function refuseIfBlocked(tx: Prisma.TransactionClient, a: number, b: numbe
     if (hits.length > 0) throw new BlockedPairError();
   }
 }
-
-/** LIKE pattern for "contains `text`", with `!` escaping the wildcards. */
-const containsPattern = (text: string) => `%${text.replace(/[!%_]/g, '!$&')}%`;
 
 /**
  * Friendship rows. One row per pair of users (unique `pair`), so every write is keyed by the pair

@@ -12,7 +12,7 @@ declare module 'fastify' {
 
 async function profileModule(app: FastifyInstance): Promise<void> {
   const avatars = new AvatarStorage(app.config.UPLOAD_DIR);
-  app.decorate('profiles', new ProfileService(app.users, app.relationships, avatars));
+  app.decorate('profiles', new ProfileService(app.users, avatars));
   await app.register(profileRoutes, { prefix: '/api/profile' });
 }
 

@@ -1,7 +1,6 @@
 import type { MultipartFile } from '@fastify/multipart';
-import { badRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../../lib/errors.ts';
+import { badRequest, payloadTooLarge, unsupportedMediaType } from '../../lib/errors.ts';
 import { parsingMultipart } from '../../lib/multipart.ts';
-import type { RelationshipService } from '../users/relationship.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { toUserView } from '../users/user.view.ts';
 import type { UserView } from '../users/user.schemas.ts';
@@ -12,25 +11,16 @@ import { MAX_AVATAR_BYTES, type UpdateProfileBody } from './profile.schemas.ts';
 export class ProfileService {
   constructor(
     private readonly users: UserService,
-    private readonly relationships: RelationshipService,
     private readonly avatars: AvatarStorage,
   ) {}
 
-  async me(userId: number): Promise<UserView> {
-    const user = await this.users.findActiveById(userId);
-    if (!user) throw notFound(`User ${userId} not found`);
-    return toUserView(user, { showEmail: true });
+  me(userId: number): Promise<UserView> {
+    return this.users.view(userId, userId);
   }
 
-  /** Another user's profile: hidden (404) when unknown, inactive, or blocked either way. */
-  async view(viewerId: number, userId: number): Promise<UserView> {
-    if (viewerId === userId) return this.me(userId);
-    const [user, relationship] = await Promise.all([
-      this.users.findActiveById(userId),
-      this.relationships.between(viewerId, userId),
-    ]);
-    if (!user || relationship.blockedEitherWay) throw notFound(`User ${userId} not found`);
-    return toUserView(user, { showEmail: relationship.areFriends });
+  /** Another user's profile, by the rules `GET /api/users/:user_id` shares (UserService.view). */
+  view(viewerId: number, userId: number): Promise<UserView> {
+    return this.users.view(viewerId, userId);
   }
 
   async update(userId: number, changes: UpdateProfileBody): Promise<UserView> {

@@ -5,6 +5,7 @@ import { RelationshipService } from './relationship.service.ts';
 import { RelationshipStore } from './relationship.store.ts';
 import { UserService } from './user.service.ts';
 import { UserStore } from './user.store.ts';
+import usersRoutes from './users.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,13 +14,15 @@ declare module 'fastify' {
   }
 }
 
-/** Accounts and how two users stand to each other; no routes of its own (auth, profile and friends serve users). */
+/** Accounts and how two users stand to each other, and the user directory (`/api/users`). */
 async function usersModule(app: FastifyInstance): Promise<void> {
-  const users = new UserService(new UserStore(app.db));
+  const relationships = new RelationshipService(new RelationshipStore(app.db));
+  const users = new UserService(new UserStore(app.db), relationships);
   app.decorate('users', users);
-  app.decorate('relationships', new RelationshipService(new RelationshipStore(app.db)));
+  app.decorate('relationships', relationships);
   // Every token check asks (through a short cache) whether its user still exists and is active.
   app.tokens.accounts.use({ activeAmong: (userIds) => users.activeIds(userIds), isUnavailable: isMysqlUnavailable });
+  await app.register(usersRoutes, { prefix: '/api/users' });
 }
 
 export default fp(usersModule, { name: 'users', dependencies: ['prisma', 'auth'] });

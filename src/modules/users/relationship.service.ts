@@ -1,6 +1,21 @@
-import type { Relationship, RelationshipStore } from './relationship.store.ts';
+import type { FriendshipState, Relationship, RelationshipStore } from './relationship.store.ts';
 
 export type { Relationship };
+
+/** Where a user stands with another as friends: friends, a request pending one way, or neither. */
+export interface FriendStanding {
+  isFriend: boolean;
+  /** A pending request: `sent` by the viewer, or `received` from the other user. */
+  friendRequest: 'sent' | 'received' | null;
+}
+
+export const NO_STANDING: FriendStanding = { isFriend: false, friendRequest: null };
+
+function standingOf(viewerId: number, row: FriendshipState): FriendStanding {
+  if (row.status === 'accepted') return { isFriend: true, friendRequest: null };
+  if (row.status === 'pending') return { isFriend: false, friendRequest: row.requesterId === viewerId ? 'sent' : 'received' };
+  return NO_STANDING;
+}
 
 /**
  * The one place that answers "may these two users see each other?". Every feature that must
@@ -26,5 +41,11 @@ export class RelationshipService {
   /** Which of `otherIds` are accepted friends of `userId`, in one query. */
   friendsAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
     return this.store.friendsAmong(userId, otherIds);
+  }
+
+  /** How `viewerId` stands with each of `otherIds` (friendship and pending requests), in one query. */
+  async friendStandingsAmong(viewerId: number, otherIds: readonly number[]): Promise<Map<number, FriendStanding>> {
+    const rows = await this.store.friendshipsAmong(viewerId, otherIds);
+    return new Map([...rows].map(([otherId, row]) => [otherId, standingOf(viewerId, row)]));
   }
 }

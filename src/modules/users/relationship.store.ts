@@ -1,9 +1,32 @@
 import type { Db } from '../../db/prisma.ts';
+import { type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
 import { pairOf } from '../../lib/user-pair.ts';
 
 export interface Relationship {
   areFriends: boolean;
   blockedEitherWay: boolean;
+}
+
+/** The friendship row of a pair, as seen from one of the two users. */
+export interface FriendshipState {
+  status: FriendshipStatus;
+  requesterId: number;
+}
+
+/**
+ * SQL condition for a query over users: neither `userId` nor the user whose id is `other` (a
+ * column) has blocked the other. Two point lookups on the unique (blocker_id, blocked_id) key.
+ */
+export function notBlockedEitherWay(userId: number, other: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`NOT EXISTS (SELECT 1 FROM block_users b WHERE b.blocker_id = ${userId} AND b.blocked_id = ${other})
+    AND NOT EXISTS (SELECT 1 FROM block_users b WHERE b.blocker_id = ${other} AND b.blocked_id = ${userId})`;
+}
+
+/** SQL condition: `userId` and the user whose id is `other` are accepted friends (the pair key). */
+export function acceptedFriends(userId: number, other: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`EXISTS (SELECT 1 FROM friendships f
+    WHERE f.user_low_id = LEAST(${other}, ${userId}) AND f.user_high_id = GREATEST(${other}, ${userId})
+      AND f.status = 'accepted')`;
 }
 
 /**
@@ -47,18 +70,28 @@ export class RelationshipStore {
 
   /** Which of `otherIds` are accepted friends of `userId`, in one query. */
   async friendsAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
+    return new Set((await this.friendshipsAmong(userId, otherIds, 'accepted')).keys());
+  }
+
+  /**
+   * The friendship row `userId` has with each of `otherIds` (only those with one, and only of
+   * `status` when given), keyed by the other user: one query, served by the pair key both ways.
+   */
+  async friendshipsAmong(userId: number, otherIds: readonly number[], status?: FriendshipStatus): Promise<Map<number, FriendshipState>> {
     const ids = otherIds.filter((id) => id !== userId);
-    if (ids.length === 0) return new Set();
+    if (ids.length === 0) return new Map();
     const rows = await this.db.friendship.findMany({
       where: {
-        status: 'accepted',
+        ...(status ? { status } : {}),
         OR: [
           { userLowId: userId, userHighId: { in: ids } },
           { userHighId: userId, userLowId: { in: ids } },
         ],
       },
-      select: { userLowId: true, userHighId: true },
+      select: { userLowId: true, userHighId: true, status: true, requesterId: true },
     });
-    return new Set(rows.map((row) => (row.userLowId === userId ? row.userHighId : row.userLowId)));
+    return new Map(
+      rows.map((row) => [row.userLowId === userId ? row.userHighId : row.userLowId, { status: row.status, requesterId: row.requesterId }]),
+    );
   }
 }

@@ -20,3 +20,56 @@ export const userSchema = z
 export const userEnvelope = z.object({ user: userSchema });
 
 export type UserView = z.infer<typeof userSchema>;
+
+export const userParams = z.object({ user_id: userIdParam });
+
+/** Control characters and unpaired surrogates (which MySQL cannot store as UTF-8) in search text. */
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}\p{Cs}]*$/u;
+
+export const userSearchQuery = z.object({
+  q: z
+    .string()
+    .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
+    .trim()
+    .min(2)
+    .max(100)
+    .describe('At least 2 characters; matched case-insensitively against username and display name, `%` and `_` literally'),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
+
+/** Who a user is, in lists about other users (search results, requests). */
+export const userSummarySchema = z.object({
+  user_id: z.number().int(),
+  username: z.string(),
+  display_name: z.string().nullable(),
+  profile_image_url: z.string().nullable(),
+});
+
+export const directoryEntrySchema = userSummarySchema
+  .extend({
+    is_friend: z.boolean(),
+    friend_request: z
+      .enum(['sent', 'received'])
+      .nullable()
+      .describe('A pending friend request: `sent` by me, `received` from them; null when none'),
+  })
+  .meta({ id: 'UserDirectoryEntry' });
+
+export const userSearchResponse = z.array(directoryEntrySchema);
+
+export const MAX_USER_IDS = 100;
+
+export const userIdsQuery = z.object({
+  ids: z
+    .string()
+    .describe(`Comma-separated user ids, at most ${MAX_USER_IDS}`)
+    // 10 digits and a comma per id: longer text cannot be a valid list.
+    .max(MAX_USER_IDS * 11)
+    .transform((text) => text.split(','))
+    .pipe(z.array(userIdParam).max(MAX_USER_IDS)),
+});
+
+export const userListResponse = z.array(userSchema);
+
+export type UserSummary = z.infer<typeof userSummarySchema>;
+export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
