@@ -21,6 +21,10 @@ export class ChatConnection {
   readonly rooms = new Set<number>();
   /** Live frames of rooms this socket is replaying history for (join with `since`). */
   readonly catchUp = new CatchUpBuffer();
+  /** Friends' presence on this socket, while subscribed (`presence_subscribe`). */
+  presence: { close(): void } | undefined;
+  /** Counts presence_subscribe/unsubscribe frames: only the latest one's subscription is kept. */
+  presenceRequests = 0;
   alive = true;
   private tokens: number = CONNECTION_LIMITS.burstFrames;
   private refilledAt = Date.now();

@@ -3,9 +3,11 @@ import { AppError } from '../../lib/errors.ts';
 import type { AbuseLimits } from '../../plugins/abuse-limits.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { MessageService } from '../messages/message.service.ts';
+import type { PresenceHub } from '../presence/presence.hub.ts';
 import type { ChatConnection } from './chat.connection.ts';
 import { type ClientFrame, errorFrame, type MessageFrame, parseClientFrame } from './chat.frames.ts';
 import type { RoomJoins } from './room-joins.ts';
+import { SocketPresenceTransport } from './socket-presence.ts';
 
 const PONG_FRAME = JSON.stringify({ type: 'pong' });
 
@@ -22,6 +24,7 @@ export class ChatDispatcher {
       events: Pick<EventBus, 'publish'>;
       /** The per-user message bucket, shared with POST /api/messages/:room_id. */
       limits: Pick<AbuseLimits, 'message'>;
+      presence: Pick<PresenceHub, 'subscribe'>;
     },
   ) {}
 
@@ -69,7 +72,28 @@ export class ChatDispatcher {
         return this.typing(connection, frame.room_id, frame.is_typing);
       case 'read':
         return this.read(connection, frame.room_id, frame.message_id);
+      case 'presence_subscribe':
+        return this.subscribePresence(connection);
+      case 'presence_unsubscribe':
+        connection.presenceRequests += 1;
+        connection.presence?.close();
+        connection.presence = undefined;
+        return;
     }
+  }
+
+  /** A fresh snapshot and live changes; subscribing again starts over with a new snapshot. */
+  private async subscribePresence(connection: ChatConnection): Promise<void> {
+    const request = ++connection.presenceRequests;
+    connection.presence?.close();
+    connection.presence = undefined;
+    const stream = await this.deps.presence.subscribe(
+      { userId: connection.userId, jti: connection.jti, expiresAt: connection.tokenExpiresAt },
+      new SocketPresenceTransport(connection),
+    );
+    // Closed meanwhile (or unsubscribed, or subscribed again): this one is not wanted.
+    if (connection.socket.readyState !== connection.socket.OPEN || request !== connection.presenceRequests) stream.close();
+    else connection.presence = stream;
   }
 
   /** Same code path as POST /api/messages/:room_id; temp_id is the client_message_id. */

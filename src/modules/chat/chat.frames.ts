@@ -24,6 +24,8 @@ export const clientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('typing'), room_id: roomId, is_typing: z.boolean() }),
   z.object({ type: z.literal('read'), room_id: roomId, message_id: z.string().min(1).max(64) }),
   z.object({ type: z.literal('ping') }),
+  z.object({ type: z.literal('presence_subscribe') }),
+  z.object({ type: z.literal('presence_unsubscribe') }),
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrame>;

@@ -51,6 +51,8 @@ export class ChatGateway {
 
   private async onClose(connection: ChatConnection, log: FastifyBaseLogger): Promise<void> {
     this.deps.connections.remove(connection);
+    connection.presence?.close();
+    connection.presence = undefined;
     await this.deps.joins.leaveAll(connection, log);
   }
 }

@@ -31,7 +31,13 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   const connections = new ConnectionRegistry();
   app.events.keepInRoomHistory('room_occupancy');
   const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events, history: app.events.history });
-  const dispatcher = new ChatDispatcher({ joins, messages: app.messages.service, events: app.events, limits: app.abuseLimits });
+  const dispatcher = new ChatDispatcher({
+    joins,
+    messages: app.messages.service,
+    events: app.events,
+    limits: app.abuseLimits,
+    presence: app.presenceHub,
+  });
   const fanout = new ChatFanout({ events: app.events, liveRooms, connections, joins, log });
   const keepAliveMs = Math.min(30_000, (app.config.PRESENCE_TTL_S * 1000) / 3);
   const upkeep = new ChatUpkeep(

@@ -8,6 +8,7 @@ import type { PresenceFriendStore } from './presence.friends.ts';
 import { WatcherRegistry, type WatcherRegistryStats } from './presence.registry.ts';
 import type { PresenceService } from './presence.service.ts';
 import { PresenceSse } from './presence.sse.ts';
+import type { PresenceStream, PresenceTransport } from './presence.stream.ts';
 import { PresenceSubscription } from './presence.subscription.ts';
 
 export interface PresenceHubOptions {
@@ -102,6 +103,11 @@ export class PresenceHub {
   /** Serves one `GET /api/online-status/stream` (see PresenceSse.open). */
   open(auth: AuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     return this.sse.open(auth, request, reply, { keepAliveMs: this.keepAliveMs, maxCongestedMs: this.maxCongestedMs });
+  }
+
+  /** Presence on another transport (a chat socket), with the SSE stream's rules (see PresenceSse.subscribe). */
+  subscribe(viewer: Pick<AuthContext, 'userId' | 'jti' | 'expiresAt'>, transport: PresenceTransport): Promise<PresenceStream> {
+    return this.sse.subscribe(viewer, transport, { keepAliveMs: this.keepAliveMs, maxCongestedMs: this.maxCongestedMs });
   }
 
   stats(): PresenceHubStats {

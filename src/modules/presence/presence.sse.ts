@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import type { WatcherRegistry } from './presence.registry.ts';
-import { PresenceStream, type StreamSettings } from './presence.stream.ts';
+import { type PresenceTransport, PresenceStream, SsePresenceTransport, type StreamSettings } from './presence.stream.ts';
 
 /** Headers already on the reply that a hijacked response must carry itself (CORS, mostly). */
 const COPIED_HEADERS = /^(access-control-|vary$)/i;
@@ -31,29 +31,48 @@ export class PresenceSse {
    * events. The stream is in the registry before the snapshot is read, so no change is lost.
    */
   async open(auth: AuthContext, request: FastifyRequest, reply: FastifyReply, settings: StreamSettings): Promise<void> {
-    const { registry } = this.options;
-    const stream = new PresenceStream(auth.userId, auth.jti, auth.expiresAt, registry, settings);
-    registry.add(stream);
+    const stream = this.register(auth, settings);
     const res = reply.raw;
     res.on('close', () => stream.close());
-
-    let friendIds: number[];
-    let flags: Map<number, boolean>;
-    try {
-      friendIds = await this.options.friends.friendIds(auth.userId);
-      if (!stream.closed) for (const friendId of friendIds) registry.watch(stream, friendId);
-      flags = stream.closed ? new Map() : await this.options.onlineFlags(friendIds);
-    } catch (error) {
-      stream.close();
-      throw error;
-    }
+    const { friendIds, flags } = await this.load(stream);
     reply.hijack();
     if (stream.closed) {
       if (!res.destroyed) res.destroy();
       return;
     }
-    stream.start(res, headersFor(request, reply), friendIds, flags);
+    stream.start(new SsePresenceTransport(res, headersFor(request, reply)), friendIds, flags);
     request.log.debug({ friends: friendIds.length }, 'presence stream opened');
+  }
+
+  /**
+   * The same subscription on another transport (a chat socket's `presence_subscribe`), with
+   * every rule of the SSE stream. The caller closes the returned stream when its socket closes.
+   */
+  async subscribe(viewer: Pick<AuthContext, 'userId' | 'jti' | 'expiresAt'>, transport: PresenceTransport, settings: StreamSettings): Promise<PresenceStream> {
+    const stream = this.register(viewer, settings);
+    const { friendIds, flags } = await this.load(stream);
+    if (!stream.closed) stream.start(transport, friendIds, flags);
+    return stream;
+  }
+
+  private register(viewer: Pick<AuthContext, 'userId' | 'jti' | 'expiresAt'>, settings: StreamSettings): PresenceStream {
+    const stream = new PresenceStream(viewer.userId, viewer.jti, viewer.expiresAt, this.options.registry, settings);
+    this.options.registry.add(stream);
+    return stream;
+  }
+
+  /** The viewer's friends, watched from now on, and their flags; the stream is closed on failure. */
+  private async load(stream: PresenceStream): Promise<{ friendIds: number[]; flags: Map<number, boolean> }> {
+    const { registry } = this.options;
+    try {
+      const friendIds = await this.options.friends.friendIds(stream.viewerId);
+      if (!stream.closed) for (const friendId of friendIds) registry.watch(stream, friendId);
+      const flags = stream.closed ? new Map<number, boolean>() : await this.options.onlineFlags(friendIds);
+      return { friendIds, flags };
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
   }
 
   /** The user went offline: if it was a logout, their streams on the (now revoked) token end. */

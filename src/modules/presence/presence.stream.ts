@@ -1,5 +1,79 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
+/**
+ * Where a presence stream's events go, and in what format: an SSE response
+ * (`GET /api/online-status/stream`) or a chat WebSocket (`presence_subscribe`).
+ */
+export interface PresenceTransport {
+  /** Starts the output (SSE: status line and headers). */
+  begin(): void;
+  /** The first output: the friends' states, with changes that arrived while they loaded applied. */
+  snapshot(friendIds: readonly number[], flags: ReadonlyMap<number, boolean>, held: readonly [number, boolean][]): string;
+  status(userId: number, isOnline: boolean): string;
+  error(message: string): string;
+  /** Sent every keepAliveMs; null when the transport keeps itself alive. */
+  readonly keepAlive: string | null;
+  /** False when the client is not keeping up: status changes are then coalesced until `onDrain`. */
+  write(chunk: string): boolean;
+  onDrain(listener: () => void): void;
+  end(): void;
+}
+
+/** SSE on a hijacked response: the `connected` event, then one `status` event per friend and change. */
+export class SsePresenceTransport implements PresenceTransport {
+  readonly keepAlive = KEEP_ALIVE_FRAME;
+  private corked = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly headers: OutgoingHttpHeaders,
+  ) {}
+
+  begin(): void {
+    this.res.writeHead(200, this.headers);
+    this.res.socket?.setNoDelay(true);
+  }
+
+  snapshot(friendIds: readonly number[], flags: ReadonlyMap<number, boolean>, held: readonly [number, boolean][]): string {
+    let chunk = sseFrame('connected', { message: `Monitoring ${friendIds.length} friends`, friend_ids: friendIds });
+    for (const userId of friendIds) chunk += this.status(userId, flags.get(userId) ?? false);
+    for (const [userId, isOnline] of held) chunk += this.status(userId, isOnline);
+    return chunk;
+  }
+
+  status(userId: number, isOnline: boolean): string {
+    return sseFrame('status', { user_id: userId, is_online: isOnline });
+  }
+
+  error(message: string): string {
+    return sseFrame('error', { message });
+  }
+
+  write(chunk: string): boolean {
+    const res = this.res;
+    if (res.writableEnded || res.destroyed) return true;
+    // Changes arriving in one tick (ioredis emits a whole socket read at once) leave in one
+    // writev per stream instead of one syscall each.
+    if (!this.corked) {
+      this.corked = true;
+      res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        res.uncork();
+      });
+    }
+    return res.write(chunk);
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.once('drain', listener);
+  }
+
+  end(): void {
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
+  }
+}
+
 /** One SSE frame: `event:` line, one `data:` line of JSON, blank line. */
 export function sseFrame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -27,7 +101,8 @@ type Phase = 'loading' | 'live' | 'closed';
 type FriendOp = { kind: 'add' | 'remove'; userId: number };
 
 /**
- * One open `GET /api/online-status/stream`. While the initial state loads, live changes and
+ * One presence subscription: an open `GET /api/online-status/stream` or a socket's
+ * `presence_subscribe`. While the initial state loads, live changes and
  * friendship changes are held back and replayed after it, so nothing slips between the
  * snapshot and the live feed. Under backpressure, status events are coalesced per user (the
  * latest state wins) until the socket drains, so a slow client costs at most one entry per friend.
@@ -36,14 +111,13 @@ export class PresenceStream {
   /** Users this stream watches (its entries in the WatcherRegistry). */
   readonly watched = new Set<number>();
   private phase: Phase = 'loading';
-  private res: ServerResponse | undefined;
+  private transport: PresenceTransport | undefined;
   private readonly heldStatuses: [number, boolean][] = [];
   private readonly heldFriendOps: FriendOp[] = [];
   /** Snapshots in flight for newly accepted friends: true once a live change overtook them. */
   private readonly snapshotsInFlight = new Map<number, boolean>();
   private readonly coalesced = new Map<number, boolean>();
   private congestedSince: number | undefined;
-  private corked = false;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
 
@@ -64,21 +138,20 @@ export class PresenceStream {
     return this.keepAliveTimer !== undefined || this.expiryTimer !== undefined;
   }
 
-  /** Sends headers, `connected`, one `status` per friend, then whatever arrived meanwhile. */
-  start(res: ServerResponse, headers: OutgoingHttpHeaders, friendIds: readonly number[], flags: Map<number, boolean>): void {
+  /** Starts the transport, sends the snapshot (with whatever arrived meanwhile), then goes live. */
+  start(transport: PresenceTransport, friendIds: readonly number[], flags: Map<number, boolean>): void {
     if (this.phase !== 'loading') return;
-    this.res = res;
-    res.writeHead(200, headers);
-    res.socket?.setNoDelay(true);
-    let chunk = sseFrame('connected', { message: `Monitoring ${friendIds.length} friends`, friend_ids: friendIds });
-    for (const userId of friendIds) chunk += statusFrame(userId, flags.get(userId) ?? false);
-    for (const [userId, isOnline] of this.heldStatuses) chunk += statusFrame(userId, isOnline);
+    this.transport = transport;
+    transport.begin();
+    const chunk = transport.snapshot(friendIds, flags, this.heldStatuses);
     this.heldStatuses.length = 0;
     this.phase = 'live';
     this.write(chunk);
 
-    this.keepAliveTimer = setInterval(() => this.keepAlive(), this.settings.keepAliveMs);
-    this.keepAliveTimer.unref();
+    if (transport.keepAlive !== null) {
+      this.keepAliveTimer = setInterval(() => this.keepAlive(), this.settings.keepAliveMs);
+      this.keepAliveTimer.unref();
+    }
     const untilExpiry = this.expiresAt * 1000 - Date.now();
     this.expiryTimer = setTimeout(() => this.close('Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
     this.expiryTimer.unref();
@@ -137,8 +210,8 @@ export class PresenceStream {
   }
 
   sendError(message: string): void {
-    if (this.phase !== 'live') return;
-    this.write(sseFrame('error', { message }));
+    if (this.phase !== 'live' || !this.transport) return;
+    this.write(this.transport.error(message));
   }
 
   /** Frees everything: registry entries, timers, the response. Idempotent. */
@@ -155,8 +228,7 @@ export class PresenceStream {
     this.coalesced.clear();
     this.snapshotsInFlight.clear();
     this.owner.detach(this);
-    const res = this.res;
-    if (res && !res.writableEnded && !res.destroyed) res.end();
+    this.transport?.end();
   }
 
   private sendStatus(userId: number, isOnline: boolean): void {
@@ -166,25 +238,15 @@ export class PresenceStream {
       this.coalesced.set(userId, isOnline);
       return;
     }
-    this.write(statusFrame(userId, isOnline));
+    this.write(this.transport?.status(userId, isOnline) ?? '');
   }
 
   private write(chunk: string): void {
-    const res = this.res;
-    if (!res || res.writableEnded || res.destroyed) return;
-    // Changes arriving in one tick (ioredis emits a whole socket read at once) leave in one
-    // writev per stream instead of one syscall each.
-    if (!this.corked) {
-      this.corked = true;
-      res.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        res.uncork();
-      });
-    }
-    if (!res.write(chunk) && this.congestedSince === undefined) {
+    const transport = this.transport;
+    if (!transport || chunk === '') return;
+    if (!transport.write(chunk) && this.congestedSince === undefined) {
       this.congestedSince = Date.now();
-      res.once('drain', () => this.drain());
+      transport.onDrain(() => this.drain());
     }
   }
 
@@ -192,7 +254,7 @@ export class PresenceStream {
     this.congestedSince = undefined;
     for (const [userId, isOnline] of this.coalesced) {
       this.coalesced.delete(userId);
-      this.write(statusFrame(userId, isOnline));
+      this.write(this.transport?.status(userId, isOnline) ?? '');
       if (this.congestedSince !== undefined) return;
     }
   }
@@ -202,10 +264,6 @@ export class PresenceStream {
       if (Date.now() - this.congestedSince > this.settings.maxCongestedMs) this.close();
       return;
     }
-    this.write(KEEP_ALIVE_FRAME);
+    if (this.transport?.keepAlive) this.write(this.transport.keepAlive);
   }
-}
-
-function statusFrame(userId: number, isOnline: boolean): string {
-  return sseFrame('status', { user_id: userId, is_online: isOnline });
 }
