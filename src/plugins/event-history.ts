@@ -80,6 +80,32 @@ export class EventHistory {
     return { kind: 'events', events: (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields)) };
   }
 
+  /** Redis's clock in milliseconds: the clock event ids come from. */
+  async nowMs(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  /**
+   * The room's events from Redis time `fromMs` on (for a cursor that covers many rooms, see
+   * the user event stream), or `reset` when some of them were trimmed or the cursor is older
+   * than the history's lifetime. A room without history had no event in the last `ttlS`.
+   */
+  async fromTime(roomId: number, fromMs: number): Promise<Recovery> {
+    const key = roomEventsKey(roomId);
+    const start = `${fromMs}-0`;
+    const replies = await this.redis.multi().xinfo('STREAM', key).xrange(key, start, '+').exec();
+    const [info, range] = replies ?? [];
+    if (!info || !range || range[0]) return { kind: 'reset' };
+    if (info[0]) {
+      // No stream: nothing happened there since it expired, unless the cursor predates that.
+      return Date.now() - fromMs < this.options.ttlS * 1000 ? { kind: 'events', events: [] } : { kind: 'reset' };
+    }
+    const maxDeleted = streamInfo(info[1]).get('max-deleted-entry-id');
+    if (typeof maxDeleted === 'string' && maxDeleted !== '0-0' && compareEventIds(maxDeleted, start) >= 0) return { kind: 'reset' };
+    return { kind: 'events', events: (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields)) };
+  }
+
   /** Whether every event of the stream after `since` is still in it. */
   private covers(info: Map<string, unknown>, since: string): boolean {
     const last = info.get('last-generated-id');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageView } from '../../src/modules/messages/message.schemas.ts';
 import { roomEventsKey } from '../../src/plugins/event-history.ts';
 import { type App, startTestServer } from '../helpers/app.ts';
 import { createGroup, makeUsers, send } from '../helpers/rooms.ts';
@@ -81,21 +82,28 @@ describe('join with since', () => {
     first.close();
     await first.closed;
 
-    // While away: three messages, an edit, a deletion, a reaction, a read receipt, over both instances.
-    const missed = [await send(a.app, owner, roomId, 'm1'), await send(b.app, owner, roomId, 'm2'), await send(a.app, owner, roomId, 'm3')];
+    // While away (the issue's case): 5 messages, 1 edit, 1 reaction, 1 read receipt, over both instances.
+    const missed: MessageView[] = [];
+    for (let i = 1; i <= 5; i += 1) missed.push(await send(i % 2 ? a.app : b.app, owner, roomId, `m${i}`));
     await b.app.inject({ method: 'PUT', url: `/api/messages/${roomId}/${missed[0]!.id}`, headers: owner.auth, payload: { content: 'm1 edited' } });
-    await a.app.inject({ method: 'DELETE', url: `/api/messages/${roomId}/${missed[1]!.id}`, headers: owner.auth });
     await b.app.inject({ method: 'POST', url: `/api/messages/${roomId}/${missed[2]!.id}/reactions`, headers: owner.auth, payload: { reaction: 'love' } });
-    await a.app.inject({ method: 'POST', url: `/api/messages/${roomId}/read`, headers: owner.auth, payload: { message_id: missed[2]!.id } });
+    await a.app.inject({ method: 'POST', url: `/api/messages/${roomId}/read`, headers: owner.auth, payload: { message_id: missed[4]!.id } });
 
     const second = await connect(b, reader);
     const { before, joined } = await rejoin(second, roomId, seenFrame.event_id as string);
     expect(joined).toMatchObject({ recovered: true });
-    const replayed = before.filter((f) => f.type !== 'system');
-    expect(replayed.map((f) => f.type)).toEqual(['message', 'message', 'message', 'message_updated', 'message_deleted', 'reaction', 'read_receipt']);
-    expect(replayed.slice(0, 3).map((f) => (f.message as { content: string }).content)).toEqual(['m1', 'm2', 'm3']);
+    // Exactly those 8 events, in order (the reader's own USER_CONNECTED is never sent to it).
+    expect(before.map((f) => f.type)).toEqual(['message', 'message', 'message', 'message', 'message', 'message_updated', 'reaction', 'read_receipt']);
+    expect(before.slice(0, 5).map((f) => (f.message as { content: string }).content)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     const ids = before.map((f) => f.event_id as string);
     expect([...ids].sort(compare)).toEqual(ids);
+    expect(new Set(ids).size).toBe(8);
+
+    // A deletion is replayed too.
+    second.send({ type: 'leave', room_id: roomId });
+    await a.app.inject({ method: 'DELETE', url: `/api/messages/${roomId}/${missed[1]!.id}`, headers: owner.auth });
+    const again = await rejoin(second, roomId, ids.at(-1));
+    expect(again.before.map((f) => f.type)).toEqual(['message_deleted']);
 
     // Then live.
     const live = await send(a.app, owner, roomId, 'live');
@@ -143,7 +151,9 @@ describe('join with since', () => {
     client.send({ type: 'leave', room_id: roomId });
 
     // Far past EVENT_HISTORY_SIZE (300): the events right after `since` are trimmed.
-    await Promise.all(Array.from({ length: 450 }, (_, i) => send(i % 2 ? a.app : b.app, owner, roomId, `flood ${i}`)));
+    for (let batch = 0; batch < 9; batch += 1) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => send(i % 2 ? a.app : b.app, owner, roomId, `flood ${batch}.${i}`)));
+    }
     const trimmed = await rejoin(client, roomId, oldFrame.event_id as string);
     expect(trimmed.before.map((f) => f.type)).toEqual(['reset']);
     expect(trimmed.joined).toMatchObject({ recovered: false });

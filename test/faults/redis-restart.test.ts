@@ -157,9 +157,11 @@ describe('Redis restarted mid-traffic', () => {
   it('stays up, reports it, answers 503 quickly, then resumes fan-out, presence and room state by itself', async () => {
     const traffic = new Traffic(aliceWs);
     const bobSaw = new Set<string>();
+    let bobLastEventId: string | undefined;
     bobWs.socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       if (frame.type === 'message') bobSaw.add((frame.message as { id: string }).id);
+      if (typeof frame.event_id === 'string') bobLastEventId = frame.event_id;
     });
 
     // Traffic flows and fans out from A to B.
@@ -168,6 +170,8 @@ describe('Redis restarted mid-traffic', () => {
     await waitUntil(() => expect([...traffic.acked().values()].every((id) => bobSaw.has(id))).toBe(true), 3000);
 
     // Kill Redis mid-traffic.
+    const eventIdBeforeKill = bobLastEventId;
+    expect(eventIdBeforeKill).toEqual(expect.any(String));
     await redis.kill();
     const killedAt = Date.now();
     const ackedBeforeKill = new Map(traffic.acked());
@@ -262,6 +266,18 @@ describe('Redis restarted mid-traffic', () => {
     const bobAck = await bobWs.next((frame) => frame.type === 'ack' && frame.temp_id === fromB, 3000);
     const bobMessageId = (bobAck.message as { id: string }).id;
     await aliceWs.next((frame) => frame.type === 'message' && (frame.message as { id: string }).id === bobMessageId, 3000);
+
+    // The room's event history went with Redis: a client resuming from before the restart is
+    // told to reset (and refetch), never left silently without the events it missed.
+    const resumed = await WsClient.connect(b.baseUrl, bob.token);
+    try {
+      resumed.send({ type: 'join', room_id: roomId, since: eventIdBeforeKill });
+      const joined = await resumed.next((frame) => frame.type === 'joined', 3000);
+      expect(joined).toMatchObject({ recovered: false });
+      expect(resumed.frames.filter((frame) => frame.type === 'reset')).toEqual([{ type: 'reset', room_id: roomId }]);
+    } finally {
+      resumed.close();
+    }
 
     // Presence works again: a friend's login reaches the SSE stream on the other instance...
     const login = await get(b, '/api/auth/login/json', undefined, 'POST', { email: carol.email, password: carol.password });

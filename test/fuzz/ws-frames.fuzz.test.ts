@@ -49,7 +49,7 @@ interface OutFrame {
 
 const text = (kind: string, value: unknown): OutFrame => ({ kind, data: JSON.stringify(value) ?? 'null', binary: false });
 
-const FRAME_TYPES = ['join', 'leave', 'message', 'typing', 'read', 'ping'] as const;
+const FRAME_TYPES = ['join', 'leave', 'message', 'typing', 'read', 'ping', 'presence_subscribe', 'presence_unsubscribe'] as const;
 
 /** Every kind of frame the issue lists. */
 function frames(): fc.Arbitrary<OutFrame> {

@@ -697,18 +697,23 @@ const WS_ERROR_CODES = ['AUTH_FAILED', 'UNAUTHORIZED', 'SEND_FAILED', 'BAD_REQUE
 const id = z.number().int().positive();
 const timestamp = z.iso.datetime();
 
-/** Every frame the contract lets the server send. */
+const eventId = z.string().regex(/^\d+-\d+$/);
+
+/** Every frame the contract lets the server send; room events carry their `event_id`. */
 export const serverFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('joined'), room_id: id, online_user_ids: z.array(id) }).strict(),
+  z.object({ type: z.literal('joined'), room_id: id, online_user_ids: z.array(id), recovered: z.boolean() }).strict(),
+  z.object({ type: z.literal('reset'), room_id: id }).strict(),
   z.object({ type: z.literal('ack'), temp_id: z.string(), message: messageSchema }).strict(),
-  z.object({ type: z.literal('message'), message: messageSchema }).strict(),
-  z.object({ type: z.literal('message_updated'), message: messageSchema }).strict(),
-  z.object({ type: z.literal('message_deleted'), message: messageSchema }).strict(),
-  z.object({ type: z.literal('reaction'), message: messageSchema }).strict(),
-  z.object({ type: z.literal('read_receipt'), room_id: id, user_id: id, message_id: z.string(), read_at: timestamp }).strict(),
+  z.object({ type: z.literal('message'), event_id: eventId, message: messageSchema }).strict(),
+  z.object({ type: z.literal('message_updated'), event_id: eventId, message: messageSchema }).strict(),
+  z.object({ type: z.literal('message_deleted'), event_id: eventId, message: messageSchema }).strict(),
+  z.object({ type: z.literal('reaction'), event_id: eventId, message: messageSchema }).strict(),
+  z.object({ type: z.literal('read_receipt'), event_id: eventId, room_id: id, user_id: id, message_id: z.string(), read_at: timestamp }).strict(),
   z
     .object({
       type: z.literal('system'),
+      // USER_CONNECTED/DISCONNECTED are room events; TYPING is not kept.
+      event_id: eventId.optional(),
       event: z.enum(['USER_CONNECTED', 'USER_DISCONNECTED', 'TYPING']),
       room_id: id,
       user_id: id,
@@ -716,7 +721,9 @@ export const serverFrame = z.discriminatedUnion('type', [
       timestamp,
     })
     .strict(),
-  z.object({ type: z.literal('room_updated'), room: roomSchema }).strict(),
+  z.object({ type: z.literal('room_updated'), event_id: eventId, room: roomSchema.nullable() }).strict(),
+  z.object({ type: z.literal('presence_snapshot'), friends: z.array(z.object({ user_id: id, is_online: z.boolean() }).strict()) }).strict(),
+  z.object({ type: z.literal('presence'), user_id: id, is_online: z.boolean() }).strict(),
   z.object({ type: z.literal('pong') }).strict(),
   z.object({ type: z.literal('error'), code: z.enum(WS_ERROR_CODES), message: z.string().min(1), temp_id: z.string().optional() }).strict(),
 ]);

@@ -415,10 +415,12 @@ describe('domain events', () => {
       await eventually(() => recorder.events.filter((e) => 'room_id' in e && e.room_id === roomId).length >= 5);
       const mine = recorder.events.filter((e) => 'room_id' in e && e.room_id === roomId);
       expect(mine.map((e) => e.type)).toEqual(['message_created', 'message_updated', 'reaction_changed', 'read_updated', 'message_deleted']);
-      expect(mine[0]).toEqual({ type: 'message_created', room_id: roomId, message });
-      expect(mine[1]).toEqual({ type: 'message_updated', room_id: roomId, message: edited });
-      expect(mine[2]).toEqual({ type: 'reaction_changed', room_id: roomId, message: reacted, user_id: owner.id, reaction: 'laugh', added: true });
-      expect(mine[3]).toEqual({ type: 'read_updated', room_id: roomId, user_id: owner.id, message_id: message.id, read_at: read.read_at });
+      // Each is a room event: it arrives with its id in the room's history.
+      const eventId = expect.stringMatching(/^\d+-\d+$/);
+      expect(mine[0]).toEqual({ type: 'message_created', event_id: eventId, room_id: roomId, message });
+      expect(mine[1]).toEqual({ type: 'message_updated', event_id: eventId, room_id: roomId, message: edited });
+      expect(mine[2]).toEqual({ type: 'reaction_changed', event_id: eventId, room_id: roomId, message: reacted, user_id: owner.id, reaction: 'laugh', added: true });
+      expect(mine[3]).toEqual({ type: 'read_updated', event_id: eventId, room_id: roomId, user_id: owner.id, message_id: message.id, read_at: read.read_at });
       expect(mine[4]).toMatchObject({ type: 'message_deleted', room_id: roomId, deleted_by: owner.id, message: { id: message.id, content: null, is_deleted: true } });
     } finally {
       recorder.stop();

@@ -1,6 +1,6 @@
 import { compareEventIds } from '../../plugins/event-history.ts';
 
-interface HeldFrame {
+export interface HeldFrame {
   frame: string;
   eventId: string | undefined;
 }
@@ -27,12 +27,10 @@ export class CatchUpBuffer {
   }
 
   /** Ends the catch-up: the held frames newer than `replayedUpTo` (all, when undefined), in order. */
-  release(roomId: number, replayedUpTo: string | undefined): string[] {
+  release(roomId: number, replayedUpTo: string | undefined): HeldFrame[] {
     const frames = this.held.get(roomId) ?? [];
     this.held.delete(roomId);
-    return frames
-      .filter(({ eventId }) => replayedUpTo === undefined || eventId === undefined || compareEventIds(eventId, replayedUpTo) > 0)
-      .map(({ frame }) => frame);
+    return frames.filter(({ eventId }) => replayedUpTo === undefined || eventId === undefined || compareEventIds(eventId, replayedUpTo) > 0);
   }
 
   drop(roomId: number): void {

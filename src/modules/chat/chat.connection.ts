@@ -1,5 +1,7 @@
 import type { WebSocket } from 'ws';
 import { CatchUpBuffer } from './catch-up.ts';
+import type { ChatSession } from './connection-registry.ts';
+import type { RoomSubscriber } from './room-registry.ts';
 
 /** Per-connection limits. */
 export const CONNECTION_LIMITS = {
@@ -16,7 +18,7 @@ export const CLOSE_TOKEN_INVALID = 4001;
 let nextConnectionId = 1;
 
 /** One client socket: who it is, which rooms it joined, and its send/receive limits. */
-export class ChatConnection {
+export class ChatConnection implements RoomSubscriber, ChatSession {
   readonly id = nextConnectionId++;
   readonly rooms = new Set<number>();
   /** Live frames of rooms this socket is replaying history for (join with `since`). */
@@ -46,6 +48,18 @@ export class ChatConnection {
     this.socket.send(frame);
   }
 
+  get isOpen(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** A frame for this user rather than a room (presence, notifications). */
+  userEvent(frame: string): void {
+    this.send(frame);
+  }
+
+  /** The socket stays: it simply gets nothing more of that room (the room_updated frame said why). */
+  removedFrom(): void {}
+
   /** A frame of one of this socket's rooms: held while that room catches up, else sent. */
   deliver(roomId: number, frame: string, eventId: string | undefined): void {
     if (!this.catchUp.offer(roomId, frame, eventId)) this.send(frame);
@@ -59,6 +73,16 @@ export class ChatConnection {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Cuts a socket that did not answer the previous ping, else pings it. */
+  ping(): void {
+    if (!this.alive) {
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
   }
 
   close(code: number, reason: string): void {

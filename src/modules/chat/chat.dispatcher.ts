@@ -7,7 +7,7 @@ import type { PresenceHub } from '../presence/presence.hub.ts';
 import type { ChatConnection } from './chat.connection.ts';
 import { type ClientFrame, errorFrame, type MessageFrame, parseClientFrame } from './chat.frames.ts';
 import type { RoomJoins } from './room-joins.ts';
-import { SocketPresenceTransport } from './socket-presence.ts';
+import { FramePresenceTransport } from './socket-presence.ts';
 
 const PONG_FRAME = JSON.stringify({ type: 'pong' });
 
@@ -89,7 +89,7 @@ export class ChatDispatcher {
     connection.presence = undefined;
     const stream = await this.deps.presence.subscribe(
       { userId: connection.userId, jti: connection.jti, expiresAt: connection.tokenExpiresAt },
-      new SocketPresenceTransport(connection),
+      new FramePresenceTransport(connection),
     );
     // Closed meanwhile (or unsubscribed, or subscribed again): this one is not wanted.
     if (connection.socket.readyState !== connection.socket.OPEN || request !== connection.presenceRequests) stream.close();

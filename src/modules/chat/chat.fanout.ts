@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import type { EventBus } from '../../plugins/events.ts';
+import type { RoomChange } from '../rooms/room.events.ts';
 import { roomEventFrame, systemFrame } from './chat.frames.ts';
+import { UserEventStream } from './chat-streams.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { RoomJoins } from './room-joins.ts';
 import type { RoomRegistry } from './room-registry.ts';
@@ -18,6 +20,8 @@ export class ChatFanout {
     private readonly deps: {
       events: Pick<EventBus, 'subscribe'>;
       liveRooms: RoomRegistry;
+      /** User event streams by room: they receive a room's events without being in it. */
+      streamRooms: RoomRegistry;
       connections: ConnectionRegistry;
       joins: RoomJoins;
       log: FastifyBaseLogger;
@@ -52,14 +56,27 @@ export class ChatFanout {
     }
   }
 
-  /** Tells the room, then takes out the sockets of users no longer in it (all, once deleted). */
+  /**
+   * User streams of new members start following the room; then the room is told; then the
+   * sockets and streams of users no longer in it are taken out (all, once deleted).
+   */
   private roomChanged(event: DomainEventOf<'room_changed'>): void {
+    const { streamRooms, connections } = this.deps;
+    if (ARRIVALS.has(event.change)) {
+      for (const userId of event.member_ids) {
+        for (const session of connections.sessionsOf(userId)) if (session instanceof UserEventStream) streamRooms.join(event.room_id, session);
+      }
+    }
     const frame = roomEventFrame(event);
     if (frame !== undefined) this.broadcast(event.room_id, frame, event.event_id);
     const gone = usersGone(event);
     if (gone === undefined) return;
+    for (const stream of [...streamRooms.connections(event.room_id)]) {
+      if (gone === 'everyone' || gone.has(stream.userId)) streamRooms.leave(event.room_id, stream);
+    }
     for (const connection of [...this.deps.liveRooms.connections(event.room_id)]) {
       if (gone !== 'everyone' && !gone.has(connection.userId)) continue;
+      connection.removedFrom(event.room_id);
       void this.deps.joins.leave(connection, event.room_id).catch((error: unknown) => {
         this.deps.log.warn({ err: error, userId: connection.userId, roomId: event.room_id }, 'leaving a changed room failed');
       });
@@ -67,11 +84,15 @@ export class ChatFanout {
   }
 
   private broadcast(roomId: number, frame: string, eventId: string | undefined, exceptUserId?: number): void {
-    for (const connection of this.deps.liveRooms.connections(roomId)) {
-      if (connection.userId !== exceptUserId) connection.deliver(roomId, frame, eventId);
+    for (const registry of [this.deps.liveRooms, this.deps.streamRooms]) {
+      for (const subscriber of registry.connections(roomId)) {
+        if (subscriber.userId !== exceptUserId) subscriber.deliver(roomId, frame, eventId);
+      }
     }
   }
 }
+
+const ARRIVALS: ReadonlySet<RoomChange> = new Set(['created', 'member_joined', 'member_added']);
 
 function usersGone(event: DomainEventOf<'room_changed'>): ReadonlySet<number> | 'everyone' | undefined {
   if (event.change === 'deleted') return 'everyone';

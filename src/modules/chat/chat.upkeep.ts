@@ -81,14 +81,7 @@ export class ChatUpkeep {
   }
 
   private pingAll(): void {
-    for (const connection of this.deps.connections.connections()) {
-      if (!connection.alive) {
-        connection.socket.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.socket.ping();
-    }
+    for (const connection of this.deps.connections.connections()) connection.ping();
   }
 
   /**

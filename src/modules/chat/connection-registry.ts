@@ -1,19 +1,40 @@
-import { type ChatConnection, CLOSE_TOKEN_INVALID } from './chat.connection.ts';
+import { CLOSE_TOKEN_INVALID } from './chat.connection.ts';
 
-/** This process's open chat sockets, also by token (a revoked token closes all of its sockets). */
+/**
+ * An open chat session of one user on one token: a WebSocket, or an SSE stream of the chat
+ * fallback. Revocation, deactivation, expiry and shutdown end both alike.
+ */
+export interface ChatSession {
+  readonly userId: number;
+  readonly jti: string;
+  close(code: number, reason: string): void;
+  /** Liveness check, every ping interval: a socket that did not answer the last ping is cut. */
+  ping(): void;
+  /** A frame for this user rather than a room (presence, notifications); ignored where it does not belong. */
+  userEvent(frame: string): void;
+}
+
+/** This process's open chat sessions, also by token (a revoked token closes all of its sessions). */
 export class ConnectionRegistry {
-  private readonly all = new Set<ChatConnection>();
-  private readonly byJti = new Map<string, Set<ChatConnection>>();
+  private readonly all = new Set<ChatSession>();
+  private readonly byJti = new Map<string, Set<ChatSession>>();
+  private readonly byUser = new Map<number, Set<ChatSession>>();
 
-  add(connection: ChatConnection): void {
+  add(connection: ChatSession): void {
     this.all.add(connection);
-    const sameToken = this.byJti.get(connection.jti) ?? new Set<ChatConnection>();
+    const sameUser = this.byUser.get(connection.userId) ?? new Set<ChatSession>();
+    sameUser.add(connection);
+    this.byUser.set(connection.userId, sameUser);
+    const sameToken = this.byJti.get(connection.jti) ?? new Set<ChatSession>();
     sameToken.add(connection);
     this.byJti.set(connection.jti, sameToken);
   }
 
-  remove(connection: ChatConnection): void {
+  remove(connection: ChatSession): void {
     this.all.delete(connection);
+    const sameUser = this.byUser.get(connection.userId);
+    sameUser?.delete(connection);
+    if (sameUser?.size === 0) this.byUser.delete(connection.userId);
     const sameToken = this.byJti.get(connection.jti);
     sameToken?.delete(connection);
     if (sameToken?.size === 0) this.byJti.delete(connection.jti);
@@ -23,17 +44,22 @@ export class ConnectionRegistry {
     return this.all.size;
   }
 
-  connections(): ReadonlySet<ChatConnection> {
+  connections(): ReadonlySet<ChatSession> {
     return this.all;
   }
 
-  private withToken(jti: string): ReadonlySet<ChatConnection> {
+  private withToken(jti: string): ReadonlySet<ChatSession> {
     return this.byJti.get(jti) ?? EMPTY;
   }
 
   /** Each connected user once. */
   userIds(): number[] {
-    return [...new Set([...this.all].map((connection) => connection.userId))];
+    return [...this.byUser.keys()];
+  }
+
+  /** This user's sessions here (sockets and streams). */
+  sessionsOf(userId: number): ReadonlySet<ChatSession> {
+    return this.byUser.get(userId) ?? EMPTY;
   }
 
   jtis(): string[] {
@@ -49,4 +75,4 @@ export class ConnectionRegistry {
   }
 }
 
-const EMPTY: ReadonlySet<ChatConnection> = new Set();
+const EMPTY: ReadonlySet<ChatSession> = new Set();

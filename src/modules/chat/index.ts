@@ -5,6 +5,8 @@ import { ChatDispatcher } from './chat.dispatcher.ts';
 import { ChatFanout } from './chat.fanout.ts';
 import { ChatGateway } from './chat.gateway.ts';
 import { chatSocketRoutes, chatStatusRoutes } from './chat.routes.ts';
+import { chatStreamRoutes } from './chat-streams.routes.ts';
+import { ChatStreams } from './chat-streams.service.ts';
 import { ChatUpkeep, type UpkeepTimers } from './chat.upkeep.ts';
 import { ConnectionRegistry } from './connection-registry.ts';
 import { RoomJoins } from './room-joins.ts';
@@ -23,12 +25,16 @@ export interface ChatModuleOptions {
 
 const ROOM_LEASE_S = 90;
 
-/** Real-time chat over WebSocket at /ws/chat, fanned out across instances by the event bus. */
+/**
+ * Real-time chat over WebSocket at /ws/chat, and its SSE fallback (/api/messages/stream/:room_id,
+ * /api/events/stream), fanned out across instances by the event bus.
+ */
 async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Promise<void> {
   const log = app.log.child({ module: 'chat' });
   const occupancy = new RoomOccupancyStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
   const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   const connections = new ConnectionRegistry();
+  const streamRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   app.events.keepInRoomHistory('room_occupancy');
   const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events, history: app.events.history });
   const dispatcher = new ChatDispatcher({
@@ -38,7 +44,17 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
     limits: app.abuseLimits,
     presence: app.presenceHub,
   });
-  const fanout = new ChatFanout({ events: app.events, liveRooms, connections, joins, log });
+  const fanout = new ChatFanout({ events: app.events, liveRooms, streamRooms, connections, joins, log });
+  const streams = new ChatStreams({
+    joins,
+    connections,
+    streamRooms,
+    history: app.events.history,
+    rooms: app.rooms.service,
+    presence: app.presenceHub,
+    keepAliveMs: app.presenceHub.keepAliveMs,
+    log,
+  });
   const keepAliveMs = Math.min(30_000, (app.config.PRESENCE_TTL_S * 1000) / 3);
   const upkeep = new ChatUpkeep(
     { connections, liveRooms, occupancy, presence: app.presence, tokens: app.tokens, log },
@@ -58,6 +74,7 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   });
   await app.register(chatSocketRoutes);
   await app.register(chatStatusRoutes, { prefix: '/api/ws', occupancy });
+  await app.register(chatStreamRoutes, { streams });
 }
 
 export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events'] });

@@ -3,10 +3,9 @@ import { AppError } from '../../lib/errors.ts';
 import type { EventHistory, Recovery } from '../../plugins/event-history.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RoomService } from '../rooms/room.service.ts';
-import type { ChatConnection } from './chat.connection.ts';
 import { errorFrame, roomEventFrame } from './chat.frames.ts';
 import type { RoomOccupancyStore } from './room-occupancy.store.ts';
-import type { RoomRegistry } from './room-registry.ts';
+import type { RoomRegistry, RoomSubscriber } from './room-registry.ts';
 
 /**
  * Puts a socket in a room and takes it out, keeping the three records of that in step: this
@@ -33,7 +32,7 @@ export class RoomJoins {
    * leaveAll already did). Otherwise a dead socket would stay in the room registry, its lease
    * renewed forever, and the room would never go idle.
    */
-  async join(connection: ChatConnection, roomId: number, log: FastifyBaseLogger, since?: string): Promise<void> {
+  async join(connection: RoomSubscriber, roomId: number, log: FastifyBaseLogger, since?: string): Promise<void> {
     if (!(await this.isMember(connection.userId, roomId))) {
       connection.send(errorFrame('UNAUTHORIZED', `You are not a member of room ${roomId}`));
       return;
@@ -54,7 +53,7 @@ export class RoomJoins {
       connection.send(JSON.stringify({ type: 'joined', room_id: roomId, online_user_ids: connectedUserIds, recovered }));
     } finally {
       // Whatever happened above, the room is live for this socket from now on.
-      for (const frame of connection.catchUp.release(roomId, undefined)) connection.send(frame);
+      for (const held of connection.catchUp.release(roomId, undefined)) connection.send(held.frame);
     }
     if (!wasConnected) await this.announce(roomId, connection.userId, 'USER_CONNECTED');
     // Closed while USER_CONNECTED went out: leaving again announces USER_DISCONNECTED after it.
@@ -67,7 +66,7 @@ export class RoomJoins {
    * those the replay gave), and tells whether it could; `reset` when history no longer covers
    * `since` (or Redis could not be read), and the client refetches over REST.
    */
-  private async replay(connection: ChatConnection, roomId: number, since: string, log: FastifyBaseLogger): Promise<boolean> {
+  private async replay(connection: RoomSubscriber, roomId: number, since: string, log: FastifyBaseLogger): Promise<boolean> {
     let recovery: Recovery;
     try {
       recovery = await this.deps.history.after(roomId, since);
@@ -87,18 +86,18 @@ export class RoomJoins {
       const frame = roomEventFrame(event);
       if (frame !== undefined) connection.send(frame);
     }
-    for (const frame of connection.catchUp.release(roomId, upTo)) connection.send(frame);
+    for (const held of connection.catchUp.release(roomId, upTo)) connection.send(held.frame);
     return true;
   }
 
   /** The socket closed while it was joining `roomId`: take it out again (if leaveAll has not). */
-  private async undoJoin(connection: ChatConnection, roomId: number, log: FastifyBaseLogger): Promise<void> {
+  private async undoJoin(connection: RoomSubscriber, roomId: number, log: FastifyBaseLogger): Promise<void> {
     log.debug({ roomId }, 'socket closed while joining; left the room again');
     await this.leave(connection, roomId);
   }
 
   /** A no-op for a room the socket is not in. */
-  async leave(connection: ChatConnection, roomId: number): Promise<void> {
+  async leave(connection: RoomSubscriber, roomId: number): Promise<void> {
     connection.catchUp.drop(roomId);
     if (!connection.rooms.has(roomId)) return;
     const { lastForUser, roomEmpty } = this.deps.liveRooms.leave(roomId, connection);
@@ -110,7 +109,7 @@ export class RoomJoins {
   }
 
   /** Leaves every room of a closed socket; never rejects (a failure is logged per room). */
-  async leaveAll(connection: ChatConnection, log: FastifyBaseLogger): Promise<void> {
+  async leaveAll(connection: RoomSubscriber, log: FastifyBaseLogger): Promise<void> {
     for (const roomId of [...connection.rooms]) {
       await this.leave(connection, roomId).catch((error: unknown) => log.warn({ err: error, roomId }, 'leaving room on close failed'));
     }
@@ -140,7 +139,7 @@ export class RoomJoins {
   }
 }
 
-/** False once the socket is closing or closed: its close handler has run or is about to. */
-function isOpen(connection: ChatConnection): boolean {
-  return connection.socket.readyState === connection.socket.OPEN;
+/** False once the subscriber is closing or closed: its close handler has run or is about to. */
+function isOpen(connection: RoomSubscriber): boolean {
+  return connection.isOpen;
 }

@@ -1,9 +1,29 @@
-import type { ChatConnection } from './chat.connection.ts';
+import type { CatchUpBuffer } from './catch-up.ts';
+
+/**
+ * Anything that receives a room's live events: a chat socket, or an SSE stream of the room
+ * (`GET /api/messages/stream/:room_id`) or of all a user's rooms (`GET /api/events/stream`).
+ */
+export interface RoomSubscriber {
+  readonly userId: number;
+  /** The rooms it is in (kept by RoomRegistry). */
+  readonly rooms: Set<number>;
+  /** Live frames of rooms it is replaying history for. */
+  readonly catchUp: CatchUpBuffer;
+  /** False once closing or closed. */
+  readonly isOpen: boolean;
+  /** Sends one frame (a room event carries its `event_id` inside). */
+  send(frame: string): void;
+  /** A live frame of one of its rooms: held while that room catches up, else sent. */
+  deliver(roomId: number, frame: string, eventId: string | undefined): void;
+  /** The user is no longer a member of the room (left, removed, room deleted). */
+  removedFrom(roomId: number): void;
+}
 
 export type RoomState = 'active' | 'idle' | 'closed';
 
 interface LiveRoom {
-  connections: Set<ChatConnection>;
+  connections: Set<RoomSubscriber>;
   /** Local connections per user, to tell a user's first join and last leave. */
   perUser: Map<number, number>;
   idleTimer?: NodeJS.Timeout;
@@ -20,7 +40,7 @@ export class RoomRegistry {
   constructor(private readonly idleTimeoutMs: number) {}
 
   /** Adds the connection; `firstForUser` when the user had no other local socket in the room. */
-  join(roomId: number, connection: ChatConnection): { firstForUser: boolean } {
+  join(roomId: number, connection: RoomSubscriber): { firstForUser: boolean } {
     const room = this.rooms.get(roomId) ?? this.open(roomId);
     clearTimeout(room.idleTimer);
     room.idleTimer = undefined;
@@ -33,7 +53,7 @@ export class RoomRegistry {
   }
 
   /** Removes the connection; `lastForUser` when the user has no other local socket there. */
-  leave(roomId: number, connection: ChatConnection): { lastForUser: boolean; roomEmpty: boolean } {
+  leave(roomId: number, connection: RoomSubscriber): { lastForUser: boolean; roomEmpty: boolean } {
     const room = this.rooms.get(roomId);
     connection.rooms.delete(roomId);
     if (!room?.connections.delete(connection)) return { lastForUser: false, roomEmpty: false };
@@ -45,7 +65,7 @@ export class RoomRegistry {
     return { lastForUser: remaining === 0, roomEmpty };
   }
 
-  connections(roomId: number): ReadonlySet<ChatConnection> {
+  connections(roomId: number): ReadonlySet<RoomSubscriber> {
     return this.rooms.get(roomId)?.connections ?? EMPTY;
   }
 
@@ -80,4 +100,4 @@ export class RoomRegistry {
   }
 }
 
-const EMPTY: ReadonlySet<ChatConnection> = new Set();
+const EMPTY: ReadonlySet<RoomSubscriber> = new Set();

@@ -1,16 +1,16 @@
 import type { PresenceTransport } from '../presence/presence.stream.ts';
-import type { ChatConnection } from './chat.connection.ts';
 import { errorFrame } from './chat.frames.ts';
 
 /**
- * Friends' presence on the chat socket (`presence_subscribe`): one `presence_snapshot` frame,
- * then a `presence` frame per change. The socket needs no keep-alive of its own (the gateway
- * pings it) and no coalescing (a client that stops reading is cut off by ChatConnection).
+ * Friends' presence as chat frames: one `presence_snapshot`, then a `presence` frame per change,
+ * on a socket (`presence_subscribe`) or the user event stream. Neither needs a keep-alive of its
+ * own (sockets are pinged, the stream has its writer's) nor coalescing (a client that stops
+ * reading is cut off by its socket or stream).
  */
-export class SocketPresenceTransport implements PresenceTransport {
+export class FramePresenceTransport implements PresenceTransport {
   readonly keepAlive = null;
 
-  constructor(private readonly connection: ChatConnection) {}
+  constructor(private readonly sink: { userEvent(frame: string): void }) {}
 
   begin(): void {}
 
@@ -30,7 +30,7 @@ export class SocketPresenceTransport implements PresenceTransport {
   }
 
   write(chunk: string): boolean {
-    this.connection.send(chunk);
+    this.sink.userEvent(chunk);
     return true;
   }
 

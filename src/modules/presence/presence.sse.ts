@@ -1,12 +1,9 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { sseHeaders } from '../../lib/sse.ts';
 import type { AuthContext, TokenService } from '../../plugins/auth.ts';
 import type { PresenceFriendStore } from './presence.friends.ts';
 import type { WatcherRegistry } from './presence.registry.ts';
 import { type PresenceTransport, PresenceStream, SsePresenceTransport, type StreamSettings } from './presence.stream.ts';
-
-/** Headers already on the reply that a hijacked response must carry itself (CORS, mostly). */
-const COPIED_HEADERS = /^(access-control-|vary$)/i;
 
 export interface PresenceSseOptions {
   registry: WatcherRegistry;
@@ -40,7 +37,7 @@ export class PresenceSse {
       if (!res.destroyed) res.destroy();
       return;
     }
-    stream.start(new SsePresenceTransport(res, headersFor(request, reply)), friendIds, flags);
+    stream.start(new SsePresenceTransport(res, sseHeaders(request, reply)), friendIds, flags);
     request.log.debug({ friends: friendIds.length }, 'presence stream opened');
   }
 
@@ -91,20 +88,4 @@ export class PresenceSse {
       this.options.log.warn({ err: error, userId }, 'could not check stream tokens for revocation');
     }
   }
-}
-
-function headersFor(request: FastifyRequest, reply: FastifyReply): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  // Hijacked replies skip onSend hooks: carry over what @fastify/cors and friends already set.
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined && COPIED_HEADERS.test(name)) headers[name] = value;
-  }
-  return {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  };
 }

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { KEEP_ALIVE_FRAME, sseFrame } from '../../lib/sse.ts';
 
 /**
  * Where a presence stream's events go, and in what format: an SSE response
@@ -74,12 +75,6 @@ export class SsePresenceTransport implements PresenceTransport {
   }
 }
 
-/** One SSE frame: `event:` line, one `data:` line of JSON, blank line. */
-export function sseFrame(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 /** The largest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
 

@@ -118,6 +118,11 @@ export class RoomService {
     return this.viewsFor(userId, ordered);
   }
 
+  /** The ids of every room I am in now (for streams that follow all my rooms). */
+  roomIdsOf(userId: number): Promise<number[]> {
+    return this.store.memberRoomIds(userId);
+  }
+
   /** Public group rooms I am not in (no last message or unread count: I cannot read them yet). */
   async discover(userId: number, page: PageOptions): Promise<RoomView[]> {
     const rooms = await this.store.findDiscoverable(userId, page);

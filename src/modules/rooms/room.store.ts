@@ -184,6 +184,12 @@ export class RoomStore {
     return rows.map((row) => Number(row.id));
   }
 
+  /** Every room the user is a member of now (the (user_id, left_at) index). */
+  async memberRoomIds(userId: number): Promise<number[]> {
+    const rows = await this.db.roomMember.findMany({ where: { userId, leftAt: null, room: { isActive: true } }, select: { roomId: true } });
+    return rows.map((row) => row.roomId);
+  }
+
   findManyWithMembers(roomIds: readonly number[]): Promise<RoomWithMembers[]> {
     if (roomIds.length === 0) return Promise.resolve([]);
     return this.db.room.findMany({ where: { id: { in: [...roomIds] }, isActive: true }, include: withMembers });

@@ -1,0 +1,25 @@
+/** Opaque cursors (history pages, event streams): base64url JSON, validated strictly on the way back. */
+
+/** A cursor this server did not issue. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('Invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Cursors are base64url JSON: opaque to clients, validated strictly on the way back. */
+export function encodeCursor(position: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Record<string, unknown> {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw new InvalidCursorError();
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCursorError();
+    return value as Record<string, unknown>;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}

@@ -1,0 +1,94 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** One SSE frame: `event:` line, optional `id:` line, one `data:` line of JSON (a string is taken as JSON text already), blank line. */
+export function sseFrame(event: string, data: unknown, id?: string): string {
+  return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
+
+/** Headers already on the reply that a hijacked response must carry itself (CORS, mostly). */
+const COPIED_HEADERS = /^(access-control-|vary$)/i;
+
+/** The headers of an event stream on a hijacked reply (hijacked replies skip onSend hooks). */
+export function sseHeaders(request: FastifyRequest, reply: FastifyReply): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined && COPIED_HEADERS.test(name)) headers[name] = value;
+  }
+  return {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  };
+}
+
+/** The largest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface SseWriterOptions {
+  keepAliveMs: number;
+  /** Bytes a client may leave unread before it is dropped as a slow consumer (it can resume). */
+  maxBufferedBytes: number;
+  /** Token expiry, epoch seconds: the stream ends with an `error` event then. */
+  expiresAt: number;
+}
+
+/**
+ * A hijacked response written as an event stream: keep-alive comments, the end at token expiry,
+ * and a cut-off for clients that stop reading. Used by the chat streams (the presence stream has
+ * its own, coalescing writer).
+ */
+export class SseWriter {
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: SseWriterOptions,
+  ) {
+    res.once('close', () => this.end());
+  }
+
+  get isOpen(): boolean {
+    return !this.ended && !this.res.destroyed;
+  }
+
+  start(headers: OutgoingHttpHeaders): void {
+    this.res.writeHead(200, headers);
+    this.res.socket?.setNoDelay(true);
+    this.keepAliveTimer = setInterval(() => this.write(KEEP_ALIVE_FRAME), this.options.keepAliveMs);
+    this.keepAliveTimer.unref();
+    const untilExpiry = this.options.expiresAt * 1000 - Date.now();
+    this.expiryTimer = setTimeout(() => this.end('Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  write(chunk: string): void {
+    if (!this.isOpen) return;
+    if (this.res.writableLength > this.options.maxBufferedBytes) {
+      this.end('Slow consumer: reconnect to resume');
+      return;
+    }
+    this.res.write(chunk);
+  }
+
+  /** Ends the stream, after an `error` event with `reason` when given. Idempotent. */
+  end(reason?: string): void {
+    if (this.ended) return;
+    if (reason && !this.res.destroyed) this.res.write(sseFrame('error', { message: reason }));
+    this.ended = true;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.expiryTimer);
+    this.onEnd?.();
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
+  }
+
+  /** Called once when the stream ends, however it ends. */
+  onEnd: (() => void) | undefined;
+}
