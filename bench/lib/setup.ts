@@ -131,6 +131,8 @@ export function startChatServer(db: BenchDatabase, env: Record<string, string> =
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
     PORT: '0',
+    // Several servers run side by side: each gets a free metrics port.
+    METRICS_PORT: '0',
     DATABASE_URL: db.databaseUrl,
     REDIS_URL: db.redisUrl,
     JWT_SECRET: BENCH_JWT_SECRET,

@@ -19,6 +19,27 @@ export { FIRST_SUBSCRIBE_WAIT_MS };
 
 export type DomainEventHandler = (event: DomainEvent) => void;
 
+/** What the bus reports as it works (metrics). */
+export interface EventBusObserver {
+  /** `event` was published by this process (once, however many instances receive it). */
+  published(event: DomainEvent): void;
+  /** An event was handed to every handler of this process, `lagMs` after its publication. */
+  dispatched(lagMs: number): void;
+}
+
+const NO_OBSERVER: EventBusObserver = { published: () => {}, dispatched: () => {} };
+
+/**
+ * On the wire an event carries its publication time (epoch ms, the publisher's clock), taken
+ * off again before handlers see it. Instances without it simply ignore the extra field.
+ */
+type StampedEvent = DomainEvent & { published_at?: number };
+
+function stamped(event: DomainEvent): string {
+  // Last, so that deleting it after JSON.parse keeps the object in V8's fast mode.
+  return JSON.stringify({ ...event, published_at: Date.now() });
+}
+
 /**
  * Publishes `ARGV[2]` on channel `ARGV[1]` unless the key `KEYS[1]` exists, which it then sets
  * for `ARGV[3]` seconds, in one step. Returns 1 when it published.
@@ -57,6 +78,7 @@ function logContextOf(event: DomainEvent): { roomId?: number; userId?: number } 
 export class EventBus {
   private readonly handlers = new Set<DomainEventHandler>();
   private readonly subscription: RedisSubscription;
+  private observer: EventBusObserver = NO_OBSERVER;
 
   constructor(
     private readonly publisher: Redis,
@@ -75,8 +97,14 @@ export class EventBus {
     });
   }
 
+  /** Reports to `observer` from now on (one observer: the app's metrics). */
+  observe(observer: EventBusObserver): void {
+    this.observer = observer;
+  }
+
   async publish(event: DomainEvent): Promise<void> {
-    await this.publisher.publish(this.channel, JSON.stringify(event));
+    await this.publisher.publish(this.channel, stamped(event));
+    this.observer.published(event);
   }
 
   /**
@@ -85,8 +113,10 @@ export class EventBus {
    * without publishing (the process died between the two), without announcing it twice.
    */
   async publishOnce(onceKey: string, event: DomainEvent, ttlS = 86_400): Promise<boolean> {
-    const published = await this.publisher.eval(PUBLISH_ONCE, 1, `event:once:${onceKey}`, this.channel, JSON.stringify(event), String(ttlS));
-    return published === 1;
+    const published = await this.publisher.eval(PUBLISH_ONCE, 1, `event:once:${onceKey}`, this.channel, stamped(event), String(ttlS));
+    if (published !== 1) return false;
+    this.observer.published(event);
+    return true;
   }
 
   /**
@@ -123,13 +153,15 @@ export class EventBus {
   }
 
   private dispatch(raw: string): void {
-    let event: DomainEvent;
+    let event: StampedEvent;
     try {
-      event = JSON.parse(raw) as DomainEvent;
+      event = JSON.parse(raw) as StampedEvent;
     } catch {
       this.log.warn({ raw }, 'ignored a malformed domain event');
       return;
     }
+    const publishedAt = event.published_at;
+    delete event.published_at;
     for (const handler of this.handlers) {
       try {
         handler(event);
@@ -137,6 +169,7 @@ export class EventBus {
         this.log.error({ err: error, eventType: event.type }, 'domain event handler failed');
       }
     }
+    if (typeof publishedAt === 'number') this.observer.dispatched(Date.now() - publishedAt);
   }
 }
 
@@ -149,8 +182,9 @@ declare module 'fastify' {
 async function eventsPlugin(app: FastifyInstance): Promise<void> {
   const channel = domainEventsChannel(redisDbIndex(app.config.REDIS_URL));
   const bus = new EventBus(app.redis, () => app.createRedisConnection('bigtech-chat-events'), app.log, channel);
+  bus.observe(app.metrics.eventBus);
   app.decorate('events', bus);
   app.addHook('onClose', async () => bus.close());
 }
 
-export default fp(eventsPlugin, { name: 'events', dependencies: ['redis'] });
+export default fp(eventsPlugin, { name: 'events', dependencies: ['redis', 'metrics'] });

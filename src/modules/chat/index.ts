@@ -30,7 +30,7 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   const connections = new ConnectionRegistry();
   const joins = new RoomJoins({ memberships: app.rooms.service, liveRooms, occupancy, events: app.events });
-  const dispatcher = new ChatDispatcher({ joins, messages: app.messages.service, events: app.events, limits: app.abuseLimits });
+  const dispatcher = new ChatDispatcher({ joins, messages: app.messages.service, events: app.events, limits: app.abuseLimits, metrics: app.metrics });
   const fanout = new ChatFanout({ events: app.events, liveRooms, connections, joins, log });
   const keepAliveMs = Math.min(30_000, (app.config.PRESENCE_TTL_S * 1000) / 3);
   const upkeep = new ChatUpkeep(
@@ -40,6 +40,7 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   const gateway = new ChatGateway({ connections, dispatcher, joins, upkeep, log });
 
   app.decorate('chat', gateway);
+  app.metrics.gauge('chat_websocket_connections', () => connections.size);
   app.addHook('onReady', async () => {
     await fanout.start();
     upkeep.start();
@@ -53,4 +54,4 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   await app.register(chatStatusRoutes, { prefix: '/api/ws', occupancy });
 }
 
-export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events'] });
+export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events', 'metrics'] });
