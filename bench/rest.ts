@@ -19,15 +19,15 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { seedFriendships } from './lib/seed-social.ts';
-import { BENCH_JWT_SECRET, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
-import { argValue, hasFlag, progress, endProgress, percentile, round } from './lib/stats.ts';
+import { BENCH_JWT_SECRET, type BenchDatabase, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { argValue, cpuSecondsOf, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
 /** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
-const METRICS_ROUNDS = quick ? 3 : 10;
+const METRICS_ROUNDS = quick ? 3 : 12;
 const METRICS_ROUND_S = quick ? 2 : 3;
 /** The metrics server is scraped this often while it is loaded (Prometheus' default is 15 s). */
 const SCRAPE_EVERY_MS = 1000;
@@ -49,8 +49,12 @@ export interface MetricsOverhead {
   /** Mean req/s over the rounds. */
   withMetrics: number;
   withoutMetrics: number;
-  /** 1 - with/without in percent, the median over the rounds: the throughput metrics cost. */
+  /** 1 - with/without in percent: the throughput metrics cost. */
   overheadPercent: number;
+  /** Server CPU time per request (µs), mean over the rounds: less sensitive to other load on the cores. */
+  cpuPerRequestUs: { withMetrics: number; withoutMetrics: number };
+  /** with/without - 1 in percent. */
+  cpuOverheadPercent: number;
   scrapeEveryMs: number;
   scrapes: number;
   errors: number;
@@ -64,7 +68,7 @@ interface Target {
   body?: () => string;
 }
 
-async function load(url: string, target: Target, headers: Record<string, string>, durationS = DURATION_S): Promise<{ rps: number; p99: number; errors: number }> {
+async function load(url: string, target: Target, headers: Record<string, string>, durationS = DURATION_S): Promise<{ rps: number; total: number; p99: number; errors: number }> {
   let settle: (result: autocannon.Result) => void = () => {};
   let fail: (error: Error) => void = () => {};
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
@@ -88,7 +92,7 @@ async function load(url: string, target: Target, headers: Record<string, string>
   instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${durationS}s`));
   const result = await finished;
   endProgress();
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return { rps: result.requests.average, total: result.requests.total, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 /** Scrapes `url` every SCRAPE_EVERY_MS until the returned function is called; it gives the count. */
@@ -115,46 +119,77 @@ function scrapeWhileLoaded(url: string): () => number {
 const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
 /**
- * The same target on two servers alike but for METRICS_ENABLED, in rounds that alternate which
- * goes first. The cost is the median of the rounds' ratios: other load on the shared cores
- * comes in bursts, and a burst that falls on one side of one round then moves one ratio only.
+ * The same target on two fresh servers alike but for METRICS_ENABLED (same history, so neither
+ * carries the other targets' heap or JIT state), in short rounds that alternate which goes
+ * first, so that drift of the other load on the shared cores falls on both sides alike.
  */
-async function metricsOverhead(
+async function metricsOverhead(db: BenchDatabase, target: Target, headers: Record<string, string>): Promise<MetricsOverhead> {
+  const metricsPort = await freePort();
+  const servers = await Promise.all([startChatServer(db, { METRICS_PORT: String(metricsPort) }), startChatServer(db, { METRICS_ENABLED: 'false' })]);
+  try {
+    for (const server of servers) server.process.stdout?.removeAllListeners('data');
+    const [withMetrics, withoutMetrics] = servers.map((server) => ({ base: `http://127.0.0.1:${server.port}`, pid: server.process.pid! })) as [Side, Side];
+    return await alternateRounds(target, headers, { ...withMetrics, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }, withoutMetrics);
+  } finally {
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+  }
+}
+
+interface Side {
+  base: string;
+  pid: number;
+}
+
+/** One load round on a server, with the CPU time the server used per request (µs). */
+async function measuredLoad(side: Side, target: Target, headers: Record<string, string>) {
+  const cpuBefore = cpuSecondsOf(side.pid);
+  const result = await load(side.base, target, headers, METRICS_ROUND_S);
+  return { ...result, cpuPerRequestUs: ((cpuSecondsOf(side.pid) - cpuBefore) * 1e6) / result.total };
+}
+
+async function alternateRounds(
   target: Target,
   headers: Record<string, string>,
-  withMetrics: { base: string; metricsUrl: string },
-  withoutMetricsBase: string,
+  withMetrics: Side & { metricsUrl: string },
+  withoutMetrics: Side,
 ): Promise<MetricsOverhead> {
   const on = { ...target, name: `${target.name}, metrics on` };
   const off = { ...target, name: `${target.name}, metrics off` };
   const rps = { on: [] as number[], off: [] as number[] };
+  const cpu = { on: [] as number[], off: [] as number[] };
   let scrapes = 0;
   let errors = 0;
   const runs = {
     on: async () => {
       const stopScraping = scrapeWhileLoaded(withMetrics.metricsUrl);
-      const result = await load(withMetrics.base, on, headers, METRICS_ROUND_S);
+      const result = await measuredLoad(withMetrics, on, headers);
       scrapes += stopScraping();
       return result;
     },
-    off: () => load(withoutMetricsBase, off, headers, METRICS_ROUND_S),
+    off: () => measuredLoad(withoutMetrics, off, headers),
   };
-  await runs.off(); // warm-up: this server has not served anything yet
+  // Warm-up, the same for both.
+  await runs.on();
+  await runs.off();
+  scrapes = 0;
   for (let pass = 0; pass < METRICS_ROUNDS; pass += 1) {
     for (const side of pass % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
       const result = await runs[side]();
       rps[side].push(result.rps);
+      cpu[side].push(result.cpuPerRequestUs);
       errors += result.errors;
     }
   }
-  const ratios = rps.on.map((withRps, i) => withRps / rps.off[i]!);
+  const [withRps, withoutRps, withCpu, withoutCpu] = [mean(rps.on), mean(rps.off), mean(cpu.on), mean(cpu.off)];
   return {
     target: target.name,
     rounds: METRICS_ROUNDS,
     roundS: METRICS_ROUND_S,
-    withMetrics: round(mean(rps.on), 0),
-    withoutMetrics: round(mean(rps.off), 0),
-    overheadPercent: round((1 - percentile(ratios, 50)) * 100, 1),
+    withMetrics: round(withRps, 0),
+    withoutMetrics: round(withoutRps, 0),
+    overheadPercent: round((1 - withRps / withoutRps) * 100, 1),
+    cpuPerRequestUs: { withMetrics: round(withCpu), withoutMetrics: round(withoutCpu) },
+    cpuOverheadPercent: round((withCpu / withoutCpu - 1) * 100, 1),
     scrapeEveryMs: SCRAPE_EVERY_MS,
     scrapes,
     errors,
@@ -165,17 +200,13 @@ async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_rest', 12);
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
   let bare: Awaited<ReturnType<typeof startProcess>> | undefined;
-  let plain: Awaited<ReturnType<typeof startProcess>> | undefined;
   try {
     const userIds = await seedUsers(db.databaseUrl, 51, 'restbench');
     const [me, peer] = userIds as [number, number];
     await seedFriendships(db.databaseUrl, me, userIds.slice(1));
     const [roomId] = await seedGroupRooms(db.databaseUrl, [me, peer], 2);
-    const metricsPort = await freePort();
-    server = await startChatServer(db, { METRICS_PORT: String(metricsPort) });
+    server = await startChatServer(db);
     server.process.stdout?.removeAllListeners('data');
-    plain = await startChatServer(db, { METRICS_ENABLED: 'false' });
-    plain.process.stdout?.removeAllListeners('data');
     const base = `http://127.0.0.1:${server.port}`;
     const now = Math.floor(Date.now() / 1000);
     const token = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' })({ sub: String(me), jti: randomUUID(), iat: now, exp: now + 3600 });
@@ -219,7 +250,7 @@ async function main(): Promise<void> {
       });
     }
     const cached = targets[1]!;
-    const metrics = await metricsOverhead(cached, auth, { base, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }, `http://127.0.0.1:${plain.port}`);
+    const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
     console.log('| endpoint | req/s | p99 ms | bare req/s | bare p99 ms | % of bare | errors |');
     console.log('|---|---|---|---|---|---|---|');
@@ -228,12 +259,11 @@ async function main(): Promise<void> {
     }
     console.log('');
     console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
-    console.log('| endpoint | req/s with metrics | req/s without | metrics cost | errors |');
-    console.log('|---|---|---|---|---|');
-    console.log(`| ${metrics.target} | ${metrics.withMetrics} | ${metrics.withoutMetrics} | ${metrics.overheadPercent}% | ${metrics.errors} |`);
+    console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    console.log(`| ${metrics.target} | ${metrics.withMetrics} | ${metrics.withoutMetrics} | ${metrics.overheadPercent}% | ${metrics.cpuPerRequestUs.withMetrics} | ${metrics.cpuPerRequestUs.withoutMetrics} | ${metrics.cpuOverheadPercent}% | ${metrics.errors} |`);
     if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, results, metrics }, null, 2));
   } finally {
-    if (plain) await stopProcess(plain.process);
     if (bare) await stopProcess(bare.process);
     if (server) await stopProcess(server.process);
     await db.drop();
