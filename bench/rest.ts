@@ -1,6 +1,8 @@
 /**
  * REST benchmark with autocannon: the real server next to a bare Fastify route returning the
- * same bytes (the ceiling), requests per second and p99 latency for each.
+ * same bytes (the ceiling), requests per second and p99 latency for each. Then the cost of the
+ * Prometheus metrics: the cached history page on that server and on one started with
+ * METRICS_ENABLED=false, in alternating rounds.
  *
  *   npm run bench:rest                    # 10 s per target
  *   npm run bench:rest -- --quick         # 3 s per target
@@ -17,13 +19,18 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { seedFriendships } from './lib/seed-social.ts';
-import { BENCH_JWT_SECRET, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
-import { argValue, hasFlag, progress, endProgress, round } from './lib/stats.ts';
+import { BENCH_JWT_SECRET, type BenchDatabase, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { argValue, cpuSecondsOf, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
+/** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
+const METRICS_ROUNDS = quick ? 3 : 12;
+const METRICS_ROUND_S = quick ? 2 : 3;
+/** The metrics server is scraped this often while it is loaded (Prometheus' default is 15 s). */
+const SCRAPE_EVERY_MS = 1000;
 
 export interface RestResult {
   target: string;
@@ -35,6 +42,24 @@ export interface RestResult {
   errors: number;
 }
 
+export interface MetricsOverhead {
+  target: string;
+  rounds: number;
+  roundS: number;
+  /** Mean req/s over the rounds. */
+  withMetrics: number;
+  withoutMetrics: number;
+  /** 1 - with/without in percent: the throughput metrics cost. */
+  overheadPercent: number;
+  /** Server CPU time per request (µs), mean over the rounds: less sensitive to other load on the cores. */
+  cpuPerRequestUs: { withMetrics: number; withoutMetrics: number };
+  /** with/without - 1 in percent. */
+  cpuOverheadPercent: number;
+  scrapeEveryMs: number;
+  scrapes: number;
+  errors: number;
+}
+
 interface Target {
   name: string;
   method: 'GET' | 'POST';
@@ -43,7 +68,7 @@ interface Target {
   body?: () => string;
 }
 
-async function load(url: string, target: Target, headers: Record<string, string>): Promise<{ rps: number; p99: number; errors: number }> {
+async function load(url: string, target: Target, headers: Record<string, string>, durationS = DURATION_S): Promise<{ rps: number; total: number; p99: number; errors: number }> {
   let settle: (result: autocannon.Result) => void = () => {};
   let fail: (error: Error) => void = () => {};
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
@@ -53,7 +78,7 @@ async function load(url: string, target: Target, headers: Record<string, string>
   const instance = autocannon({
     url,
     connections: CONNECTIONS,
-    duration: DURATION_S,
+    duration: durationS,
     requests: [
       {
         method: target.method,
@@ -64,10 +89,111 @@ async function load(url: string, target: Target, headers: Record<string, string>
     ],
   }, (error, result) => (error ? fail(error) : settle(result)));
   let seconds = 0;
-  instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${DURATION_S}s`));
+  instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${durationS}s`));
   const result = await finished;
   endProgress();
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return { rps: result.requests.average, total: result.requests.total, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+/** Scrapes `url` every SCRAPE_EVERY_MS until the returned function is called; it gives the count. */
+function scrapeWhileLoaded(url: string): () => number {
+  let scrapes = 0;
+  let failures = 0;
+  const timer = setInterval(() => {
+    fetch(url).then(
+      async (response) => {
+        await response.text();
+        if (response.ok) scrapes += 1;
+        else failures += 1;
+      },
+      () => (failures += 1),
+    );
+  }, SCRAPE_EVERY_MS);
+  return () => {
+    clearInterval(timer);
+    if (failures > 0) throw new Error(`${failures} scrapes of ${url} failed`);
+    return scrapes;
+  };
+}
+
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/**
+ * The same target on two fresh servers alike but for METRICS_ENABLED (same history, so neither
+ * carries the other targets' heap or JIT state), in short rounds that alternate which goes
+ * first, so that drift of the other load on the shared cores falls on both sides alike.
+ */
+async function metricsOverhead(db: BenchDatabase, target: Target, headers: Record<string, string>): Promise<MetricsOverhead> {
+  const metricsPort = await freePort();
+  const servers = await Promise.all([startChatServer(db, { METRICS_PORT: String(metricsPort) }), startChatServer(db, { METRICS_ENABLED: 'false' })]);
+  try {
+    for (const server of servers) server.process.stdout?.removeAllListeners('data');
+    const [withMetrics, withoutMetrics] = servers.map((server) => ({ base: `http://127.0.0.1:${server.port}`, pid: server.process.pid! })) as [Side, Side];
+    return await alternateRounds(target, headers, { ...withMetrics, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }, withoutMetrics);
+  } finally {
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+  }
+}
+
+interface Side {
+  base: string;
+  pid: number;
+}
+
+/** One load round on a server, with the CPU time the server used per request (µs). */
+async function measuredLoad(side: Side, target: Target, headers: Record<string, string>) {
+  const cpuBefore = cpuSecondsOf(side.pid);
+  const result = await load(side.base, target, headers, METRICS_ROUND_S);
+  return { ...result, cpuPerRequestUs: ((cpuSecondsOf(side.pid) - cpuBefore) * 1e6) / result.total };
+}
+
+async function alternateRounds(
+  target: Target,
+  headers: Record<string, string>,
+  withMetrics: Side & { metricsUrl: string },
+  withoutMetrics: Side,
+): Promise<MetricsOverhead> {
+  const on = { ...target, name: `${target.name}, metrics on` };
+  const off = { ...target, name: `${target.name}, metrics off` };
+  const rps = { on: [] as number[], off: [] as number[] };
+  const cpu = { on: [] as number[], off: [] as number[] };
+  let scrapes = 0;
+  let errors = 0;
+  const runs = {
+    on: async () => {
+      const stopScraping = scrapeWhileLoaded(withMetrics.metricsUrl);
+      const result = await measuredLoad(withMetrics, on, headers);
+      scrapes += stopScraping();
+      return result;
+    },
+    off: () => measuredLoad(withoutMetrics, off, headers),
+  };
+  // Warm-up, the same for both.
+  await runs.on();
+  await runs.off();
+  scrapes = 0;
+  for (let pass = 0; pass < METRICS_ROUNDS; pass += 1) {
+    for (const side of pass % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      const result = await runs[side]();
+      rps[side].push(result.rps);
+      cpu[side].push(result.cpuPerRequestUs);
+      errors += result.errors;
+    }
+  }
+  const [withRps, withoutRps, withCpu, withoutCpu] = [mean(rps.on), mean(rps.off), mean(cpu.on), mean(cpu.off)];
+  return {
+    target: target.name,
+    rounds: METRICS_ROUNDS,
+    roundS: METRICS_ROUND_S,
+    withMetrics: round(withRps, 0),
+    withoutMetrics: round(withoutRps, 0),
+    overheadPercent: round((1 - withRps / withoutRps) * 100, 1),
+    cpuPerRequestUs: { withMetrics: round(withCpu), withoutMetrics: round(withoutCpu) },
+    cpuOverheadPercent: round((withCpu / withoutCpu - 1) * 100, 1),
+    scrapeEveryMs: SCRAPE_EVERY_MS,
+    scrapes,
+    errors,
+  };
 }
 
 async function main(): Promise<void> {
@@ -123,13 +249,20 @@ async function main(): Promise<void> {
         errors: real.errors,
       });
     }
+    const cached = targets[1]!;
+    const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
     console.log('| endpoint | req/s | p99 ms | bare req/s | bare p99 ms | % of bare | errors |');
     console.log('|---|---|---|---|---|---|---|');
     for (const r of results) {
       console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`);
     }
-    if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, results }, null, 2));
+    console.log('');
+    console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
+    console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    console.log(`| ${metrics.target} | ${metrics.withMetrics} | ${metrics.withoutMetrics} | ${metrics.overheadPercent}% | ${metrics.cpuPerRequestUs.withMetrics} | ${metrics.cpuPerRequestUs.withoutMetrics} | ${metrics.cpuOverheadPercent}% | ${metrics.errors} |`);
+    if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, results, metrics }, null, 2));
   } finally {
     if (bare) await stopProcess(bare.process);
     if (server) await stopProcess(server.process);

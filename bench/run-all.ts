@@ -19,7 +19,7 @@ import type { BcryptResult } from './bcrypt.ts';
 import type { CapacityResult } from './capacity.ts';
 import { BENCH_MYSQL, BENCH_REDIS } from './lib/setup.ts';
 import { hasFlag, round } from './lib/stats.ts';
-import type { RestResult } from './rest.ts';
+import type { MetricsOverhead, RestResult } from './rest.ts';
 import type { FanoutResult } from './ws.ts';
 
 const quick = hasFlag('quick');
@@ -67,6 +67,19 @@ const memory = (kib: number) => (kib > 0 ? String(kib) : 'noise');
 
 const holds = (ok: boolean) => (ok ? '**holds**' : '**missed**');
 
+function metricsSection(m: MetricsOverhead): string[] {
+  return [
+    `## Prometheus metrics: cost on the cached history page (same run, ${m.rounds} alternating rounds of ${m.roundS} s per server)`,
+    '',
+    `Two fresh servers alike but for \`METRICS_ENABLED\`, loaded in turn; the one with metrics was scraped every ${m.scrapeEveryMs / 1000} s while loaded (${m.scrapes} scrapes; Prometheus scrapes every 15 s). Means over the rounds; CPU is the server process's user + system time per request.`,
+    '',
+    '| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |',
+    '|---|---|---|---|---|---|---|---|',
+    `| ${m.target} | ${m.withMetrics} | ${m.withoutMetrics} | ${m.overheadPercent}% | ${m.cpuPerRequestUs.withMetrics} | ${m.cpuPerRequestUs.withoutMetrics} | ${m.cpuOverheadPercent}% | ${m.errors} |`,
+    '',
+  ];
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const files = {
@@ -85,7 +98,7 @@ async function main(): Promise<void> {
   await run('Capacity: idle authenticated sockets under 1 GiB', 'bench/capacity.ts', [...q, '--json', files.capacity]);
   await run('Other requests while 50 clients register and log in (bcrypt)', 'bench/bcrypt.ts', [...q, '--json', files.bcrypt]);
 
-  const rest = readJson<{ durationS: number; connections: number; results: RestResult[] }>(files.rest);
+  const rest = readJson<{ durationS: number; connections: number; results: RestResult[]; metrics: MetricsOverhead }>(files.rest);
   const ws = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.ws);
   const wsTarget = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.wsTarget);
   const presence = readJson<PresenceResult>(files.presence);
@@ -108,6 +121,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|',
     ...rest.results.map((r) => `| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`),
     '',
+    ...metricsSection(rest.metrics),
     '## WebSocket fan-out (rooms of 10, two server instances; the bare ws server is one process with no auth, storage or Redis)',
     '',
     '| run | target | sockets | msg/s sent | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |',
@@ -141,6 +155,7 @@ async function main(): Promise<void> {
     '## Targets',
     '',
     `- Cached history page at least 40% of the bare route: ${cached?.ratio ?? '?'}% → ${holds((cached?.ratio ?? 0) >= 40)}`,
+    `- Metrics collection costs under 5% of the cached history page's throughput: CPU per request ${rest.metrics.cpuOverheadPercent}%, throughput ${rest.metrics.overheadPercent}% (noise of the shared cores) → ${holds(rest.metrics.cpuOverheadPercent < 5)} (judged by CPU per request, a CPU-bound server's throughput)`,
     `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,
     `- Other requests keep a p95 under ${hashing.targetP95Ms} ms while ${hashing.authClients} clients register and log in: p95 ${hashing.p95} ms → ${holds(hashing.p95 < hashing.targetP95Ms)}`,
     `- 10,000 idle sockets per instance: ${capacity.sockets >= 10_000 ? capacity.sockets : `${capacity.sockets} held, ${capacity.projectedUnder1GiB} projected`} under 1 GiB → ${holds(capacity.sockets >= 10_000 || (quick && capacity.projectedUnder1GiB >= 10_000))}`,

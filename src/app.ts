@@ -28,6 +28,7 @@ import browserGuardPlugin, { corsOptions, helmetOptions, OriginPolicy } from './
 import configPlugin from './plugins/config.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import eventsPlugin from './plugins/events.ts';
+import metricsPlugin from './plugins/metrics.ts';
 import mongodbPlugin from './plugins/mongodb.ts';
 import prismaPlugin from './plugins/prisma.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
@@ -139,6 +140,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(configPlugin, { config });
+  // First, so its response hook times every request, the errors plugin's refusals too.
+  await app.register(metricsPlugin);
   // Security headers first, so every answer carries them (even the errors plugin's own refusals).
   await app.register(fastifyHelmet, helmetOptions(production));
   await app.register(errorsPlugin);

@@ -85,6 +85,11 @@ const configSchema = z.object({
   ROOM_CREATE_PER_HOUR: positiveInt(30),
   MAX_SOCKETS_PER_USER: positiveInt(20),
   MAX_STREAMS_PER_USER: positiveInt(10),
+
+  // Operations: Prometheus metrics on their own listener, never on the public port.
+  METRICS_ENABLED: booleanFlag.default(true),
+  /** Port of the `/metrics` listener (bound to HOST); 0 picks a free one (tests). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -180,6 +185,13 @@ export function parseOrigins(value: string | undefined): string[] | undefined {
   });
 }
 
+/** `/metrics` must never be served on the public port. */
+function checkPorts(config: Config): void {
+  if (config.METRICS_ENABLED && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    throw new ConfigError('METRICS_PORT', `is invalid: it must differ from PORT (${config.PORT}), metrics are not served on the public port`);
+  }
+}
+
 function checkSecurity(config: Config): void {
   for (const entry of parseList(config.TRUST_PROXY)) {
     if (!TRUST_PROXY_KEYWORDS.has(entry) && !isAddressOrRange(entry)) {
@@ -210,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const parsed = configSchema.safeParse(values);
   if (parsed.success) {
+    checkPorts(parsed.data);
     checkSecurity(parsed.data);
     return parsed.data;
   }

@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     shutdown('uncaughtException', 1);
   });
 
+  // Before the public port: an instance taking traffic can be scraped. app.close() stops it.
+  if (config.METRICS_ENABLED) await app.metrics.listen(config.METRICS_PORT, config.HOST);
   await app.listen({ port: config.PORT, host: config.HOST });
   logSecuritySettings(app.log, config);
 }

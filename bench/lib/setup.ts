@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import bcrypt from 'bcrypt';
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
@@ -131,6 +132,8 @@ export function startChatServer(db: BenchDatabase, env: Record<string, string> =
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
     PORT: '0',
+    // Several servers run side by side: each gets a free metrics port.
+    METRICS_PORT: '0',
     DATABASE_URL: db.databaseUrl,
     REDIS_URL: db.redisUrl,
     JWT_SECRET: BENCH_JWT_SECRET,
@@ -145,4 +148,16 @@ export function startChatServer(db: BenchDatabase, env: Record<string, string> =
     MAX_STREAMS_PER_USER: '100000000',
     ...env,
   }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+}
+
+/** A TCP port free on loopback right now (for a server that must be told its port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (address && typeof address !== 'string' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -15,6 +15,14 @@ export function rssOf(pid: number): number {
   return kb ? Number(kb) * 1024 : NaN;
 }
 
+/** CPU time (user + system) a process has used so far, in seconds (Linux /proc, 100 ticks a second). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify
 import fp from 'fastify-plugin';
 import type { Redis, Result } from 'ioredis';
 import { type AppError, rateLimited } from '../lib/errors.ts';
+import type { RateLimitName } from './metrics.ts';
 
 /**
  * Per-user abuse limits (the contract's Security section), shared by every instance through
@@ -346,7 +347,7 @@ function apiRateKey(request: FastifyRequest): string {
 }
 
 async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
-  const { config, redis } = app;
+  const { config, redis, metrics } = app;
   const log = app.log.child({ component: 'abuse-limits' });
   const warnings = new ThrottledWarnings(log);
 
@@ -366,6 +367,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     // (the route's own use of Redis answers 503 if it needs it).
     allowList: (request) => isUnlimited(request) || redis.status !== 'ready',
     skipOnError: true,
+    onExceeded: () => metrics.rateLimited('api'),
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
     errorResponseBuilder: (request, context) =>
@@ -388,34 +390,38 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
    */
   const decide = async (
     userId: number,
-    limit: string,
+    limit: RateLimitName,
     take: () => Promise<{ allowed: boolean; retryAfterMs: number }>,
     refusal: () => string,
   ): Promise<LimitDecision> => {
     try {
       if (redis.status !== 'ready') throw new Error(`Redis is ${redis.status}`);
       const { allowed, retryAfterMs } = await take();
-      return allowed ? { allowed: true } : { allowed: false, error: rateLimited(retryAfterMs / 1000, refusal()) };
+      if (allowed) return { allowed: true };
+      metrics.rateLimited(limit);
+      return { allowed: false, error: rateLimited(retryAfterMs / 1000, refusal()) };
     } catch (error) {
       warnings.warn(limit, { err: error, userId, limit }, 'abuse limit unavailable: action allowed');
       return { allowed: true };
     }
   };
 
-  const slot = async (limiter: ConcurrencyLimiter, userId: number, refusal: string): Promise<SlotDecision> => {
+  const slot = async (limiter: ConcurrencyLimiter, limit: RateLimitName, userId: number, refusal: string): Promise<SlotDecision> => {
     const decision = await limiter.acquire(userId);
-    return decision.allowed ? decision : { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
+    if (decision.allowed) return decision;
+    metrics.rateLimited(limit);
+    return { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
   };
 
   const limits: AbuseLimits = {
     message: (userId) =>
-      decide(userId, 'messages', () => messages.take(userId), () =>
+      decide(userId, 'message', () => messages.take(userId), () =>
         `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`),
     roomCreation: (userId) =>
-      decide(userId, 'room_creations', () => roomCreations.take(userId), () =>
+      decide(userId, 'room_create', () => roomCreations.take(userId), () =>
         `Too many rooms created: at most ${config.ROOM_CREATE_PER_HOUR} an hour`),
-    socket: (userId) => slot(sockets, userId, `Too many open WebSocket connections: at most ${config.MAX_SOCKETS_PER_USER}`),
-    stream: (userId) => slot(streams, userId, `Too many open streams: at most ${config.MAX_STREAMS_PER_USER}`),
+    socket: (userId) => slot(sockets, 'socket', userId, `Too many open WebSocket connections: at most ${config.MAX_SOCKETS_PER_USER}`),
+    stream: (userId) => slot(streams, 'stream', userId, `Too many open streams: at most ${config.MAX_STREAMS_PER_USER}`),
   };
   app.decorate('abuseLimits', limits);
 
@@ -424,4 +430,4 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export default fp(abuseLimitsPlugin, { name: 'abuse-limits', dependencies: ['redis', 'auth'] });
+export default fp(abuseLimitsPlugin, { name: 'abuse-limits', dependencies: ['redis', 'auth', 'metrics'] });

@@ -55,12 +55,12 @@ export class EventHistory {
   ) {}
 
   /**
-   * Appends and publishes; with `onceKey`, only when no event with that key was published in the
+   * Appends `eventJson` (a serialised domain event) and publishes it; with `onceKey`, only when no event with that key was published in the
    * last `onceTtlS` seconds (null then). Returns the event id.
    */
-  async appendAndPublish(roomId: number, event: DomainEvent, channel: string, once?: { key: string; ttlS: number }): Promise<string | null> {
+  async appendAndPublish(roomId: number, eventJson: string, channel: string, once?: { key: string; ttlS: number }): Promise<string | null> {
     const keys = once ? [roomEventsKey(roomId), once.key] : [roomEventsKey(roomId)];
-    const args = [String(this.options.size), JSON.stringify(event), String(this.options.ttlS), channel, String(once?.ttlS ?? 0)];
+    const args = [String(this.options.size), eventJson, String(this.options.ttlS), channel, String(once?.ttlS ?? 0)];
     const id = await this.redis.eval(APPEND_AND_PUBLISH, keys.length, ...keys, ...args);
     return typeof id === 'string' ? id : null;
   }
@@ -131,7 +131,10 @@ function toEvent(id: string, fields: string[]): DomainEvent[] {
   const json = fields[fields.indexOf('e') + 1];
   if (json === undefined) return [];
   try {
-    return [{ ...(JSON.parse(json) as DomainEvent), event_id: id }];
+    const event = JSON.parse(json) as DomainEvent & { published_at?: number };
+    // The publisher's timestamp is for live delivery lag only.
+    delete event.published_at;
+    return [{ ...event, event_id: id }];
   } catch {
     return [];
   }

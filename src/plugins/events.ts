@@ -20,6 +20,27 @@ export { FIRST_SUBSCRIBE_WAIT_MS };
 
 export type DomainEventHandler = (event: DomainEvent) => void;
 
+/** What the bus reports as it works (metrics). */
+export interface EventBusObserver {
+  /** `event` was published by this process (once, however many instances receive it). */
+  published(event: DomainEvent): void;
+  /** An event was handed to every handler of this process, `lagMs` after its publication. */
+  dispatched(lagMs: number): void;
+}
+
+const NO_OBSERVER: EventBusObserver = { published: () => {}, dispatched: () => {} };
+
+/**
+ * On the wire an event carries its publication time (epoch ms, the publisher's clock), taken
+ * off again before handlers see it. Instances without it simply ignore the extra field.
+ */
+type StampedEvent = DomainEvent & { published_at?: number };
+
+function stamped(event: DomainEvent): string {
+  // Last, so that deleting it after JSON.parse keeps the object in V8's fast mode.
+  return JSON.stringify({ ...event, published_at: Date.now() });
+}
+
 /**
  * Publishes `ARGV[2]` on channel `ARGV[1]` unless the key `KEYS[1]` exists, which it then sets
  * for `ARGV[3]` seconds, in one step. Returns 1 when it published.
@@ -61,6 +82,7 @@ export class EventBus {
   private readonly roomHistoryTypes = new Set<DomainEventType>();
   /** Each room's recent events, for recovery (see EventHistory). */
   readonly history: EventHistory;
+  private observer: EventBusObserver = NO_OBSERVER;
 
   constructor(
     private readonly publisher: Redis,
@@ -89,10 +111,16 @@ export class EventBus {
     for (const type of types) this.roomHistoryTypes.add(type);
   }
 
+  /** Reports to `observer` from now on (one observer: the app's metrics). */
+  observe(observer: EventBusObserver): void {
+    this.observer = observer;
+  }
+
   async publish(event: DomainEvent): Promise<void> {
     const roomId = this.historyRoomOf(event);
-    if (roomId === undefined) await this.publisher.publish(this.channel, JSON.stringify(event));
-    else await this.history.appendAndPublish(roomId, event, this.channel);
+    if (roomId === undefined) await this.publisher.publish(this.channel, stamped(event));
+    else await this.history.appendAndPublish(roomId, stamped(event), this.channel);
+    this.observer.published(event);
   }
 
   /**
@@ -103,9 +131,13 @@ export class EventBus {
   async publishOnce(onceKey: string, event: DomainEvent, ttlS = 86_400): Promise<boolean> {
     const key = `event:once:${onceKey}`;
     const roomId = this.historyRoomOf(event);
-    if (roomId !== undefined) return (await this.history.appendAndPublish(roomId, event, this.channel, { key, ttlS })) !== null;
-    const published = await this.publisher.eval(PUBLISH_ONCE, 1, key, this.channel, JSON.stringify(event), String(ttlS));
-    return published === 1;
+    const published =
+      roomId === undefined
+        ? (await this.publisher.eval(PUBLISH_ONCE, 1, key, this.channel, stamped(event), String(ttlS))) === 1
+        : (await this.history.appendAndPublish(roomId, stamped(event), this.channel, { key, ttlS })) !== null;
+    if (!published) return false;
+    this.observer.published(event);
+    return true;
   }
 
   private historyRoomOf(event: DomainEvent): number | undefined {
@@ -148,13 +180,15 @@ export class EventBus {
   }
 
   private dispatch(raw: string): void {
-    let event: DomainEvent;
+    let event: StampedEvent;
     try {
-      event = JSON.parse(raw) as DomainEvent;
+      event = JSON.parse(raw) as StampedEvent;
     } catch {
       this.log.warn({ raw }, 'ignored a malformed domain event');
       return;
     }
+    const publishedAt = event.published_at;
+    delete event.published_at;
     for (const handler of this.handlers) {
       try {
         handler(event);
@@ -162,6 +196,7 @@ export class EventBus {
         this.log.error({ err: error, eventType: event.type }, 'domain event handler failed');
       }
     }
+    if (typeof publishedAt === 'number') this.observer.dispatched(Date.now() - publishedAt);
   }
 }
 
@@ -177,8 +212,9 @@ async function eventsPlugin(app: FastifyInstance): Promise<void> {
     size: app.config.EVENT_HISTORY_SIZE,
     ttlS: app.config.EVENT_HISTORY_TTL_S,
   });
+  bus.observe(app.metrics.eventBus);
   app.decorate('events', bus);
   app.addHook('onClose', async () => bus.close());
 }
 
-export default fp(eventsPlugin, { name: 'events', dependencies: ['redis'] });
+export default fp(eventsPlugin, { name: 'events', dependencies: ['redis', 'metrics'] });

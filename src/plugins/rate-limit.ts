@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import type { RateLimitName } from './metrics.ts';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -54,12 +55,17 @@ return count
 
 /** Fixed-window counters in Redis, so every instance shares the same limits. */
 export class RateLimiter {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** Told of every refusal, with the limit's name (metrics). */
+    private readonly onRefused: (limit: RateLimitName) => void = () => {},
+  ) {}
 
   /** Counts one hit against `key` and says whether it is within `limit` per `windowS`. */
-  async hit(key: string, limit: number, windowS: number): Promise<RateLimitResult> {
+  async hit(key: string, limit: number, windowS: number, name: RateLimitName): Promise<RateLimitResult> {
     const count = await this.increment(key, windowS);
     const allowed = count.value <= limit;
+    if (!allowed) this.onRefused(name);
     return { allowed, count: count.value, retryAfterS: allowed ? 0 : count.ttl };
   }
 
@@ -68,11 +74,12 @@ export class RateLimiter {
    * the work they limit starts, so N concurrent callers never get more than the limit's worth.
    * The caller keeps the slots (the attempt counted) or gives them back with `release`/`reset`.
    */
-  async reserve(counters: readonly CounterLimit[], windowS: number): Promise<Reservation> {
+  async reserve(counters: readonly CounterLimit[], windowS: number, name: RateLimitName): Promise<Reservation> {
     const keys = counters.map((counter) => counter.key);
     const limits = counters.map((counter) => String(counter.limit));
     const blockedMs = Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, String(windowS), ...limits));
     if (blockedMs < 0) return { allowed: true, retryAfterS: 0 };
+    this.onRefused(name);
     return { allowed: false, retryAfterS: Math.max(1, Math.ceil(blockedMs / 1000)) };
   }
 
@@ -101,7 +108,7 @@ declare module 'fastify' {
 }
 
 async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
-  app.decorate('rateLimiter', new RateLimiter(app.redis));
+  app.decorate('rateLimiter', new RateLimiter(app.redis, (limit) => app.metrics.rateLimited(limit)));
 }
 
-export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis'] });
+export default fp(rateLimitPlugin, { name: 'rate-limit', dependencies: ['redis', 'metrics'] });

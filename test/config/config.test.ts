@@ -63,6 +63,26 @@ describe('loadConfig', () => {
   it('treats an empty MONGODB_URL as unset', () => {
     expect(loadConfig({ ...valid, MONGODB_URL: '' }).MONGODB_URL).toBeUndefined();
   });
+
+  it('serves metrics on METRICS_PORT 9464 by default; 0 picks a free port; false turns them off', () => {
+    expect(loadConfig(valid)).toMatchObject({ METRICS_ENABLED: true, METRICS_PORT: 9464 });
+    expect(loadConfig({ ...valid, METRICS_PORT: '0' }).METRICS_PORT).toBe(0);
+    expect(loadConfig({ ...valid, METRICS_ENABLED: 'false' }).METRICS_ENABLED).toBe(false);
+  });
+
+  it.each([
+    [{ METRICS_PORT: 'metrics' }, /METRICS_PORT is invalid/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT is invalid/],
+    [{ METRICS_PORT: '8000' }, /METRICS_PORT is invalid: it must differ from PORT/],
+    [{ METRICS_ENABLED: 'yes' }, /METRICS_ENABLED is invalid/],
+  ])('refuses %o', (change, message) => {
+    expect(errorFor({ ...valid, ...change }).message).toMatch(message);
+  });
+
+  it('allows METRICS_PORT equal to PORT when metrics are off or both are 0', () => {
+    expect(loadConfig({ ...valid, METRICS_PORT: '8000', METRICS_ENABLED: 'false' }).METRICS_PORT).toBe(8000);
+    expect(loadConfig({ ...valid, PORT: '0', METRICS_PORT: '0' }).METRICS_PORT).toBe(0);
+  });
 });
 
 describe('parseDurationSeconds', () => {

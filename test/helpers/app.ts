@@ -55,13 +55,21 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   return app;
 }
 
-/** An app listening on a real port (WebSocket, SSE, multi-instance tests). */
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<{ app: App; baseUrl: string }> {
+export interface TestServer {
+  app: App;
+  baseUrl: string;
+  /** The `/metrics` listener's base URL (its own port, as in production); unset with METRICS_ENABLED=false. */
+  metricsUrl: string | undefined;
+}
+
+/** An app listening on a real port (WebSocket, SSE, multi-instance tests), its metrics on another. */
+export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
   const app = await createTestApp(overrides);
+  const metrics = app.config.METRICS_ENABLED ? await app.metrics.listen(0, '127.0.0.1') : undefined;
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
-  return { app, baseUrl: `http://127.0.0.1:${address.port}` };
+  return { app, baseUrl: `http://127.0.0.1:${address.port}`, metricsUrl: metrics && `http://127.0.0.1:${metrics.port}` };
 }
 
 let counter = 0;

@@ -240,6 +240,8 @@ export class ServerProcess {
   private constructor(
     readonly child: ChildProcess,
     readonly port: number,
+    /** Its `/metrics` listener (METRICS_PORT=0 unless `env` says otherwise); unset when disabled. */
+    readonly metricsPort: number | undefined,
   ) {}
 
   get baseUrl(): string {
@@ -248,7 +250,7 @@ export class ServerProcess {
 
   static start(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new Promise((resolve, reject) => {
@@ -268,7 +270,9 @@ export class ServerProcess {
         const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
         if (match) {
           clearTimeout(timer);
-          server = new ServerProcess(child, Number(match[1]));
+          // The metrics listener starts first, so its line is already there.
+          const metrics = /metrics listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+          server = new ServerProcess(child, Number(match[1]), metrics ? Number(metrics[1]) : undefined);
           resolve(server);
         }
       };

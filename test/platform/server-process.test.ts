@@ -62,6 +62,7 @@ describe('server process', () => {
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
       PORT: '0',
+      METRICS_PORT: '0',
       DATABASE_URL: `mysql://${connection.user}@${connection.host}:${connection.port}/${database}`,
       REDIS_URL: inject('redisUrl'),
       JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',

@@ -95,7 +95,7 @@ function withCookie(app: FastifyInstance, reply: FastifyReply, body: TokenRespon
  */
 function ipRateLimit(app: FastifyInstance) {
   return async (request: FastifyRequest) => {
-    const result = await app.rateLimiter.hit(`auth:ip:${ipLimitKey(request.ip)}`, app.config.AUTH_RATE_PER_IP, 60);
+    const result = await app.rateLimiter.hit(`auth:ip:${ipLimitKey(request.ip)}`, app.config.AUTH_RATE_PER_IP, 60, 'auth_ip');
     if (!result.allowed) throw rateLimited(result.retryAfterS);
   };
 }

@@ -74,7 +74,7 @@ export class AuthService {
     if (passwordBytes(password) > MAX_PASSWORD_BYTES) throw invalidCredentials();
     const user = await this.users.findByLogin(identifier);
     const counters = failureCounters(user ? `user:${user.id}` : `name:${identifier.toLowerCase()}`, clientIp, this.settings.loginMaxFailures);
-    const slot = await this.limiter.reserve([counters.pair, counters.account], LOGIN_FAILURE_WINDOW_S);
+    const slot = await this.limiter.reserve([counters.pair, counters.account], LOGIN_FAILURE_WINDOW_S, 'login');
     if (!slot.allowed) throw rateLimited(slot.retryAfterS, 'Too many failed logins for this account, try again later');
 
     let passwordMatches: boolean;

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../lib/errors.ts';
 import type { AbuseLimits } from '../../plugins/abuse-limits.ts';
 import type { EventBus } from '../../plugins/events.ts';
+import type { AppMetrics } from '../../plugins/metrics.ts';
 import type { MessageService } from '../messages/message.service.ts';
 import type { PresenceHub } from '../presence/presence.hub.ts';
 import type { ChatConnection } from './chat.connection.ts';
@@ -25,6 +26,7 @@ export class ChatDispatcher {
       /** The per-user message bucket, shared with POST /api/messages/:room_id. */
       limits: Pick<AbuseLimits, 'message'>;
       presence: Pick<PresenceHub, 'subscribe'>;
+      metrics: Pick<AppMetrics, 'rateLimited'>;
     },
   ) {}
 
@@ -35,6 +37,7 @@ export class ChatDispatcher {
       // A refused message names its temp_id, so the client knows which send to retry.
       const tempId = 'frame' in parsed && parsed.frame.type === 'message' ? parsed.frame.temp_id : undefined;
       connection.send(errorFrame('RATE_LIMITED', 'Too many frames, slow down', tempId));
+      this.deps.metrics.rateLimited('ws_frame');
       return;
     }
     if ('error' in parsed) {

@@ -43,6 +43,7 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
     events: app.events,
     limits: app.abuseLimits,
     presence: app.presenceHub,
+    metrics: app.metrics,
   });
   const fanout = new ChatFanout({ events: app.events, liveRooms, streamRooms, connections, joins, log });
   const streams = new ChatStreams({
@@ -63,6 +64,7 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   const gateway = new ChatGateway({ connections, dispatcher, joins, upkeep, log });
 
   app.decorate('chat', gateway);
+  app.metrics.gauge('chat_websocket_connections', () => connections.size);
   app.addHook('onReady', async () => {
     await fanout.start();
     upkeep.start();
@@ -77,4 +79,4 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   await app.register(chatStreamRoutes, { streams });
 }
 
-export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events'] });
+export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events', 'metrics'] });

@@ -70,6 +70,8 @@ async function presenceModule(app: FastifyInstance, options: PresenceModuleOptio
   });
   app.decorate('presenceHub', hub);
   app.decorate('presenceMonitor', monitor);
+  app.metrics.gauge('chat_sse_streams', () => hub.stats().streams);
+  app.metrics.gauge('chat_online_users', () => presence.onlineCount());
 
   // Side by side: while Redis is down each waits at most FIRST_SUBSCRIBE_WAIT_MS, so start is
   // held up that long in all, not once per subscription.
@@ -88,5 +90,5 @@ async function presenceModule(app: FastifyInstance, options: PresenceModuleOptio
 
 export default fp(presenceModule, {
   name: 'presence',
-  dependencies: ['redis', 'prisma', 'users', 'events', 'auth'],
+  dependencies: ['redis', 'prisma', 'users', 'events', 'auth', 'metrics'],
 });

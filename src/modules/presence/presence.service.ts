@@ -24,6 +24,11 @@ export class PresenceService {
     return this.store.channel;
   }
 
+  /** Users online now, over all instances. */
+  onlineCount(): Promise<number> {
+    return this.store.onlineCount();
+  }
+
   /** Login (or a heartbeat after going offline): online in Redis and MySQL, published. */
   async markOnline(userId: number): Promise<void> {
     const at = Date.now();

@@ -51,6 +51,11 @@ export class PresenceStore {
     readonly channel: string,
   ) {}
 
+  /** Users online now, over all instances (the size of `online_users`). */
+  onlineCount(): Promise<number> {
+    return this.redis.scard(ONLINE_USERS_SET);
+  }
+
   async setOnline(userId: number): Promise<void> {
     await this.refresh(userId);
     await this.users.setOnline(userId, true);
