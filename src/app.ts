@@ -8,7 +8,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Config, trustProxyOption } from './config.ts';
 import authModule from './modules/auth/index.ts';
@@ -43,6 +43,8 @@ export interface BuildOptions {
   chat?: ChatModuleOptions;
   /** Tests only: shorter header and keep-alive timeouts than the contract's 10 s and 72 s. */
   timeouts?: Partial<Pick<ConnectionTimeouts, 'headersMs' | 'keepAliveMs'>>;
+  /** Tests only: a plugin registered before all others, so its hooks see every route (test/helpers/response-validation.ts). */
+  instrumentation?: FastifyPluginAsync;
 }
 
 /** The contract's timeouts (Security): headers within 10 s, idle keep-alive closed after 72 s. */
@@ -139,6 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     );
   });
 
+  if (options.instrumentation) await app.register(options.instrumentation);
   await app.register(configPlugin, { config });
   // First, so its response hook times every request, the errors plugin's refusals too.
   await app.register(metricsPlugin);

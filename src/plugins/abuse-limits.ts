@@ -336,9 +336,13 @@ export class ConcurrencyLimiter {
 /** Health probes are never limited (a flood must not make an instance look dead). */
 const UNLIMITED_PREFIXES = ['/api/health'];
 
-function isUnlimited(request: FastifyRequest): boolean {
-  const url = request.routeOptions.url ?? request.url;
+/** True for the routes outside the API call limit (the document lists no 429 for them). */
+export function isUnlimitedUrl(url: string): boolean {
   return UNLIMITED_PREFIXES.some((prefix) => url === prefix || url.startsWith(`${prefix}/`));
+}
+
+function isUnlimited(request: FastifyRequest): boolean {
+  return isUnlimitedUrl(request.routeOptions.url ?? request.url);
 }
 
 /** The API rate key: the signed-in user, else the client's address. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { responseValidation } from './response-validation.ts';
 
 export type { App };
 
@@ -48,9 +49,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-/** An app ready for `app.inject`; close it in afterAll. */
+/**
+ * An app ready for `app.inject`; close it in afterAll. Every JSON response it gives is checked
+ * against its OpenAPI document (see response-validation.ts).
+ */
 export async function createTestApp(overrides: Record<string, string> = {}): Promise<App> {
-  const app = await buildApp(testConfig(overrides), { logger: false });
+  const app = await buildApp(testConfig(overrides), { logger: false, instrumentation: responseValidation });
   await app.ready();
   return app;
 }

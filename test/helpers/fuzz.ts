@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { ERROR_STATUS } from '../../src/lib/errors.ts';
-import { messageSchema } from '../../src/modules/messages/message.schemas.ts';
-import { roomSchema } from '../../src/modules/rooms/room.schemas.ts';
+import { serverFrame, type ServerFrame } from '../../src/modules/chat/chat.protocol.ts';
 import type { App } from './app.ts';
 
 /**
@@ -693,42 +692,8 @@ export function contractBreach(res: ResponseLike, method: string): string | null
 // WebSocket frames
 // ---------------------------------------------------------------------------------------------
 
-const WS_ERROR_CODES = ['AUTH_FAILED', 'UNAUTHORIZED', 'SEND_FAILED', 'BAD_REQUEST', 'RATE_LIMITED'] as const;
-const id = z.number().int().positive();
-const timestamp = z.iso.datetime();
-
-const eventId = z.string().regex(/^\d+-\d+$/);
-
-/** Every frame the contract lets the server send; room events carry their `event_id`. */
-export const serverFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('joined'), room_id: id, online_user_ids: z.array(id), recovered: z.boolean() }).strict(),
-  z.object({ type: z.literal('reset'), room_id: id }).strict(),
-  z.object({ type: z.literal('ack'), temp_id: z.string(), message: messageSchema }).strict(),
-  z.object({ type: z.literal('message'), event_id: eventId, message: messageSchema }).strict(),
-  z.object({ type: z.literal('message_updated'), event_id: eventId, message: messageSchema }).strict(),
-  z.object({ type: z.literal('message_deleted'), event_id: eventId, message: messageSchema }).strict(),
-  z.object({ type: z.literal('reaction'), event_id: eventId, message: messageSchema }).strict(),
-  z.object({ type: z.literal('read_receipt'), event_id: eventId, room_id: id, user_id: id, message_id: z.string(), read_at: timestamp }).strict(),
-  z
-    .object({
-      type: z.literal('system'),
-      // USER_CONNECTED/DISCONNECTED are room events; TYPING is not kept.
-      event_id: eventId.optional(),
-      event: z.enum(['USER_CONNECTED', 'USER_DISCONNECTED', 'TYPING']),
-      room_id: id,
-      user_id: id,
-      is_typing: z.boolean().optional(),
-      timestamp,
-    })
-    .strict(),
-  z.object({ type: z.literal('room_updated'), event_id: eventId, room: roomSchema.nullable() }).strict(),
-  z.object({ type: z.literal('presence_snapshot'), friends: z.array(z.object({ user_id: id, is_online: z.boolean() }).strict()) }).strict(),
-  z.object({ type: z.literal('presence'), user_id: id, is_online: z.boolean() }).strict(),
-  z.object({ type: z.literal('pong') }).strict(),
-  z.object({ type: z.literal('error'), code: z.enum(WS_ERROR_CODES), message: z.string().min(1), temp_id: z.string().optional() }).strict(),
-]);
-
-export type ServerFrame = z.infer<typeof serverFrame>;
+/** Every frame the contract lets the server send: the server's own schemas (chat.protocol.ts). */
+export { serverFrame, type ServerFrame };
 
 /**
  * A raw WebSocket client for hostile frames: it keeps every frame as received (text or

@@ -20,6 +20,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'Create an account',
+      description: 'A new account: `username` 3-50 letters, digits or underscores; `password` 8-72 bytes, not a common password and not the username or email (400 says why). An email or username already taken: 409. Log in afterwards to get a token. Limited per IP (`AUTH_RATE_PER_IP` a minute).',
       body: registerBody,
       response: { 201: userEnvelope, ...errorResponses(400, 409, 429) },
     },
@@ -33,6 +34,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'Log in with email and password (JSON)',
+      description: 'Checks the email (or username) and password and returns an access token (`Authorization: Bearer <access_token>`) valid for `expires_in` seconds; also sets the `jwt_token` cookie and marks you online. A wrong email and a wrong password both give 401 `invalid_credentials`. Failed logins are limited per account and IP (429 with `Retry-After`).',
       body: jsonLoginBody,
       response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
     },
@@ -44,6 +46,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'Log in (OAuth2 password flow, form encoded; used by Swagger "Authorize")',
+      description: "The same login as `POST /api/auth/login/json` as an OAuth2 password-flow form (`application/x-www-form-urlencoded`): `username` takes a username or an email. Swagger UI's **Authorize** button calls it.",
       consumes: ['application/x-www-form-urlencoded'],
       body: formLoginBody,
       response: { 200: tokenResponse, ...errorResponses(400, 401, 429) },
@@ -55,6 +58,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'Log out: revokes this token and marks me offline',
+      description: 'Revokes this token on every server instance (it is refused with 401 from now on), clears the `jwt_token` cookie, marks you offline and tells your friends.',
       security: BEARER_SECURITY,
       response: { 204: noContent, ...errorResponses(401) },
     },
@@ -68,6 +72,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'The signed-in user',
+      description: 'The account the token belongs to, email included.',
       security: BEARER_SECURITY,
       response: { 200: userEnvelope, ...errorResponses(401) },
     },

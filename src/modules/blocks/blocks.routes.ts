@@ -8,10 +8,11 @@ const tags = ['blocks'];
 const blocksRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticate);
 
-  app.post('/', {
+  app.post('', {
     schema: {
       tags,
       summary: 'Block a user (ends any friendship and pending request between us)',
+      description: "Blocks `user_id`: ends any friendship and pending request between you in one step. From then on neither of you can send the other friend requests, open a direct room, message directly or see the other's online status. Blocking yourself: 400; already blocked: 409.",
       security: BEARER_SECURITY,
       body: blockBody,
       response: { 201: blockedUserSchema, ...errorResponses(400, 401, 404, 409) },
@@ -26,6 +27,7 @@ const blocksRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Unblock a user',
+      description: 'Removes your block of this user (404 when you had not blocked them). A block they put on you stays.',
       security: BEARER_SECURITY,
       params: blockParams,
       response: { 204: noContent, ...errorResponses(400, 401, 404) },
@@ -36,10 +38,11 @@ const blocksRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.code(204).send(null);
   });
 
-  app.get('/', {
+  app.get('', {
     schema: {
       tags,
       summary: 'Users I blocked, newest first',
+      description: 'The users you blocked, newest first, paginated with `limit` and `offset`.',
       security: BEARER_SECURITY,
       querystring: blockListQuery,
       response: { 200: blockListResponse, ...errorResponses(400, 401) },

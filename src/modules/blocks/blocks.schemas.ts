@@ -4,7 +4,8 @@ import { userIdParam } from '../users/user.schemas.ts';
 
 export const blockBody = z
   .object({ user_id: z.number().int().positive().max(2_147_483_647).describe('The user to block') })
-  .strict();
+  .strict()
+  .meta({ id: 'NewBlock', examples: [{ user_id: 2 }] });
 
 export const blockParams = z.object({ user_id: userIdParam });
 
@@ -17,8 +18,11 @@ export const blockedUserSchema = z
     display_name: z.string().nullable(),
     blocked_at: z.string(),
   })
-  .meta({ id: 'BlockedUser' });
+  .meta({
+    id: 'BlockedUser',
+    examples: [{ user_id: 2, username: 'grace_hopper', display_name: 'Grace Hopper', blocked_at: '2026-01-23T09:30:00.000Z' }],
+  });
 
-export const blockListResponse = z.array(blockedUserSchema);
+export const blockListResponse = z.array(blockedUserSchema).meta({ id: 'BlockedUserList' });
 
 export type BlockedUserView = z.infer<typeof blockedUserSchema>;

@@ -10,30 +10,41 @@ export interface HeldFrame {
  * subscriber is in the room's live set before history is read, so no event falls between the
  * two; what arrives meanwhile waits here and is let through after the replay, without the
  * events the replay already gave (by event id), so each event reaches the client exactly once.
+ *
+ * The live copy of a replayed event can also arrive after the replay ended: Redis appends and
+ * publishes in one step, but the subscriber connection may hear of it later than the command
+ * connection read the history. So the last replayed id stays as a floor, and a live event at
+ * or below it is dropped (event ids only grow within a room).
  */
 export class CatchUpBuffer {
   private readonly held = new Map<number, HeldFrame[]>();
+  private readonly floors = new Map<number, string>();
 
   hold(roomId: number): void {
     this.held.set(roomId, []);
   }
 
-  /** True when the frame was held (the room is catching up); the caller sends it otherwise. */
+  /** True when the frame was taken (held while catching up, or dropped as replayed already); else the caller sends it. */
   offer(roomId: number, frame: string, eventId: string | undefined): boolean {
     const frames = this.held.get(roomId);
-    if (!frames) return false;
-    frames.push({ frame, eventId });
-    return true;
+    if (frames) {
+      frames.push({ frame, eventId });
+      return true;
+    }
+    const floor = this.floors.get(roomId);
+    return floor !== undefined && eventId !== undefined && compareEventIds(eventId, floor) <= 0;
   }
 
   /** Ends the catch-up: the held frames newer than `replayedUpTo` (all, when undefined), in order. */
   release(roomId: number, replayedUpTo: string | undefined): HeldFrame[] {
     const frames = this.held.get(roomId) ?? [];
     this.held.delete(roomId);
+    if (replayedUpTo !== undefined) this.floors.set(roomId, replayedUpTo);
     return frames.filter(({ eventId }) => replayedUpTo === undefined || eventId === undefined || compareEventIds(eventId, replayedUpTo) > 0);
   }
 
   drop(roomId: number): void {
     this.held.delete(roomId);
+    this.floors.delete(roomId);
   }
 }

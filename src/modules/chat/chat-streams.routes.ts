@@ -11,7 +11,16 @@ const streamQuery = z.object({
   last_event_id: z.string().max(4096).optional().describe('Resume after this event id (else the Last-Event-ID header)'),
 });
 
-const streamBody = z.string().describe('An endless `text/event-stream` body');
+const roomStreamBody = z.string().meta({
+  id: 'RoomEventStream',
+  description: 'An endless `text/event-stream` body',
+  examples: ['event: connected\ndata: {"room_id":10}\n\nevent: joined\ndata: {"type":"joined","room_id":10,"online_user_ids":[1],"recovered":false}\n\n'],
+});
+const userStreamBody = z.string().meta({
+  id: 'UserEventStream',
+  description: 'An endless `text/event-stream` body',
+  examples: ['event: connected\nid: eyJ0IjoxLCJyIjoie30ifQ\ndata: {"room_ids":[10],"recovered":false}\n\n'],
+});
 
 const COMMON = [
   'Server-Sent Events (`text/event-stream`), the fallback of the WebSocket chat for clients that cannot hold one.',
@@ -51,8 +60,10 @@ export const chatStreamRoutes: FastifyPluginAsyncZod<{ streams: ChatStreams }> =
       security: BEARER_SECURITY,
       params: z.object({ room_id: roomIdParam }),
       querystring: streamQuery,
-      produces: ['text/event-stream', 'application/json'],
-      response: { 200: streamBody, ...errorResponses(400, 401, 403, 404, 429, 503) },
+      response: {
+        200: { description: 'An endless event stream (see above)', content: { 'text/event-stream': { schema: roomStreamBody } } },
+        ...errorResponses(400, 401, 403, 404, 429, 503),
+      },
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);
@@ -69,8 +80,10 @@ export const chatStreamRoutes: FastifyPluginAsyncZod<{ streams: ChatStreams }> =
       description: USER_DESCRIPTION,
       security: BEARER_SECURITY,
       querystring: streamQuery,
-      produces: ['text/event-stream', 'application/json'],
-      response: { 200: streamBody, ...errorResponses(400, 401, 429, 503) },
+      response: {
+        200: { description: 'An endless event stream (see above)', content: { 'text/event-stream': { schema: userStreamBody } } },
+        ...errorResponses(400, 401, 429, 503),
+      },
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);

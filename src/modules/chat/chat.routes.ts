@@ -8,11 +8,13 @@ import type { RoomOccupancyStore } from './room-occupancy.store.ts';
 
 const roomParams = z.object({ room_id: roomIdParam });
 
-const roomStatus = z.object({
-  room_id: z.number().int(),
-  state: z.enum(['active', 'idle', 'closed']),
-  online_user_ids: z.array(z.number().int()),
-});
+const roomStatus = z
+  .object({
+    room_id: z.number().int(),
+    state: z.enum(['active', 'idle', 'closed']),
+    online_user_ids: z.array(z.number().int()),
+  })
+  .meta({ id: 'LiveRoomStatus', examples: [{ room_id: 10, state: 'active', online_user_ids: [1, 2] }] });
 
 /**
  * WebSocket endpoints: the token is checked before the upgrade (401 JSON, no socket), and so is
@@ -53,6 +55,7 @@ export const chatStatusRoutes: FastifyPluginAsyncZod<{ occupancy: RoomOccupancyS
     schema: {
       tags: ['rooms'],
       summary: "A live room's state (active, idle, closed) and who is connected, over all instances",
+      description: 'For members of the room (403 otherwise): `active` while someone is connected to it over WebSocket (on any instance), `idle` once the last one left, `closed` after `ROOM_IDLE_TIMEOUT_S` of idleness; `online_user_ids` lists who is connected now.',
       security: BEARER_SECURITY,
       params: roomParams,
       response: { 200: roomStatus, ...errorResponses(400, 401, 403, 404) },

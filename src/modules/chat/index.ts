@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { ChatDispatcher } from './chat.dispatcher.ts';
 import { ChatFanout } from './chat.fanout.ts';
 import { ChatGateway } from './chat.gateway.ts';
+import { asyncApiDocument } from './chat.asyncapi.ts';
 import { chatSocketRoutes, chatStatusRoutes } from './chat.routes.ts';
 import { chatStreamRoutes } from './chat-streams.routes.ts';
 import { ChatStreams } from './chat-streams.service.ts';
@@ -77,6 +78,10 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   await app.register(chatSocketRoutes);
   await app.register(chatStatusRoutes, { prefix: '/api/ws', occupancy });
   await app.register(chatStreamRoutes, { streams });
+  if (app.config.DOCS_ENABLED) {
+    let document: Record<string, unknown> | undefined;
+    app.get('/docs/asyncapi.json', { schema: { hide: true } }, async () => (document ??= asyncApiDocument()));
+  }
 }
 
 export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events', 'metrics'] });

@@ -24,6 +24,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Send a friend request (accepts theirs instead when they already asked me: 200)',
+      description: 'Asks `user_id` to be your friend: 201 with a `pending` friendship. When they had already asked you, this accepts their request instead (200, `accepted`). To yourself: 400; already friends or already asked: 409; unknown, inactive or blocked either way: 404.',
       security: BEARER_SECURITY,
       body: friendRequestBody,
       response: { 201: friendshipEnvelope, 200: friendshipEnvelope, ...errorResponses(400, 401, 404, 409) },
@@ -39,6 +40,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Accept or reject the pending request a user sent me',
+      description: 'Answers the pending request that `requester_user_id` sent you: `accept` makes you friends, `reject` declines it. 404 when that user has no pending request to you.',
       security: BEARER_SECURITY,
       params: requesterParams,
       body: respondBody,
@@ -55,6 +57,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'My friends, with online state and last seen',
+      description: 'Your accepted friends with email, online state, `last_seen_at` and `last_seen_display` (Korean, relative: "방금전", "N분 전", "N시간 전", "N일 전"), paginated with `limit` and `offset`.',
       security: BEARER_SECURITY,
       querystring: listQuery,
       response: { 200: friendListResponse, ...errorResponses(400, 401) },
@@ -65,6 +68,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Pending friend requests: received by me and sent by me (limit/offset apply to each list)',
+      description: 'Requests waiting for an answer: `received` (others asked you; answer with `PUT /api/friends/status/{requester_user_id}`) and `sent` (you asked; cancel with `DELETE /api/friends/request/{target_user_id}`).',
       security: BEARER_SECURITY,
       querystring: listQuery,
       response: { 200: friendRequestsResponse, ...errorResponses(400, 401) },
@@ -75,6 +79,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Find users to befriend by username or display name',
+      description: 'Users whose username or display name contains `q` (at least 3 characters, else 400). Never you, your friends, inactive users or users blocked either way.',
       security: BEARER_SECURITY,
       querystring: searchQuery,
       response: { 200: searchResponse, ...errorResponses(400, 401) },
@@ -88,6 +93,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Cancel my pending friend request',
+      description: 'Withdraws the request you sent to `target_user_id` (404 when there is no pending request from you to them).',
       security: BEARER_SECURITY,
       params: targetParams,
       response: { 204: noContent, ...errorResponses(400, 401, 404) },
@@ -102,6 +108,7 @@ const friendsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Unfriend a user',
+      description: 'Ends your friendship with `user_id` (404 when you are not friends). Either side may end it.',
       security: BEARER_SECURITY,
       params: friendParams,
       response: { 204: noContent, ...errorResponses(400, 401, 404) },

@@ -10,6 +10,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['health'],
       summary: 'MySQL, Redis and message store checks with latency (503 naming the failing check)',
+      description: 'Checks MySQL, Redis and the message store (MongoDB or MySQL) and reports each with its latency. 200 when all answer; 503 with the same body, the failing check marked `error`, when one does not. Never rate limited.',
       response: { 200: healthReport, 503: healthReport },
     },
   }, async (_request, reply) => {
@@ -18,13 +19,19 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/live', {
-    schema: { tags: ['health'], summary: 'Liveness: 200 while the process runs', response: { 200: liveReport } },
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness: 200 while the process runs',
+      description: "200 as long as the process runs, without touching any dependency: for a container's liveness probe.",
+      response: { 200: liveReport },
+    },
   }, async () => ({ status: 'ok' as const, uptime_s: app.health.uptimeSeconds() }));
 
   app.get('/ready', {
     schema: {
       tags: ['health'],
       summary: 'Readiness: 200 when MySQL, Redis and the message store answer',
+      description: "The same checks as `GET /api/health`: 200 when the instance can serve, 503 otherwise. For a load balancer's readiness probe.",
       response: { 200: healthReport, 503: healthReport },
     },
   }, async (_request, reply) => {
@@ -37,6 +44,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['health'],
       summary: 'Redis details (server version, memory): needs Authorization: Bearer <HEALTH_TOKEN> when HEALTH_TOKEN is set, and is refused (404) in production without one',
+      description: "Redis's version, connected clients and memory use. Needs `Authorization: Bearer <HEALTH_TOKEN>` when the server has a `HEALTH_TOKEN` (401 without a bearer token, 403 with a wrong one); in production without a `HEALTH_TOKEN` it is not served (404).",
       security: [{ BearerAuth: [] }],
       response: { 200: redisReport, 503: redisReport, ...errorResponses(401, 403, 404) },
     },
@@ -49,6 +57,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['health'],
       summary: 'Redis write/read/delete round trip (not available in production)',
+      description: 'Writes, reads and deletes a test key in Redis and reports what happened, for checking a development set-up. 404 in production.',
       response: { 200: redisRoundTrip, ...errorResponses(404, 503) },
     },
   }, async () => {

@@ -5,16 +5,16 @@ export const checkResult = z.object({
   latency_ms: z.number(),
   kind: z.string().optional(),
   error: z.string().optional(),
-});
+}).meta({ id: 'HealthCheck' });
 
 export const healthReport = z.object({
   status: z.enum(['ok', 'error']),
   checks: z.object({ mysql: checkResult, redis: checkResult, message_store: checkResult }),
   error: z.literal('service_unavailable').optional(),
   message: z.string().optional(),
-});
+}).meta({ id: 'HealthReport' });
 
-export const liveReport = z.object({ status: z.literal('ok'), uptime_s: z.number() });
+export const liveReport = z.object({ status: z.literal('ok'), uptime_s: z.number() }).meta({ id: 'Liveness' });
 
 export const redisReport = z.object({
   status: z.enum(['ok', 'error']),
@@ -24,7 +24,7 @@ export const redisReport = z.object({
   used_memory: z.number().nullable(),
   error: z.literal('service_unavailable').optional(),
   message: z.string().optional(),
-});
+}).meta({ id: 'RedisReport' });
 
 export const redisRoundTrip = z.object({
   status: z.literal('ok'),
@@ -33,7 +33,7 @@ export const redisRoundTrip = z.object({
   written: z.string(),
   read: z.string().nullable(),
   deleted: z.boolean(),
-});
+}).meta({ id: 'RedisRoundTrip' });
 
 export type CheckResult = z.infer<typeof checkResult>;
 export type HealthReport = z.infer<typeof healthReport>;

@@ -30,6 +30,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Send a message (201; the same client_message_id again returns the first message with 200)',
+      description: "Stores a message in the room (members only: 403) and pushes it to the room's WebSocket clients on every instance. `content` is 1-4000 characters for text; image and file messages need `attachment_url`. Give a `client_message_id` to make retries safe: the same one again returns the first message with 200 instead of storing a second. Limited per user (`MESSAGE_RATE_PER_USER`, with REST and WebSocket sends together).",
       security: BEARER_SECURITY,
       params: roomParams,
       body: sendBody,
@@ -48,6 +49,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'History, newest first; pass next_cursor as `before` for older messages',
+      description: "The room's messages, newest first, `limit` at a time (default 50, at most 100). When `has_more` is true, pass `next_cursor` as `before` to get the next older page. Deleted messages keep their place with `content: null`.",
       security: BEARER_SECURITY,
       params: roomParams,
       querystring: historyQuery,
@@ -59,6 +61,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Messages of this room containing the text (case-insensitive), newest first',
+      description: 'Messages of this room whose text contains `q` (case-insensitive), newest first, at most `limit`.',
       security: BEARER_SECURITY,
       params: roomParams,
       querystring: searchQuery,
@@ -72,6 +75,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Mark everything up to this message as read by me (never moves backwards)',
+      description: "Moves your read pointer in this room to `message_id` (an older one than the current pointer changes nothing) and returns your read state with the remaining `unread_count`. The room's WebSocket clients get a `read_receipt`.",
       security: BEARER_SECURITY,
       params: roomParams,
       body: readBody,
@@ -83,6 +87,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Edit my message (author only; a deleted message: 409)',
+      description: "Replaces the text of your own message (others' messages: 403; a deleted one: 409). The message gets `is_edited`, `edited_at` and a higher `version`, and is pushed to the room.",
       security: BEARER_SECURITY,
       params: messageParams,
       body: editBody,
@@ -96,6 +101,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Delete a message (author, or a group owner/admin); it keeps its place with content null',
+      description: "Deletes a message: your own, or anyone's in a group you own or administer (403 otherwise). It stays in the history with `content: null` and `is_deleted: true`.",
       security: BEARER_SECURITY,
       params: messageParams,
       response: { 204: noContent, ...errorResponses(400, 401, 403, 404) },
@@ -109,6 +115,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Toggle my reaction (like, love, laugh, sad, angry)',
+      description: 'Adds your reaction of this kind to the message, or removes it if you had already given it, and returns the message with its `reactions` (user ids per kind). 409 on a deleted message.',
       security: BEARER_SECURITY,
       params: messageParams,
       body: reactionBody,

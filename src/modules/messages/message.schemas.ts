@@ -9,8 +9,8 @@ export const MAX_PAGE_SIZE = 100;
 // The message's wire shape is declared by rooms (a room shows its last message).
 export { messageSchema, type MessageView };
 
-export const messageEnvelope = z.object({ message: messageSchema });
-export const messagesEnvelope = z.object({ messages: z.array(messageSchema) });
+export const messageEnvelope = z.object({ message: messageSchema }).meta({ id: 'MessageResponse' });
+export const messagesEnvelope = z.object({ messages: z.array(messageSchema) }).meta({ id: 'MessageList' });
 
 export const roomParams = z.object({ room_id: roomIdParam });
 export const messageParams = z.object({
@@ -33,17 +33,22 @@ export const sendBody = z
       .optional()
       .describe("The client's temporary id: sending it again returns the first message (200) instead of a new one"),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'NewMessage', examples: [{ content: '안녕하세요! Hello 👋', message_type: 'text' }] });
 
 export type SendBody = z.infer<typeof sendBody>;
 
 export const editBody = z
   .object({ content: z.string().max(4 * MAX_TEXT_LENGTH).describe('1-4000 characters after trimming') })
-  .strict();
+  .strict()
+  .meta({ id: 'MessageEdit', examples: [{ content: '안녕하세요! (edited)' }] });
 
-export const reactionBody = z.object({ reaction: z.enum(REACTION_KINDS) }).strict();
+export const reactionBody = z.object({ reaction: z.enum(REACTION_KINDS) }).strict().meta({ id: 'ReactionToggle', examples: [{ reaction: 'like' }] });
 
-export const readBody = z.object({ message_id: z.string().min(1).max(200) }).strict();
+export const readBody = z
+  .object({ message_id: z.string().min(1).max(200) })
+  .strict()
+  .meta({ id: 'ReadMark', examples: [{ message_id: '65b0c0ffee0000000000002a' }] });
 
 export const readStateSchema = z
   .object({
@@ -53,7 +58,10 @@ export const readStateSchema = z
     read_at: z.string().nullable(),
     unread_count: z.number().int(),
   })
-  .meta({ id: 'ReadState' });
+  .meta({
+    id: 'ReadState',
+    examples: [{ room_id: 10, user_id: 1, last_read_message_id: '65b0c0ffee0000000000002a', read_at: '2026-01-23T09:31:00.000Z', unread_count: 0 }],
+  });
 
 export type ReadStateView = z.infer<typeof readStateSchema>;
 
@@ -66,7 +74,7 @@ export const historyResponse = z.object({
   messages: z.array(messageSchema).describe('Newest first'),
   next_cursor: z.string().nullable(),
   has_more: z.boolean(),
-});
+}).meta({ id: 'MessageHistory' });
 
 export type HistoryView = z.infer<typeof historyResponse>;
 

@@ -18,6 +18,7 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['presence'],
       summary: 'Keep me online (call every 30 s)',
+      description: 'Marks you online for `ttl_seconds` (`PRESENCE_TTL_S`, default 300). Clients call it every 30 s; when the calls stop (and no WebSocket of yours is open) you go offline by yourself and your friends are told.',
       security: BEARER_SECURITY,
       response: { 200: heartbeatResponse, ...errorResponses(401, 503) },
     },
@@ -31,6 +32,7 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['presence'],
       summary: "A user's online status (myself and my friends only)",
+      description: 'Whether this user is online, and when they were last active. Only for yourself and your accepted friends (403 for anyone else; 404 for unknown users).',
       security: BEARER_SECURITY,
       params: userStatusParams,
       response: { 200: userStatusResponse, ...errorResponses(400, 401, 403, 404, 503) },
@@ -41,6 +43,7 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['presence'],
       summary: 'Online status of my accepted friends',
+      description: 'One entry per accepted friend: whether they are online now.',
       security: BEARER_SECURITY,
       response: { 200: friendStatusList, ...errorResponses(401, 503) },
     },
@@ -54,8 +57,10 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
       description: streamDescription,
       security: BEARER_SECURITY,
       querystring: streamQuery,
-      produces: ['text/event-stream', 'application/json'],
-      response: { 200: streamResponse, ...errorResponses(401, 429, 503) },
+      response: {
+        200: { description: 'An endless event stream (see above)', content: { 'text/event-stream': { schema: streamResponse } } },
+        ...errorResponses(401, 429, 503),
+      },
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);

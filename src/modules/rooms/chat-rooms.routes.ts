@@ -21,6 +21,7 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Open the direct room with a user (201 new, 200 existing; 403 when blocked)',
+      description: 'The one direct room between you and `user_id`: created on first use (201), returned as it is afterwards (200); there is never more than one per pair. 403 when either of you blocked the other; 404 for unknown users. New rooms count against `ROOM_CREATE_PER_HOUR`.',
       security: BEARER_SECURITY,
       body: directRoomBody,
       response: { 200: roomEnvelope, 201: roomEnvelope, ...errorResponses(400, 401, 403, 404, 429) },
@@ -38,6 +39,7 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'My rooms, direct and group, newest activity first, with last message and unread count',
+      description: 'Every room you are in, direct and group, the most recently active first, each with its members, `last_message` and your `unread_count`; paginated with `limit` and `offset`.',
       security: BEARER_SECURITY,
       querystring: listQuery,
       response: { 200: roomList, ...errorResponses(400, 401) },
@@ -48,6 +50,7 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'A room I am in (404 for non-members)',
+      description: 'The room with its members, last message and your unread count. 404 when it does not exist or you are not a member.',
       security: BEARER_SECURITY,
       params: roomParams,
       response: { 200: roomEnvelope, ...errorResponses(400, 401, 404) },

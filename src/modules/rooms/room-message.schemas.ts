@@ -11,6 +11,25 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 export const REACTION_KINDS = ['like', 'love', 'laugh', 'sad', 'angry'] as const;
 export type ReactionKind = (typeof REACTION_KINDS)[number];
 
+/** A message as the document shows one (a room's example embeds it). */
+export const messageExample = {
+  id: '65b0c0ffee0000000000002a',
+  room_id: 10,
+  seq: 42,
+  user_id: 1,
+  content: '안녕하세요! Hello 👋',
+  message_type: 'text',
+  attachment_url: null,
+  reply_to: null,
+  is_edited: false,
+  edited_at: null,
+  is_deleted: false,
+  reactions: { like: [2] },
+  created_at: '2026-01-23T09:30:00.000Z',
+  client_message_id: '0b7e4c1a-5d2f-4f7e-9a3b-2c1d0e9f8a7b',
+  version: 2,
+};
+
 export const messageSchema = z
   .object({
     id: z.string().describe('Opaque message id'),
@@ -37,6 +56,6 @@ export const messageSchema = z
       .min(1)
       .describe('1 when sent, +1 with every edit, deletion or reaction; of two copies of a message, keep the higher version'),
   })
-  .meta({ id: 'Message' });
+  .meta({ id: 'Message', examples: [messageExample] });
 
 export type MessageView = z.infer<typeof messageSchema>;

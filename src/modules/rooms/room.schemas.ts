@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { paginationQuery } from '../../lib/http-schemas.ts';
 import { userIdParam } from '../users/user.schemas.ts';
 import { roomIdParam } from './room-id.ts';
-import { messageSchema } from './room-message.schemas.ts';
+import { messageExample, messageSchema } from './room-message.schemas.ts';
 
 export const ROOM_TYPES = ['direct', 'group'] as const;
 export const ROOM_ROLES = ['owner', 'admin', 'member'] as const;
@@ -18,6 +18,8 @@ export const MAX_INITIAL_MEMBERS = 100;
 export { roomIdParam };
 const userIdValue = z.number().int().positive().max(2_147_483_647);
 
+const ownerExample = { user_id: 1, username: 'ada_lovelace', display_name: 'Ada Lovelace', nickname: null, role: 'owner', joined_at: '2026-01-23T09:00:00.000Z' };
+
 export const roomMemberSchema = z
   .object({
     user_id: z.number().int(),
@@ -27,7 +29,10 @@ export const roomMemberSchema = z
     role: z.enum(ROOM_ROLES),
     joined_at: z.string(),
   })
-  .meta({ id: 'RoomMember' });
+  .meta({
+    id: 'RoomMember',
+    examples: [ownerExample],
+  });
 
 export const roomSchema = z
   .object({
@@ -44,19 +49,43 @@ export const roomSchema = z
     last_message: messageSchema.nullable(),
     unread_count: z.number().int(),
   })
-  .meta({ id: 'Room' });
+  .meta({
+    id: 'Room',
+    examples: [
+      {
+        id: 10,
+        type: 'group',
+        name: 'Study group',
+        description: 'Algorithms, Tuesdays at 7',
+        is_private: false,
+        max_members: 100,
+        created_by: 1,
+        created_at: '2026-01-23T09:00:00.000Z',
+        updated_at: '2026-01-23T09:30:00.000Z',
+        members: [
+          ownerExample,
+          { user_id: 2, username: 'grace_hopper', display_name: 'Grace Hopper', nickname: 'Grace', role: 'member', joined_at: '2026-01-23T09:05:00.000Z' },
+        ],
+        last_message: messageExample,
+        unread_count: 0,
+      },
+    ],
+  });
 
 export type RoomView = z.infer<typeof roomSchema>;
 export type RoomMemberView = z.infer<typeof roomMemberSchema>;
 
-export const roomEnvelope = z.object({ room: roomSchema });
+export const roomEnvelope = z.object({ room: roomSchema }).meta({ id: 'RoomResponse' });
 /** Room lists are plain arrays, like the contract's other lists. */
-export const roomList = z.array(roomSchema).describe('Newest activity first');
+export const roomList = z.array(roomSchema).meta({ id: 'RoomList', description: 'Newest activity first' });
 
 export const roomParams = z.object({ room_id: roomIdParam });
 export const memberParams = z.object({ room_id: roomIdParam, user_id: userIdParam });
 
-export const directRoomBody = z.object({ user_id: userIdValue.describe('The other user') }).strict();
+export const directRoomBody = z
+  .object({ user_id: userIdValue.describe('The other user') })
+  .strict()
+  .meta({ id: 'DirectRoom', examples: [{ user_id: 2 }] });
 
 const roomName = z.string().trim().min(1).max(100);
 const roomDescription = z.string().trim().max(1000).nullable();
@@ -70,7 +99,8 @@ export const createGroupBody = z
     max_members: maxMembers.default(DEFAULT_MAX_MEMBERS).describe('2-1000, default 100'),
     member_ids: z.array(userIdValue).max(MAX_INITIAL_MEMBERS).default([]).describe('Users added as members'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'NewGroupRoom', examples: [{ name: 'Study group', description: 'Algorithms, Tuesdays at 7', is_private: false, max_members: 100 }] });
 
 export type CreateGroupBody = z.infer<typeof createGroupBody>;
 
@@ -81,19 +111,25 @@ export const updateGroupBody = z
     is_private: z.boolean().optional(),
     max_members: maxMembers.optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'GroupRoomUpdate', examples: [{ name: 'Study group (spring)', max_members: 50 }] });
 
 export type UpdateGroupBody = z.infer<typeof updateGroupBody>;
 
 export const addMemberBody = z
   .object({ user_id: userIdValue, role: z.enum(['admin', 'member']).default('member') })
-  .strict();
+  .strict()
+  .meta({ id: 'NewRoomMember', examples: [{ user_id: 2, role: 'member' }] });
 
-export const roleBody = z.object({ role: z.enum(['admin', 'member']) }).strict();
+export const roleBody = z
+  .object({ role: z.enum(['admin', 'member']) })
+  .strict()
+  .meta({ id: 'RoleChange', examples: [{ role: 'admin' }] });
 
 export const nicknameBody = z
   .object({ nickname: z.string().trim().max(100).nullable().describe('Empty string (or null) resets to the profile name') })
-  .strict();
+  .strict()
+  .meta({ id: 'NicknameChange', examples: [{ nickname: 'Ada' }] });
 
 export const listQuery = paginationQuery;
 

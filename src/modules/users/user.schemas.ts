@@ -3,6 +3,19 @@ import { idParam } from '../../lib/http-schemas.ts';
 
 export const userIdParam = idParam;
 
+/** A user as the document shows one (other schemas' examples embed it). */
+export const userExample = {
+  id: 1,
+  email: 'ada@example.com',
+  username: 'ada_lovelace',
+  display_name: 'Ada Lovelace',
+  profile_image_url: null,
+  status_message: '오늘도 좋은 하루 🙂',
+  is_online: true,
+  last_seen_at: '2026-01-23T09:30:00.000Z',
+  created_at: '2026-01-20T08:00:00.000Z',
+};
+
 export const userSchema = z
   .object({
     id: z.number().int(),
@@ -15,9 +28,9 @@ export const userSchema = z
     last_seen_at: z.string().nullable(),
     created_at: z.string(),
   })
-  .meta({ id: 'User' });
+  .meta({ id: 'User', examples: [userExample] });
 
-export const userEnvelope = z.object({ user: userSchema });
+export const userEnvelope = z.object({ user: userSchema }).meta({ id: 'UserResponse' });
 
 export type UserView = z.infer<typeof userSchema>;
 
@@ -55,7 +68,7 @@ export const directoryEntrySchema = userSummarySchema
   })
   .meta({ id: 'UserDirectoryEntry' });
 
-export const userSearchResponse = z.array(directoryEntrySchema);
+export const userSearchResponse = z.array(directoryEntrySchema).meta({ id: 'UserDirectoryEntries' });
 
 export const MAX_USER_IDS = 100;
 
@@ -65,11 +78,11 @@ export const userIdsQuery = z.object({
     .describe(`Comma-separated user ids, at most ${MAX_USER_IDS}`)
     // 10 digits and a comma per id: longer text cannot be a valid list.
     .max(MAX_USER_IDS * 11)
-    .transform((text) => text.split(','))
+    .transform((text): unknown[] => text.split(','))
     .pipe(z.array(userIdParam).max(MAX_USER_IDS)),
 });
 
-export const userListResponse = z.array(userSchema);
+export const userListResponse = z.array(userSchema).meta({ id: 'Users' });
 
 export type UserSummary = z.infer<typeof userSummarySchema>;
 export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
