@@ -2,8 +2,10 @@ export type MessageStoreKind = 'mysql' | 'mongodb';
 
 import { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind } from '../../rooms/room-message.schemas.ts';
 import type { RoomActivityQuery } from '../../rooms/room-activity.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError } from '../../../lib/cursor.ts';
 
 export { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind };
+export { decodeCursor, encodeCursor, InvalidCursorError };
 
 /** Users per reaction kind; kinds nobody chose are absent, user ids ascending. */
 export type Reactions = Partial<Record<ReactionKind, number[]>>;
@@ -96,30 +98,6 @@ export function parseCursor(cursor: string): number {
     throw new InvalidCursorError();
   }
   return seq;
-}
-
-/** A `before` cursor that this store did not issue. */
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('Invalid cursor');
-    this.name = 'InvalidCursorError';
-  }
-}
-
-/** Cursors are base64url JSON: opaque to clients, validated strictly on the way back. */
-export function encodeCursor(position: Record<string, string | number>): string {
-  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw new InvalidCursorError();
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCursorError();
-    return value as Record<string, unknown>;
-  } catch {
-    throw new InvalidCursorError();
-  }
 }
 
 /** Escapes a user's text for use inside a regular expression (MongoDB) as a literal. */
