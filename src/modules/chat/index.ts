@@ -27,6 +27,7 @@ const ROOM_LEASE_S = 90;
 async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Promise<void> {
   const log = app.log.child({ module: 'chat' });
   const occupancy = new RoomOccupancyStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
+  app.notifications.service.useRoomPresence((roomId) => occupancy.connectedUserIds(roomId));
   const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   const connections = new ConnectionRegistry();
   app.events.keepInRoomHistory('room_occupancy');
