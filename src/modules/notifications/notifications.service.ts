@@ -4,11 +4,12 @@ import { ConcurrencyLimit, QueueFullError } from '../../lib/concurrency-limit.ts
 import { decodeCursor, encodeCursor, InvalidCursorError, invalidBeforeCursor } from '../../lib/cursor.ts';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import type { MemberSettings, RoomService } from '../rooms/room.service.ts';
+import type { MessageView } from '../rooms/room-message.schemas.ts';
+import type { RoomService } from '../rooms/room.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
-import { mentionedUsernames, previewOf } from './notification.content.ts';
+import { type MessagePlan, planMessageNotifications, previewOf } from './notification.rules.ts';
 import type { NotificationPageView, NotificationView, ReadRequest } from './notifications.schemas.ts';
-import type { Notification, NotificationStore, PagePosition } from './notifications.store.ts';
+import type { MessageNotificationRow, Notification, NotificationStore, PagePosition } from './notifications.store.ts';
 
 /** Who has a socket joined to a room, over all instances (the chat module knows). */
 export type RoomPresence = (roomId: number) => Promise<readonly number[]>;
@@ -24,10 +25,33 @@ const MAX_QUEUED = 10_000;
 export interface NotificationServiceDeps {
   store: NotificationStore;
   rooms: Pick<RoomService, 'memberSettings' | 'unreadCount'>;
-  relationships: Pick<RelationshipService, 'blockedAmong' | 'isBlockedEitherWay'>;
+  relationships: Pick<RelationshipService, 'blockedPairs' | 'isBlockedEitherWay'>;
   redis: Pick<Redis, 'set'>;
   events: Pick<EventBus, 'publishAfterCommit'>;
   log: FastifyBaseLogger;
+}
+
+interface LogContext {
+  eventType: DomainEvent['type'];
+  roomId?: number;
+  userId?: number;
+}
+
+/** The rows a plan writes: a mention per named member, a count per member's room notification. */
+function rowsOf(plan: MessagePlan): MessageNotificationRow[] {
+  const row = (userId: number, type: MessageNotificationRow['type'], message: MessageView, count: number): MessageNotificationRow => ({
+    userId,
+    type,
+    actorId: message.user_id,
+    messageId: message.id,
+    preview: previewOf(message),
+    count,
+    createdAt: new Date(message.created_at),
+  });
+  return [
+    ...plan.mentions.map(({ userId, message }) => row(userId, 'mention', message, 1)),
+    ...plan.counted.map(({ userId, newest, count }) => row(userId, 'message', newest, count)),
+  ];
 }
 
 export function toNotificationView(row: Notification): NotificationView {
@@ -67,6 +91,8 @@ export class NotificationService {
   private roomPresence: RoomPresence = NOBODY_CONNECTED;
   private readonly work = new ConcurrencyLimit(CONCURRENCY, MAX_QUEUED);
   private readonly inFlight = new Set<Promise<void>>();
+  /** Per room, messages this process received and has not handled yet (see onMessages). */
+  private readonly pendingMessages = new Map<number, MessageView[]>();
 
   constructor(private readonly deps: NotificationServiceDeps) {}
 
@@ -114,17 +140,17 @@ export class NotificationService {
 
   /** Takes every domain event this process receives; the ones that raise notifications are handled in the background. */
   handle(event: DomainEvent): void {
-    const task = this.taskFor(event);
-    if (!task) return;
-    const running = this.work
-      .run(task)
-      .catch((error: unknown) => {
-        const context = { eventType: event.type, ...logContext(event) };
-        if (error instanceof QueueFullError) this.deps.log.warn(context, 'notification work queue full: event dropped');
-        else this.deps.log.error({ err: error, ...context }, 'raising notifications failed');
-      })
-      .finally(() => this.inFlight.delete(running));
-    this.inFlight.add(running);
+    switch (event.type) {
+      case 'message_created':
+        this.queueMessage(event.room_id, event.message);
+        break;
+      case 'read_updated':
+        this.run(() => this.onReadUpdated(event), { eventType: event.type, roomId: event.room_id, userId: event.user_id });
+        break;
+      case 'friend_request_changed':
+        this.run(() => this.onFriendRequest(event), { eventType: event.type, userId: event.requester_id });
+        break;
+    }
   }
 
   /** Resolves once the events taken so far are handled (at shutdown). */
@@ -132,17 +158,31 @@ export class NotificationService {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private taskFor(event: DomainEvent): (() => Promise<void>) | null {
-    switch (event.type) {
-      case 'message_created':
-        return () => this.onMessageCreated(event);
-      case 'read_updated':
-        return () => this.onReadUpdated(event);
-      case 'friend_request_changed':
-        return () => this.onFriendRequest(event);
-      default:
-        return null;
+  /** Runs `task` when a slot is free; failures are logged, never thrown. `dropped` runs when the queue was full. */
+  private run(task: () => Promise<void>, context: LogContext, dropped?: () => void): void {
+    const running = this.work
+      .run(task)
+      .catch((error: unknown) => {
+        if (!(error instanceof QueueFullError)) {
+          this.deps.log.error({ err: error, ...context }, 'raising notifications failed');
+          return;
+        }
+        dropped?.();
+        this.deps.log.warn(context, 'notification work queue full: event dropped');
+      })
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  private queueMessage(roomId: number, message: MessageView): void {
+    if (message.message_type === 'system') return;
+    const waiting = this.pendingMessages.get(roomId);
+    if (waiting) {
+      waiting.push(message);
+      return;
     }
+    this.pendingMessages.set(roomId, [message]);
+    this.run(() => this.onMessages(roomId), { eventType: 'message_created', roomId }, () => this.pendingMessages.delete(roomId));
   }
 
   /**
@@ -156,42 +196,37 @@ export class NotificationService {
   }
 
   /**
-   * A message: a `mention` for each member it names (muted or not, connected or not), and for
-   * the other members who have not muted the room and have no socket joined to it, their
-   * room's `message` notification. Nothing for the sender, nor for members blocked either way.
+   * A room's messages that arrived while its batch waited for a slot are handled together: one
+   * membership read, one block lookup, one presence lookup and one write per batch, not per
+   * message, so a flood into one room costs little more than a single message.
    */
-  private async onMessageCreated({ room_id: roomId, message }: DomainEventOf<'message_created'>): Promise<void> {
-    if (message.message_type === 'system' || !(await this.claim(`message_created:${message.id}`))) return;
-    const recipients = await this.recipientsOf(roomId, message.user_id);
-    if (recipients.length === 0) return;
-    const named = mentionedUsernames(message.content);
-    const mentioned = recipients.filter((member) => named.has(member.username.toLowerCase())).map((member) => member.userId);
-    // A mention already tells them; the same message does not count in their room's notification too.
-    const unmuted = recipients.filter((member) => !member.muted && !mentioned.includes(member.userId)).map((member) => member.userId);
-    const away = await this.notConnected(roomId, unmuted);
-    if (mentioned.length === 0 && away.length === 0) return;
-    const source = { roomId, actorId: message.user_id, messageId: message.id, preview: previewOf(message), createdAt: new Date(message.created_at) };
-    await this.deps.store.recordMessage(source, mentioned, away);
-    await this.publishChanged(await this.deps.store.changedByMessage(roomId, message.id, away));
+  private async onMessages(roomId: number): Promise<void> {
+    const waiting = this.pendingMessages.get(roomId) ?? [];
+    this.pendingMessages.delete(roomId);
+    const claims = await Promise.all(waiting.map((message) => this.claim(`message_created:${message.id}`)));
+    const messages = waiting.filter((_, index) => claims[index]);
+    if (messages.length === 0) return;
+    const members = await this.deps.rooms.memberSettings(roomId);
+    if (members.length < 2) return;
+    const senders = [...new Set(messages.map((message) => message.user_id))];
+    const [isBlocked, connected] = await Promise.all([
+      this.deps.relationships.blockedPairs(senders, members.map((member) => member.userId)),
+      this.connectedTo(roomId),
+    ]);
+    const plan = planMessageNotifications(messages, members, { isBlocked, connected });
+    if (plan.mentions.length === 0 && plan.counted.length === 0) return;
+    await this.deps.store.recordMessages(roomId, rowsOf(plan));
+    const counted = plan.counted.map((entry) => entry.userId);
+    await this.publishChanged(await this.deps.store.changedByMessages(roomId, messages.map((message) => message.id), counted));
   }
 
-  /** The room's members other than the sender, without those blocked either way (one query each). */
-  private async recipientsOf(roomId: number, senderId: number): Promise<MemberSettings[]> {
-    const others = (await this.deps.rooms.memberSettings(roomId)).filter((member) => member.userId !== senderId);
-    if (others.length === 0) return [];
-    const blocked = await this.deps.relationships.blockedAmong(senderId, others.map((member) => member.userId));
-    return others.filter((member) => !blocked.has(member.userId));
-  }
-
-  /** Those of `userIds` with no socket joined to the room; when that cannot be told, all of them (better one notification too many). */
-  private async notConnected(roomId: number, userIds: number[]): Promise<number[]> {
-    if (userIds.length === 0) return [];
+  /** Who has a socket joined to the room; when that cannot be told, nobody (better one notification too many than none). */
+  private async connectedTo(roomId: number): Promise<Set<number>> {
     try {
-      const connected = new Set(await this.roomPresence(roomId));
-      return userIds.filter((userId) => !connected.has(userId));
+      return new Set(await this.roomPresence(roomId));
     } catch (error) {
-      this.deps.log.warn({ err: error, roomId }, 'room presence unknown: notifying every member who is not muted');
-      return userIds;
+      this.deps.log.warn({ err: error, roomId }, 'room presence unknown: notifying every member who has not muted the room');
+      return new Set();
     }
   }
 
@@ -236,19 +271,5 @@ export class NotificationService {
 
   private async unreadCountOf(userId: number): Promise<number> {
     return (await this.deps.store.unreadCounts([userId])).get(userId) ?? 0;
-  }
-}
-
-/** The room and user a log line about this event should carry. */
-function logContext(event: DomainEvent): { roomId?: number; userId?: number } {
-  switch (event.type) {
-    case 'message_created':
-      return { roomId: event.room_id, userId: event.message.user_id };
-    case 'read_updated':
-      return { roomId: event.room_id, userId: event.user_id };
-    case 'friend_request_changed':
-      return { userId: event.requester_id };
-    default:
-      return {};
   }
 }

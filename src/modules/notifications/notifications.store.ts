@@ -13,12 +13,14 @@ export interface NewNotification {
   createdAt: Date;
 }
 
-/** The message a `message` or `mention` notification is about. */
-export interface MessageSource {
-  roomId: number;
+/** A `mention`, or a `message` notification counting `count` messages of its room, the newest being `messageId`. */
+export interface MessageNotificationRow {
+  userId: number;
+  type: 'message' | 'mention';
   actorId: number;
   messageId: string;
   preview: string | null;
+  count: number;
   createdAt: Date;
 }
 
@@ -43,44 +45,40 @@ export class NotificationStore {
   }
 
   /**
-   * One `mention` per user named in the message, and the `message` notification of each of
-   * `messageUserIds`: inserted, or, when the user already has an unread one for this room
-   * (the unique key on the generated `unread_message` column), counted up in the same
-   * statement. Concurrent messages of one room from several instances therefore never make
-   * two unread `message` notifications, and each counts once. Of two messages handled out of
-   * order, the newer one's preview, sender and time stay (created_at is assigned last, so the
-   * comparisons before it see the stored value).
+   * Inserts the mentions, and each user's `message` notification of the room: inserted, or, when
+   * the user already has an unread one for this room (the unique key on the generated
+   * `unread_message` column), counted up in the same statement. Concurrent writes from several
+   * instances therefore never make two unread `message` notifications, and each message counts
+   * once. Of two writes done out of order, the newer message's preview, sender and time stay
+   * (created_at is assigned last, so the comparisons before it see the stored value).
    */
-  async recordMessage(source: MessageSource, mentionedUserIds: readonly number[], messageUserIds: readonly number[]): Promise<void> {
-    const at = utcDateTime(source.createdAt);
-    const rows = [
-      ...[...mentionedUserIds].sort((a, b) => a - b).map((userId) => ({ userId, type: 'mention' })),
-      ...[...messageUserIds].sort((a, b) => a - b).map((userId) => ({ userId, type: 'message' })),
-    ];
+  async recordMessages(roomId: number, rows: readonly MessageNotificationRow[]): Promise<void> {
     if (rows.length === 0) return;
+    // Same keys in the same order from every instance; a deadlock victim did nothing and runs again.
+    const sorted = [...rows].sort((a, b) => a.userId - b.userId || a.type.localeCompare(b.type));
     const values = Prisma.join(
-      rows.map((row) => Prisma.sql`(${row.userId}, ${row.type}, ${source.actorId}, ${source.roomId}, ${source.messageId}, ${source.preview}, ${at})`),
+      sorted.map(
+        (row) =>
+          Prisma.sql`(${row.userId}, ${row.type}, ${row.actorId}, ${roomId}, ${row.messageId}, ${row.preview}, ${row.count}, ${utcDateTime(row.createdAt)})`,
+      ),
     );
     const newer = Prisma.sql`VALUES(\`created_at\`) >= \`created_at\``;
-    // Same keys in the same (sorted) order from every instance; a deadlock victim did nothing and runs again.
     await retryOnConflict(() => this.db.$executeRaw`
-      INSERT INTO notifications (\`user_id\`, \`type\`, \`actor_id\`, \`room_id\`, \`message_id\`, \`preview\`, \`created_at\`)
+      INSERT INTO notifications (\`user_id\`, \`type\`, \`actor_id\`, \`room_id\`, \`message_id\`, \`preview\`, \`count\`, \`created_at\`)
       VALUES ${values}
       ON DUPLICATE KEY UPDATE
-        \`count\` = \`count\` + 1,
+        \`count\` = \`count\` + VALUES(\`count\`),
         \`actor_id\` = IF(${newer}, VALUES(\`actor_id\`), \`actor_id\`),
         \`message_id\` = IF(${newer}, VALUES(\`message_id\`), \`message_id\`),
         \`preview\` = IF(${newer}, VALUES(\`preview\`), \`preview\`),
         \`created_at\` = GREATEST(\`created_at\`, VALUES(\`created_at\`))`);
   }
 
-  /** The mentions of this message, and the unread `message` notifications of `userIds` in its room. */
-  async changedByMessage(roomId: number, messageId: string, userIds: readonly number[]): Promise<Notification[]> {
+  /** The mentions of these messages, and the unread `message` notifications of `userIds` in their room. */
+  async changedByMessages(roomId: number, messageIds: readonly string[], userIds: readonly number[]): Promise<Notification[]> {
     const [mentions, unread] = await Promise.all([
-      this.db.notification.findMany({ where: { roomId, messageId, type: 'mention' } }),
-      userIds.length === 0
-        ? []
-        : this.db.notification.findMany({ where: { userId: { in: [...userIds] }, roomId, unreadMessage: true } }),
+      this.db.notification.findMany({ where: { roomId, messageId: { in: [...messageIds] }, type: 'mention' } }),
+      userIds.length === 0 ? [] : this.db.notification.findMany({ where: { userId: { in: [...userIds] }, roomId, unreadMessage: true } }),
     ]);
     return [...mentions, ...unread];
   }
