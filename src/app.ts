@@ -17,6 +17,7 @@ import chatModule, { type ChatModuleOptions } from './modules/chat/index.ts';
 import friendsModule from './modules/friends/index.ts';
 import healthModule from './modules/health/index.ts';
 import messagesModule from './modules/messages/index.ts';
+import notificationsModule from './modules/notifications/index.ts';
 import presenceModule from './modules/presence/index.ts';
 import profileModule from './modules/profile/index.ts';
 import roomsModule from './modules/rooms/index.ts';
@@ -194,6 +195,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(blocksModule);
   await app.register(roomsModule);
   await app.register(messagesModule);
+  await app.register(notificationsModule);
   await app.register(chatModule, options.chat ?? {});
   await app.register(healthModule);
 

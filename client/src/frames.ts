@@ -24,6 +24,18 @@ export interface Message {
   [extra: string]: unknown;
 }
 
+export interface Notification {
+  id: number;
+  type: 'friend_request' | 'friend_accepted' | 'message' | 'mention';
+  actor_id: number | null;
+  room_id: number | null;
+  message_id: string | null;
+  preview: string | null;
+  count: number;
+  created_at: string;
+  read_at: string | null;
+}
+
 export type ErrorCode = 'AUTH_FAILED' | 'UNAUTHORIZED' | 'SEND_FAILED' | 'BAD_REQUEST' | 'RATE_LIMITED';
 
 export interface ServerFrames {
@@ -47,7 +59,8 @@ export interface ServerFrames {
   room_updated: { type: 'room_updated'; event_id: string; room: Record<string, unknown> | null };
   presence_snapshot: { type: 'presence_snapshot'; friends: { user_id: number; is_online: boolean }[] };
   presence: { type: 'presence'; user_id: number; is_online: boolean };
-  notification: { type: 'notification'; notification: Record<string, unknown>; [extra: string]: unknown };
+  notification: { type: 'notification'; notification: Notification; unread_count: number };
+  notifications_read: { type: 'notifications_read'; ids: number[] | 'all'; read_at: string; unread_count: number };
   pong: { type: 'pong' };
   error: { type: 'error'; code: ErrorCode; message: string; temp_id?: string };
 }

@@ -1,6 +1,8 @@
-/** Opaque cursors (history pages, event streams): base64url JSON, validated strictly on the way back. */
+/** Opaque cursors (history pages, notifications, event streams): base64url JSON, validated strictly on the way back. */
 
-/** A cursor this server did not issue. */
+import { type AppError, badRequest } from './errors.ts';
+
+/** A cursor that this server did not issue. */
 export class InvalidCursorError extends Error {
   constructor() {
     super('Invalid cursor');
@@ -22,4 +24,9 @@ export function decodeCursor(cursor: string): Record<string, unknown> {
   } catch {
     throw new InvalidCursorError();
   }
+}
+
+/** The 400 for a `before` query parameter that is not a cursor this server issued. */
+export function invalidBeforeCursor(): AppError {
+  return badRequest('before is not a cursor this server issued', [{ location: 'querystring', field: 'before', message: 'Invalid cursor' }]);
 }

@@ -9,7 +9,7 @@ const pascal = (type: string) => type.replace(/(^|_)([a-z])/g, (_match, _sep: st
 
 /** Frames the streams carry (SSE `event:` is the frame type). */
 const ROOM_STREAM_FRAMES = ['joined', 'reset', 'message', 'message_updated', 'message_deleted', 'reaction', 'read_receipt', 'system', 'room_updated', 'error'];
-const USER_STREAM_FRAMES = [...ROOM_STREAM_FRAMES.filter((type) => type !== 'joined'), 'presence_snapshot', 'presence'];
+const USER_STREAM_FRAMES = [...ROOM_STREAM_FRAMES.filter((type) => type !== 'joined'), 'presence_snapshot', 'presence', 'notification', 'notifications_read'];
 
 /**
  * Every frame schema as JSON Schema under `#/components/schemas`: frames, and what they share

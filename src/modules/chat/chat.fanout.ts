@@ -45,6 +45,13 @@ export class ChatFanout {
         return this.roomChanged(event);
       case 'token_revoked':
         return this.deps.connections.closeRevoked(event.jti);
+      case 'notification_changed':
+        return this.toUser(event.user_id, JSON.stringify({ type: 'notification', notification: event.notification, unread_count: event.unread_count }));
+      case 'notifications_read':
+        return this.toUser(
+          event.user_id,
+          JSON.stringify({ type: 'notifications_read', ids: event.ids, read_at: event.read_at, unread_count: event.unread_count }),
+        );
       default: {
         const frame = roomEventFrame(event);
         if (frame === undefined) return;
@@ -81,6 +88,11 @@ export class ChatFanout {
         this.deps.log.warn({ err: error, userId: connection.userId, roomId: event.room_id }, 'leaving a changed room failed');
       });
     }
+  }
+
+  /** A frame for one user: their sockets and user streams here (a room stream ignores it). */
+  private toUser(userId: number, frame: string): void {
+    for (const session of this.deps.connections.sessionsOf(userId)) session.userEvent(frame);
   }
 
   private broadcast(roomId: number, frame: string, eventId: string | undefined, exceptUserId?: number): void {

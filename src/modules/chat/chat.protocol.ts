@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { messageSchema } from '../rooms/room-message.schemas.ts';
 import { roomSchema } from '../rooms/room.schemas.ts';
+import { notificationSchema } from '../notifications/notifications.schemas.ts';
 import { clientFrame } from './chat.frames.ts';
 
 /*
@@ -66,6 +67,17 @@ export const serverFrames = {
     friends: z.array(z.object({ user_id: id, is_online: z.boolean() }).strict()),
   }),
   presence: frame('PresenceFrame', "A friend's online status changed", { type: z.literal('presence'), user_id: id, is_online: z.boolean() }),
+  notification: frame('NotificationFrame', 'A notification of mine was raised or changed (to all my sockets and user streams)', {
+    type: z.literal('notification'),
+    notification: notificationSchema,
+    unread_count: z.number().int().min(0).describe('My unread notifications now'),
+  }),
+  notifications_read: frame('NotificationsReadFrame', 'I marked notifications read (on any device): `ids`, or `all` up to `read_at`', {
+    type: z.literal('notifications_read'),
+    ids: z.union([z.array(z.number().int().positive()), z.literal('all')]),
+    read_at: timestamp,
+    unread_count: z.number().int().min(0),
+  }),
   pong: frame('PongFrame', 'The answer to ping', { type: z.literal('pong') }),
   error: frame('ErrorFrame', 'A frame could not be handled; the connection stays open', {
     type: z.literal('error'),

@@ -33,6 +33,7 @@ const ROOM_LEASE_S = 90;
 async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Promise<void> {
   const log = app.log.child({ module: 'chat' });
   const occupancy = new RoomOccupancyStore(app.redis, randomUUID(), ROOM_LEASE_S, app.config.ROOM_IDLE_TIMEOUT_S);
+  app.notifications.service.useRoomPresence((roomId) => occupancy.connectedUserIds(roomId));
   const liveRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
   const connections = new ConnectionRegistry();
   const streamRooms = new RoomRegistry(app.config.ROOM_IDLE_TIMEOUT_S * 1000);
@@ -84,4 +85,4 @@ async function chatModule(app: FastifyInstance, options: ChatModuleOptions): Pro
   }
 }
 
-export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'presence', 'events', 'metrics'] });
+export default fp(chatModule, { name: 'chat', dependencies: ['auth', 'abuse-limits', 'rooms', 'messages', 'notifications', 'presence', 'events', 'metrics'] });

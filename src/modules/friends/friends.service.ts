@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { DomainEvent } from '../../lib/domain-events.ts';
+import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import { badRequest, conflict, notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
@@ -45,6 +45,10 @@ function toRequestView(row: RequestRow): FriendRequestView {
     profile_image_url: row.profileImageUrl,
     created_at: row.createdAt.toISOString(),
   };
+}
+
+function requestChanged(row: FriendshipRecord, status: 'pending' | 'accepted', at: Date): DomainEventOf<'friend_request_changed'> {
+  return { type: 'friend_request_changed', friendship_id: row.id, requester_id: row.requesterId, addressee_id: row.addresseeId, status, at: at.toISOString() };
 }
 
 /** Friend requests, friendships and user search. Blocks are checked through RelationshipService. */
@@ -100,7 +104,7 @@ export class FriendsService {
           { status: 'accepted' },
         );
         if (accepted) {
-          await this.publish({ type: 'friendship_changed', user_ids: [targetId, userId], status: 'accepted' });
+          await this.publishAccepted(accepted);
           return { outcome: 'accepted', friendship: toFriendshipView(accepted) };
         }
         continue;
@@ -128,9 +132,7 @@ export class FriendsService {
         throw error;
       });
     if (!row) throw notFound(`No pending friend request from user ${requesterId}`);
-    if (row.status === 'accepted') {
-      await this.publish({ type: 'friendship_changed', user_ids: [requesterId, userId], status: 'accepted' });
-    }
+    if (row.status === 'accepted') await this.publishAccepted(row);
     return toFriendshipView(row);
   }
 
@@ -180,8 +182,17 @@ export class FriendsService {
     return rows.map(toUserSummary);
   }
 
-  private requested(row: FriendshipRecord): FriendRequestOutcome {
+  private async requested(row: FriendshipRecord): Promise<FriendRequestOutcome> {
+    await this.publish(requestChanged(row, 'pending', row.createdAt));
     return { outcome: 'requested', friendship: toFriendshipView(row) };
+  }
+
+  /** `row` is the request its addressee just accepted. */
+  private async publishAccepted(row: FriendshipRecord): Promise<void> {
+    await Promise.all([
+      this.publish({ type: 'friendship_changed', user_ids: [row.requesterId, row.addresseeId], status: 'accepted' }),
+      this.publish(requestChanged(row, 'accepted', row.updatedAt)),
+    ]);
   }
 
   /** Redis flags, or null when Redis fails (the caller falls back to users.is_online). */

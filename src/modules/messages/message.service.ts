@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
+import { invalidBeforeCursor } from '../../lib/cursor.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { RawJson } from '../../lib/raw-json.ts';
 import type { EventBus } from '../../plugins/events.ts';
@@ -49,9 +50,7 @@ function beforeSeqOf(before: string | undefined): number | undefined {
   try {
     return parseCursor(before);
   } catch (error) {
-    if (error instanceof InvalidCursorError) {
-      throw badRequest('before is not a cursor this server issued', [{ location: 'querystring', field: 'before', message: 'Invalid cursor' }]);
-    }
+    if (error instanceof InvalidCursorError) throw invalidBeforeCursor();
     throw error;
   }
 }

@@ -1,7 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
-import { directRoomBody, listQuery, roomEnvelope, roomParams, roomList } from './room.schemas.ts';
+import {
+  directRoomBody,
+  listQuery,
+  roomEnvelope,
+  roomList,
+  roomParams,
+  roomSettingsBody,
+  roomSettingsSchema,
+  unreadSummarySchema,
+} from './room.schemas.ts';
 import { bindRoomLog } from '../../lib/room-log.ts';
 
 const tags = ['rooms'];
@@ -45,6 +54,27 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: roomList, ...errorResponses(400, 401) },
     },
   }, async (request) => app.rooms.service.listMine(requireAuth(request).userId, undefined, request.query));
+
+  // A static segment: Fastify's router prefers it to `/:room_id`, so "unread" never reaches the id validation.
+  app.get('/unread', {
+    schema: {
+      tags,
+      summary: 'My unread message counts: the total and each room with unread messages',
+      security: BEARER_SECURITY,
+      response: { 200: unreadSummarySchema, ...errorResponses(401) },
+    },
+  }, async (request) => app.rooms.service.unreadSummary(requireAuth(request).userId));
+
+  app.patch('/:room_id/settings', {
+    schema: {
+      tags,
+      summary: 'My settings of a room: muted rooms raise no message notifications (members only)',
+      security: BEARER_SECURITY,
+      params: roomParams,
+      body: roomSettingsBody,
+      response: { 200: roomSettingsSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => app.rooms.service.setMuted(requireAuth(request).userId, request.params.room_id, request.body.muted));
 
   app.get('/:room_id', {
     schema: {

@@ -136,3 +136,20 @@ export const listQuery = paginationQuery;
 export const groupListQuery = paginationQuery.extend({
   discover: z.enum(['true', 'false', '1', '0']).optional().describe('true: public rooms I am not in'),
 });
+
+export const roomSettingsBody = z.object({ muted: z.boolean().describe('A muted room raises no `message` notifications for me') }).strict();
+
+export const roomSettingsSchema = z.object({ room_id: z.number().int(), muted: z.boolean() }).meta({ id: 'RoomSettings' });
+
+export type RoomSettingsView = z.infer<typeof roomSettingsSchema>;
+
+export const unreadSummarySchema = z
+  .object({
+    total: z.number().int().describe('Unread messages over all my rooms'),
+    rooms: z
+      .array(z.object({ room_id: z.number().int(), unread_count: z.number().int().min(1) }))
+      .describe('Only rooms with unread messages, newest activity first'),
+  })
+  .meta({ id: 'UnreadSummary' });
+
+export type UnreadSummaryView = z.infer<typeof unreadSummarySchema>;

@@ -7,10 +7,20 @@ import { isUniqueViolation } from '../../plugins/prisma.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import type { Membership, MembershipCache } from './membership.cache.ts';
-import type { RoomMessages } from './room-activity.ts';
+import type { RoomActivityQuery, RoomMessages } from './room-activity.ts';
 import { canAddMember, canChangeRole, canDeleteOthersMessage, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
-import type { CreateGroupBody, RoomRole, RoomType, RoomView, UpdateGroupBody } from './room.schemas.ts';
-import { directKeyOf, directPeerOf, type LockedRoom, type PageOptions, type RoomMember, type RoomStore, type RoomWithMembers } from './room.store.ts';
+import type { CreateGroupBody, RoomRole, RoomSettingsView, RoomType, RoomView, UnreadSummaryView, UpdateGroupBody } from './room.schemas.ts';
+import {
+  directKeyOf,
+  directPeerOf,
+  type LockedRoom,
+  type MemberSettings,
+  type PageOptions,
+  type ReadPosition,
+  type RoomMember,
+  type RoomStore,
+  type RoomWithMembers,
+} from './room.store.ts';
 import { toRoomView, toSharedRoomView } from './room.view.ts';
 
 /** My membership of a room as MySQL has it now: role and read pointer included. */
@@ -32,6 +42,13 @@ export interface ReadState {
   lastReadMessageId: string | null;
   lastReadSeq: number;
   lastReadAt: Date | null;
+}
+
+export type { MemberSettings };
+
+/** What one member's last message and unread count in a room are asked with. */
+function activityQuery(roomId: number, userId: number, position: ReadPosition): RoomActivityQuery {
+  return { roomId, userId, lastReadSeq: Number(position.lastReadSeq), lastReadMessageId: position.lastReadMessageId, since: position.joinedAt };
 }
 
 /** Until the messages module attaches itself: rooms without messages. */
@@ -183,6 +200,40 @@ export class RoomService {
   /** Another instance changed this room's members: forget what this process cached of it. */
   forgetMemberships(roomId: number): void {
     this.memberships.forgetRoom(roomId);
+  }
+
+  // ---- my settings and unread counts ----------------------------------------------------------
+
+  /** Mutes or unmutes a room for me (members only: 404 unknown room, 403 not a member). */
+  async setMuted(userId: number, roomId: number, muted: boolean): Promise<RoomSettingsView> {
+    await this.currentMembership(userId, roomId);
+    if (!(await this.store.setMuted(roomId, userId, muted))) throw forbidden(`You are not a member of room ${roomId}`);
+    this.log.info({ userId, roomId, muted }, 'room settings changed');
+    return { room_id: roomId, muted };
+  }
+
+  /** My unread counts, only rooms with some: one query for my memberships and one batched message-store call. */
+  async unreadSummary(userId: number): Promise<UnreadSummaryView> {
+    const positions = await this.store.readPositionsOf(userId);
+    const summaries = await this.messages.summarize(positions.map((position) => activityQuery(position.roomId, userId, position)));
+    const rooms = positions.flatMap(({ roomId }) => {
+      const unreadCount = summaries.get(roomId)?.unreadCount ?? 0;
+      return unreadCount > 0 ? [{ room_id: roomId, unread_count: unreadCount }] : [];
+    });
+    return { total: rooms.reduce((sum, room) => sum + room.unread_count, 0), rooms };
+  }
+
+  /** My unread count in one room; null when I am not a member of it (or it does not exist). */
+  async unreadCount(userId: number, roomId: number): Promise<number | null> {
+    const record = await this.store.findMembership(roomId, userId);
+    if (!record?.member) return null;
+    const summaries = await this.messages.summarize([activityQuery(roomId, userId, record.member)]);
+    return summaries.get(roomId)?.unreadCount ?? 0;
+  }
+
+  /** The current members of a room with the settings notifications honour; [] for an unknown room. */
+  memberSettings(roomId: number): Promise<MemberSettings[]> {
+    return this.store.memberSettings(roomId);
   }
 
   // ---- group rooms ---------------------------------------------------------------------------
@@ -395,9 +446,7 @@ export class RoomService {
   private async viewsFor(userId: number, rooms: readonly RoomWithMembers[]): Promise<RoomView[]> {
     const queries = rooms.flatMap((room) => {
       const me = room.members.find((member) => member.userId === userId);
-      return me
-        ? [{ roomId: room.id, userId, lastReadSeq: Number(me.lastReadSeq), lastReadMessageId: me.lastReadMessageId, since: me.joinedAt }]
-        : [];
+      return me ? [activityQuery(room.id, userId, me)] : [];
     });
     const summaries = await this.messages.summarize(queries);
     return rooms.map((room) => toRoomView(room, summaries.get(room.id)));

@@ -24,6 +24,16 @@ export interface MembershipRecord {
   member: Pick<RoomMember, 'role' | 'lastReadMessageId' | 'lastReadSeq' | 'lastReadAt' | 'joinedAt'> | null;
 }
 
+/** A member's read pointer and join time: what their unread count depends on. */
+export type ReadPosition = Pick<RoomMember, 'lastReadSeq' | 'lastReadMessageId' | 'joinedAt'>;
+
+/** A current member as notifications see them: who, by which name they are mentioned, and whether they muted the room. */
+export interface MemberSettings {
+  userId: number;
+  username: string;
+  muted: boolean;
+}
+
 export interface NewGroupRoom {
   name: string;
   description: string | null;
@@ -188,6 +198,30 @@ export class RoomStore {
   async memberRoomIds(userId: number): Promise<number[]> {
     const rows = await this.db.roomMember.findMany({ where: { userId, leftAt: null, room: { isActive: true } }, select: { roomId: true } });
     return rows.map((row) => row.roomId);
+  }
+
+  /** My current memberships of active rooms with their read positions, newest activity first. */
+  async readPositionsOf(userId: number): Promise<(ReadPosition & { roomId: number })[]> {
+    return this.db.roomMember.findMany({
+      where: { userId, leftAt: null, room: { isActive: true } },
+      // MySQL sorts NULLs (rooms without messages: never unread) last in descending order.
+      orderBy: [{ room: { lastMessageAt: 'desc' } }, { roomId: 'desc' }],
+      select: { roomId: true, lastReadSeq: true, lastReadMessageId: true, joinedAt: true },
+    });
+  }
+
+  /** The current members of an active room with their settings, over the (room_id, left_at) index. */
+  async memberSettings(roomId: number): Promise<MemberSettings[]> {
+    const rows = await this.db.roomMember.findMany({
+      where: { roomId, leftAt: null, room: { isActive: true } },
+      select: { userId: true, muted: true, user: { select: { username: true } } },
+    });
+    return rows.map((row) => ({ userId: row.userId, username: row.user.username, muted: row.muted }));
+  }
+
+  async setMuted(roomId: number, userId: number, muted: boolean): Promise<boolean> {
+    const { count } = await this.db.roomMember.updateMany({ where: { roomId, userId, leftAt: null }, data: { muted } });
+    return count > 0;
   }
 
   findManyWithMembers(roomIds: readonly number[]): Promise<RoomWithMembers[]> {

@@ -38,6 +38,16 @@ export class RelationshipService {
     return this.store.blockedAmong(userId, otherIds);
   }
 
+  /**
+   * Whether a user of `userIds` and a user of `otherIds` are blocked either way, for every such
+   * pair at once: one query, however many pairs are asked about.
+   */
+  async blockedPairs(userIds: readonly number[], otherIds: readonly number[]): Promise<(a: number, b: number) => boolean> {
+    const pairKey = (a: number, b: number) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+    const blocked = new Set((await this.store.blocksBetween(userIds, otherIds)).map((row) => pairKey(row.blockerId, row.blockedId)));
+    return (a, b) => blocked.has(pairKey(a, b));
+  }
+
   /** Which of `otherIds` are accepted friends of `userId`, in one query. */
   friendsAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
     return this.store.friendsAmong(userId, otherIds);

@@ -54,18 +54,24 @@ export class RelationshipStore {
 
   /** Which of `otherIds` blocked `userId` or were blocked by them, in one query. */
   async blockedAmong(userId: number, otherIds: readonly number[]): Promise<Set<number>> {
-    if (otherIds.length === 0) return new Set();
-    const ids = [...otherIds];
-    const rows = await this.db.blockUser.findMany({
+    const rows = await this.blocksBetween([userId], otherIds);
+    return new Set(rows.map((row) => (row.blockerId === userId ? row.blockedId : row.blockerId)));
+  }
+
+  /** Every block, either way, between one of `userIds` and one of `otherIds`, in one query. */
+  async blocksBetween(userIds: readonly number[], otherIds: readonly number[]): Promise<{ blockerId: number; blockedId: number }[]> {
+    if (userIds.length === 0 || otherIds.length === 0) return [];
+    const users = [...userIds];
+    const others = [...otherIds];
+    return this.db.blockUser.findMany({
       where: {
         OR: [
-          { blockerId: userId, blockedId: { in: ids } },
-          { blockedId: userId, blockerId: { in: ids } },
+          { blockerId: { in: users }, blockedId: { in: others } },
+          { blockedId: { in: users }, blockerId: { in: others } },
         ],
       },
       select: { blockerId: true, blockedId: true },
     });
-    return new Set(rows.map((row) => (row.blockerId === userId ? row.blockedId : row.blockerId)));
   }
 
   /** Which of `otherIds` are accepted friends of `userId`, in one query. */

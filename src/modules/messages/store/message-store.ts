@@ -2,8 +2,10 @@ export type MessageStoreKind = 'mysql' | 'mongodb';
 
 import { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind } from '../../rooms/room-message.schemas.ts';
 import type { RoomActivityQuery } from '../../rooms/room-activity.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError } from '../../../lib/cursor.ts';
 
 export { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind };
+export { decodeCursor, encodeCursor, InvalidCursorError };
 
 /** Users per reaction kind; kinds nobody chose are absent, user ids ascending. */
 export type Reactions = Partial<Record<ReactionKind, number[]>>;
@@ -97,10 +99,6 @@ export function parseCursor(cursor: string): number {
   }
   return seq;
 }
-
-import { decodeCursor, encodeCursor, InvalidCursorError } from '../../../lib/cursor.ts';
-
-export { decodeCursor, encodeCursor, InvalidCursorError };
 
 /** Escapes a user's text for use inside a regular expression (MongoDB) as a literal. */
 export function escapeRegExp(text: string): string {

@@ -1,0 +1,275 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { ConcurrencyLimit, QueueFullError } from '../../lib/concurrency-limit.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError, invalidBeforeCursor } from '../../lib/cursor.ts';
+import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
+import type { EventBus } from '../../plugins/events.ts';
+import type { MessageView } from '../rooms/room-message.schemas.ts';
+import type { RoomService } from '../rooms/room.service.ts';
+import type { RelationshipService } from '../users/relationship.service.ts';
+import { type MessagePlan, planMessageNotifications, previewOf } from './notification.rules.ts';
+import type { NotificationPageView, NotificationView, ReadRequest } from './notifications.schemas.ts';
+import type { MessageNotificationRow, Notification, NotificationStore, PagePosition } from './notifications.store.ts';
+
+/** Who has a socket joined to a room, over all instances (the chat module knows). */
+export type RoomPresence = (roomId: number) => Promise<readonly number[]>;
+
+const NOBODY_CONNECTED: RoomPresence = async () => [];
+
+/** How long a claimed source event stays claimed: far longer than it takes to reach every instance. */
+const CLAIM_TTL_S = 86_400;
+/** Events handled at once per process (each takes a few queries), and how many may wait. */
+const CONCURRENCY = 4;
+const MAX_QUEUED = 10_000;
+
+export interface NotificationServiceDeps {
+  store: NotificationStore;
+  rooms: Pick<RoomService, 'memberSettings' | 'unreadCount'>;
+  relationships: Pick<RelationshipService, 'blockedPairs' | 'isBlockedEitherWay'>;
+  redis: Pick<Redis, 'set'>;
+  events: Pick<EventBus, 'publishAfterCommit'>;
+  log: FastifyBaseLogger;
+}
+
+interface LogContext {
+  eventType: DomainEvent['type'];
+  roomId?: number;
+  userId?: number;
+}
+
+/** The rows a plan writes: a mention per named member, a count per member's room notification. */
+function rowsOf(plan: MessagePlan): MessageNotificationRow[] {
+  const row = (userId: number, type: MessageNotificationRow['type'], message: MessageView, count: number): MessageNotificationRow => ({
+    userId,
+    type,
+    actorId: message.user_id,
+    messageId: message.id,
+    preview: previewOf(message),
+    count,
+    createdAt: new Date(message.created_at),
+  });
+  return [
+    ...plan.mentions.map(({ userId, message }) => row(userId, 'mention', message, 1)),
+    ...plan.counted.map(({ userId, newest, count }) => row(userId, 'message', newest, count)),
+  ];
+}
+
+export function toNotificationView(row: Notification): NotificationView {
+  return {
+    id: Number(row.id),
+    type: row.type,
+    actor_id: row.actorId,
+    room_id: row.roomId,
+    message_id: row.messageId,
+    preview: row.preview,
+    count: row.count,
+    created_at: row.createdAt.toISOString(),
+    read_at: row.readAt?.toISOString() ?? null,
+  };
+}
+
+const cursorOf = (row: Notification) => encodeCursor({ c: row.createdAt.getTime(), i: Number(row.id) });
+
+function positionOf(cursor: string): PagePosition {
+  try {
+    const { c, i, ...rest } = decodeCursor(cursor);
+    const valid = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+    if (Object.keys(rest).length > 0 || !valid(c) || !valid(i)) throw new InvalidCursorError();
+    return { createdAt: new Date(c), id: BigInt(i) };
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw invalidBeforeCursor();
+    throw error;
+  }
+}
+
+/**
+ * Notifications: raised from other modules' domain events by the rules of the contract, listed
+ * and marked read over REST; every change is published (`notification_changed`,
+ * `notifications_read`) for the chat module to push live.
+ */
+export class NotificationService {
+  private roomPresence: RoomPresence = NOBODY_CONNECTED;
+  private readonly work = new ConcurrencyLimit(CONCURRENCY, MAX_QUEUED);
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Per room, messages this process received and has not handled yet (see onMessages). */
+  private readonly pendingMessages = new Map<number, MessageView[]>();
+
+  constructor(private readonly deps: NotificationServiceDeps) {}
+
+  /** The chat module tells which users have a socket joined to a room; until then nobody has. */
+  useRoomPresence(provider: RoomPresence): void {
+    this.roomPresence = provider;
+  }
+
+  // ---- REST ----------------------------------------------------------------------------------
+
+  async list(userId: number, query: { unread_only: boolean; before?: string | undefined; limit: number }): Promise<NotificationPageView> {
+    const before = query.before === undefined ? undefined : positionOf(query.before);
+    const [page, unreadCount] = await Promise.all([
+      this.deps.store.page(userId, { unreadOnly: query.unread_only, before, limit: query.limit }),
+      this.unreadCountOf(userId),
+    ]);
+    const last = page.rows.at(-1);
+    return {
+      notifications: page.rows.map(toNotificationView),
+      next_cursor: page.hasMore && last ? cursorOf(last) : null,
+      has_more: page.hasMore,
+      unread_count: unreadCount,
+    };
+  }
+
+  /** Marks my notifications read (ids of anyone else's are ignored, as are read ones). */
+  async markRead(userId: number, request: ReadRequest): Promise<{ unread_count: number }> {
+    const at = new Date();
+    const [ids, changed]: [number[] | 'all', boolean] =
+      'all' in request ? ['all', (await this.deps.store.markAllRead(userId, at)) > 0] : await this.markSome(userId, request.ids, at);
+    const unreadCount = await this.unreadCountOf(userId);
+    if (changed) {
+      const log = this.deps.log.child({ userId });
+      await this.deps.events.publishAfterCommit({ type: 'notifications_read', user_id: userId, ids, read_at: at.toISOString(), unread_count: unreadCount }, log);
+    }
+    return { unread_count: unreadCount };
+  }
+
+  private async markSome(userId: number, ids: readonly number[], at: Date): Promise<[number[], boolean]> {
+    const marked = await this.deps.store.markRead(userId, ids, at);
+    return [marked, marked.length > 0];
+  }
+
+  // ---- domain events -------------------------------------------------------------------------
+
+  /** Takes every domain event this process receives; the ones that raise notifications are handled in the background. */
+  handle(event: DomainEvent): void {
+    switch (event.type) {
+      case 'message_created':
+        this.queueMessage(event.room_id, event.message);
+        break;
+      case 'read_updated':
+        this.run(() => this.onReadUpdated(event), { eventType: event.type, roomId: event.room_id, userId: event.user_id });
+        break;
+      case 'friend_request_changed':
+        this.run(() => this.onFriendRequest(event), { eventType: event.type, userId: event.requester_id });
+        break;
+    }
+  }
+
+  /** Resolves once the events taken so far are handled (at shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs `task` when a slot is free; failures are logged, never thrown. `dropped` runs when the queue was full. */
+  private run(task: () => Promise<void>, context: LogContext, dropped?: () => void): void {
+    const running = this.work
+      .run(task)
+      .catch((error: unknown) => {
+        if (!(error instanceof QueueFullError)) {
+          this.deps.log.error({ err: error, ...context }, 'raising notifications failed');
+          return;
+        }
+        dropped?.();
+        this.deps.log.warn(context, 'notification work queue full: event dropped');
+      })
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  private queueMessage(roomId: number, message: MessageView): void {
+    if (message.message_type === 'system') return;
+    const waiting = this.pendingMessages.get(roomId);
+    if (waiting) {
+      waiting.push(message);
+      return;
+    }
+    this.pendingMessages.set(roomId, [message]);
+    this.run(() => this.onMessages(roomId), { eventType: 'message_created', roomId }, () => this.pendingMessages.delete(roomId));
+  }
+
+  /**
+   * Domain events reach every instance (pub/sub), and each would raise the same notifications:
+   * the first instance to set the source event's key (SET NX) handles it, the others skip it.
+   * An instance that dies between claiming and writing loses those notifications, as the bus
+   * loses events published while an instance is away: at most once, never twice.
+   */
+  private async claim(source: string): Promise<boolean> {
+    return (await this.deps.redis.set(`notify:${source}`, '1', 'EX', CLAIM_TTL_S, 'NX')) === 'OK';
+  }
+
+  /**
+   * A room's messages that arrived while its batch waited for a slot are handled together: one
+   * membership read, one block lookup, one presence lookup and one write per batch, not per
+   * message, so a flood into one room costs little more than a single message.
+   */
+  private async onMessages(roomId: number): Promise<void> {
+    const waiting = this.pendingMessages.get(roomId) ?? [];
+    this.pendingMessages.delete(roomId);
+    const claims = await Promise.all(waiting.map((message) => this.claim(`message_created:${message.id}`)));
+    const messages = waiting.filter((_, index) => claims[index]);
+    if (messages.length === 0) return;
+    const members = await this.deps.rooms.memberSettings(roomId);
+    if (members.length < 2) return;
+    const senders = [...new Set(messages.map((message) => message.user_id))];
+    const [isBlocked, connected] = await Promise.all([
+      this.deps.relationships.blockedPairs(senders, members.map((member) => member.userId)),
+      this.connectedTo(roomId),
+    ]);
+    const plan = planMessageNotifications(messages, members, { isBlocked, connected });
+    if (plan.mentions.length === 0 && plan.counted.length === 0) return;
+    await this.deps.store.recordMessages(roomId, rowsOf(plan));
+    const counted = plan.counted.map((entry) => entry.userId);
+    await this.publishChanged(await this.deps.store.changedByMessages(roomId, messages.map((message) => message.id), counted));
+  }
+
+  /** Who has a socket joined to the room; when that cannot be told, nobody (better one notification too many than none). */
+  private async connectedTo(roomId: number): Promise<Set<number>> {
+    try {
+      return new Set(await this.roomPresence(roomId));
+    } catch (error) {
+      this.deps.log.warn({ err: error, roomId }, 'room presence unknown: notifying every member who has not muted the room');
+      return new Set();
+    }
+  }
+
+  /**
+   * I read a room: once nothing is unread in it, its `message` notification is read too. The
+   * notification is read before the unread count, so a message arriving in between either is
+   * counted (nothing marked) or moves the notification's message_id (the conditional update
+   * leaves it unread).
+   */
+  private async onReadUpdated({ room_id: roomId, user_id: userId, message_id: messageId }: DomainEventOf<'read_updated'>): Promise<void> {
+    if (!(await this.claim(`read_updated:${roomId}:${userId}:${messageId}`))) return;
+    const open = await this.deps.store.unreadMessageNotification(userId, roomId);
+    if (!open || (await this.deps.rooms.unreadCount(userId, roomId)) !== 0) return;
+    const read = await this.deps.store.markReadUnlessBumped(open, new Date());
+    if (read) await this.publishChanged([read]);
+  }
+
+  /** `friend_request` to the addressee when asked, `friend_accepted` to the requester when accepted. */
+  private async onFriendRequest(event: DomainEventOf<'friend_request_changed'>): Promise<void> {
+    const accepted = event.status === 'accepted';
+    const [userId, actorId] = accepted ? [event.requester_id, event.addressee_id] : [event.addressee_id, event.requester_id];
+    // The row's id and the time of this change name one request (or acceptance) of one pair.
+    if (!(await this.claim(`friend_request_changed:${event.status}:${event.friendship_id}:${event.at}`))) return;
+    if (await this.deps.relationships.isBlockedEitherWay(userId, actorId)) return;
+    const type = accepted ? 'friend_accepted' : 'friend_request';
+    await this.publishChanged([await this.deps.store.insert({ userId, type, actorId, createdAt: new Date(event.at) })]);
+  }
+
+  /** One `notification_changed` per notification, each with its recipient's unread count (one query for all). */
+  private async publishChanged(rows: readonly Notification[]): Promise<void> {
+    if (rows.length === 0) return;
+    const unread = await this.deps.store.unreadCounts([...new Set(rows.map((row) => row.userId))]);
+    await Promise.all(
+      rows.map((row) =>
+        this.deps.events.publishAfterCommit(
+          { type: 'notification_changed', user_id: row.userId, notification: toNotificationView(row), unread_count: unread.get(row.userId) ?? 0 },
+          this.deps.log.child({ userId: row.userId, ...(row.roomId === null ? {} : { roomId: row.roomId }) }),
+        ),
+      ),
+    );
+  }
+
+  private async unreadCountOf(userId: number): Promise<number> {
+    return (await this.deps.store.unreadCounts([userId])).get(userId) ?? 0;
+  }
+}
