@@ -19,7 +19,9 @@ import type { BcryptResult } from './bcrypt.ts';
 import type { CapacityResult } from './capacity.ts';
 import { BENCH_MYSQL, BENCH_REDIS } from './lib/setup.ts';
 import { hasFlag, round } from './lib/stats.ts';
+import type { RecoveryResult } from './recovery.ts';
 import type { MetricsOverhead, RestResult } from './rest.ts';
+import type { SeqResult } from './seq.ts';
 import type { FanoutResult } from './ws.ts';
 
 const quick = hasFlag('quick');
@@ -89,6 +91,8 @@ async function main(): Promise<void> {
     presence: path.join(outDir, 'presence.json'),
     capacity: path.join(outDir, 'capacity.json'),
     bcrypt: path.join(outDir, 'bcrypt.json'),
+    seq: path.join(outDir, 'seq.json'),
+    recovery: path.join(outDir, 'recovery.json'),
   };
   const q = quick ? ['--quick'] : [];
   await run('REST (autocannon) vs a bare Fastify route', 'bench/rest.ts', [...q, '--json', files.rest]);
@@ -97,6 +101,8 @@ async function main(): Promise<void> {
   await run('SSE presence streams', 'bench/presence.ts', [...q, '--json', files.presence]);
   await run('Capacity: idle authenticated sockets under 1 GiB', 'bench/capacity.ts', [...q, '--json', files.capacity]);
   await run('Other requests while 50 clients register and log in (bcrypt)', 'bench/bcrypt.ts', [...q, '--json', files.bcrypt]);
+  await run('Messages into one busy room (seq under the room counter lock)', 'bench/seq.ts', [...q, '--json', files.seq]);
+  await run('Recovery of 500 events, SSE chat-stream delivery', 'bench/recovery.ts', [...q, '--json', files.recovery]);
 
   const rest = readJson<{ durationS: number; connections: number; results: RestResult[]; metrics: MetricsOverhead }>(files.rest);
   const ws = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.ws);
@@ -104,6 +110,9 @@ async function main(): Promise<void> {
   const presence = readJson<PresenceResult>(files.presence);
   const capacity = readJson<CapacityResult>(files.capacity);
   const hashing = readJson<BcryptResult>(files.bcrypt);
+  const seq = readJson<{ durationS: number; results: SeqResult[] }>(files.seq);
+  const recovery = readJson<RecoveryResult>(files.recovery);
+  const busyRoom = seq.results[0]!;
 
   const cached = rest.results.find((r) => r.target.includes('cached first page'));
   const fanout = wsTarget.results[0]!;
@@ -152,8 +161,21 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|',
     ...hashing.kinds.map((k) => `| ${k.kind} | ${k.count} | ${k.p50} | ${k.p95} | ${k.p99} | ${k.errors} |`),
     '',
+    `## Message seq (MySQL store, ${seq.durationS} s each)`,
+    '',
+    '| rooms | sends in flight | messages/s | p50 ms | p99 ms | rooms with a gap or duplicate |',
+    '|---|---|---|---|---|---|',
+    ...seq.results.map((r) => `| ${r.rooms} | ${r.concurrency} | ${r.messagesPerSecond} | ${r.p50} | ${r.p99} | ${r.gapsOrDuplicates} |`),
+    '',
+    '## Recovery and SSE chat streams',
+    '',
+    `- \`join\` with \`since\` → \`joined\` with ${recovery.events - 1} events replayed: p50 ${recovery.p50} ms, p99 ${recovery.p99} ms over ${recovery.runs} runs.`,
+    `- ${recovery.sse.streams} \`GET /api/messages/stream/:room_id\` streams (rooms of 10), ${recovery.sse.messagesPerSecond} messages/s: ${recovery.sse.delivered}/${recovery.sse.expected} delivered, p50 ${recovery.sse.p50} ms, p99 ${recovery.sse.p99} ms.`,
+    '',
     '## Targets',
     '',
+    `- A busy room takes at least 1,000 messages/s (MySQL store): ${busyRoom.messagesPerSecond}/s, ${busyRoom.gapsOrDuplicates} gaps → ${holds(busyRoom.messagesPerSecond >= 1000 && busyRoom.gapsOrDuplicates === 0)}`,
+    `- Recovery of 500 events under 50 ms: p50 ${recovery.p50} ms (p99 ${recovery.p99} ms) → ${holds(recovery.p50 < 50)}`,
     `- Cached history page at least 40% of the bare route: ${cached?.ratio ?? '?'}% → ${holds((cached?.ratio ?? 0) >= 40)}`,
     `- Metrics collection costs under 5% of the cached history page's throughput: CPU per request ${rest.metrics.cpuOverheadPercent}%, throughput ${rest.metrics.overheadPercent}% (noise of the shared cores) → ${holds(rest.metrics.cpuOverheadPercent < 5)} (judged by CPU per request, a CPU-bound server's throughput)`,
     `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,

@@ -205,7 +205,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** My settings of a room: muted rooms raise no message notifications (members only) */
+        /**
+         * My settings of a room: muted rooms raise no message notifications (members only)
+         * @description Mute or unmute a room for me: a muted room raises no `message` notifications (mentions still do). 404 for unknown rooms, 403 for non-members.
+         */
         patch: operations["patchChatRoomsByRoomIdSettings"];
         trace?: never;
     };
@@ -216,7 +219,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My unread message counts: the total and each room with unread messages */
+        /**
+         * My unread message counts: the total and each room with unread messages
+         * @description One call for all my rooms: `total`, and `rooms` with `unread_count` for each room that has unread messages (messages of others after my read pointer, since I joined).
+         */
         get: operations["getChatRoomsUnread"];
         put?: never;
         post?: never;
@@ -789,7 +795,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My notifications, newest first; pass next_cursor as `before` for older ones */
+        /**
+         * My notifications, newest first; pass next_cursor as `before` for older ones
+         * @description Friend requests, accepted requests, mentions (`@username`) and messages in rooms none of my sockets has joined (one unread `message` notification per room, whose `count` and `preview` follow the newest message; muted rooms raise none). `unread_only=true` lists the unread ones; `unread_count` counts them all. New and changed ones also arrive live as `notification` frames.
+         */
         get: operations["getNotifications"];
         put?: never;
         post?: never;
@@ -808,7 +817,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark notifications read: `{ids}` (mine; others are ignored) or `{all: true}` */
+        /**
+         * Mark notifications read: `{ids}` (mine; others are ignored) or `{all: true}`
+         * @description Answers my unread count after the change; my other sockets and user streams get a `notifications_read` frame.
+         */
         post: operations["postNotificationsRead"];
         delete?: never;
         options?: never;
@@ -1456,6 +1468,25 @@ export interface components {
             /** @description All my unread notifications, not only this page */
             unread_count: number;
         };
+        /**
+         * @description Either `ids` or `all: true`
+         * @example {
+         *       "ids": [
+         *         1,
+         *         2
+         *       ]
+         *     }
+         * @example {
+         *       "all": true
+         *     }
+         */
+        NotificationsReadInput: {
+            /** @description My notifications; ids of anyone else's are ignored */
+            ids: number[];
+        } | {
+            /** @constant */
+            all: true;
+        };
         NotificationUnreadCount: {
             unread_count: number;
         };
@@ -1677,6 +1708,15 @@ export interface components {
         RoomSettings: {
             muted: boolean;
             room_id: number;
+        };
+        /**
+         * @example {
+         *       "muted": true
+         *     }
+         */
+        RoomSettingsChangeInput: {
+            /** @description A muted room raises no `message` notifications for me */
+            muted: boolean;
         };
         /**
          * @example {
@@ -2731,10 +2771,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description A muted room raises no `message` notifications for me */
-                    muted: boolean;
-                };
+                "application/json": components["schemas"]["RoomSettingsChangeInput"];
             };
         };
         responses: {
@@ -5667,16 +5704,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Either `ids` or `all: true` */
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description My notifications; ids of anyone else's are ignored */
-                    ids: number[];
-                } | {
-                    /** @enum {boolean} */
-                    all: true;
-                };
+                "application/json": components["schemas"]["NotificationsReadInput"];
             };
         };
         responses: {

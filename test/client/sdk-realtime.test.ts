@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ChatSocket, type Message, RoomStream } from '../../client/src/index.ts';
 import { type App, startTestServer } from '../helpers/app.ts';
-import { ServerProcess } from '../helpers/faults.ts';
+import type { ServerProcess } from '../helpers/faults.ts';
+import { restartableServer } from '../helpers/instance-pair.ts';
 import { createGroup, eventually, makeUsers } from '../helpers/rooms.ts';
 import type { TestUser } from '../helpers/users.ts';
 
@@ -17,31 +17,12 @@ let a: ServerProcess | undefined;
 let portA: number;
 const sockets: ChatSocket[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const startA = () =>
-  ServerProcess.start({
-    NODE_ENV: 'test',
-    PORT: String(portA),
-    DATABASE_URL: inject('databaseUrl'),
-    REDIS_URL: inject('redisUrl'),
-    JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
-    BCRYPT_ROUNDS: '4',
-    AUTH_RATE_PER_IP: '100000',
-    API_RATE_PER_USER: '100000',
-  });
+let startA: () => Promise<ServerProcess>;
 
 beforeAll(async () => {
-  portA = await freePort();
+  const restartable = await restartableServer();
+  portA = restartable.port;
+  startA = restartable.start;
   [b, a] = await Promise.all([startTestServer(), startA()]);
 });
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { inject } from 'vitest';
 import { type App, startTestServer } from './app.ts';
 import { ServerProcess, TcpProxy } from './faults.ts';
@@ -35,4 +36,37 @@ export async function startChildBehindDbProxy(): Promise<InstancePair> {
     startTestServer(),
   ]);
   return { dbProxy, child, local };
+}
+
+/** A loopback port nothing listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * A server process on the run's database and Redis that can be killed and started again on the
+ * same port (clients that reconnect by URL find it again).
+ */
+export async function restartableServer(): Promise<{ port: number; start: () => Promise<ServerProcess> }> {
+  const port = await freePort();
+  const start = () =>
+    ServerProcess.start({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl'),
+      JWT_SECRET: 'test-secret-0123456789abcdef-0123456789',
+      BCRYPT_ROUNDS: '4',
+      AUTH_RATE_PER_IP: '100000',
+      API_RATE_PER_USER: '100000',
+      MAX_STREAMS_PER_USER: '100',
+    });
+  return { port, start };
 }

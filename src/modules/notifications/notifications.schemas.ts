@@ -47,7 +47,7 @@ export const readBody = z
     z.object({ ids: z.array(notificationId).min(1).max(100).describe('My notifications; ids of anyone else\'s are ignored') }).strict(),
     z.object({ all: z.literal(true) }).strict(),
   ])
-  .describe('Either `ids` or `all: true`');
+  .meta({ id: 'NotificationsRead', description: 'Either `ids` or `all: true`', examples: [{ ids: [1, 2] }, { all: true }] });
 
 export type ReadRequest = z.infer<typeof readBody>;
 

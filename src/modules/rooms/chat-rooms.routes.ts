@@ -60,6 +60,7 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'My unread message counts: the total and each room with unread messages',
+      description: 'One call for all my rooms: `total`, and `rooms` with `unread_count` for each room that has unread messages (messages of others after my read pointer, since I joined).',
       security: BEARER_SECURITY,
       response: { 200: unreadSummarySchema, ...errorResponses(401) },
     },
@@ -69,6 +70,7 @@ const chatRoomsRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'My settings of a room: muted rooms raise no message notifications (members only)',
+      description: 'Mute or unmute a room for me: a muted room raises no `message` notifications (mentions still do). 404 for unknown rooms, 403 for non-members.',
       security: BEARER_SECURITY,
       params: roomParams,
       body: roomSettingsBody,

@@ -137,7 +137,10 @@ export const groupListQuery = paginationQuery.extend({
   discover: z.enum(['true', 'false', '1', '0']).optional().describe('true: public rooms I am not in'),
 });
 
-export const roomSettingsBody = z.object({ muted: z.boolean().describe('A muted room raises no `message` notifications for me') }).strict();
+export const roomSettingsBody = z
+  .object({ muted: z.boolean().describe('A muted room raises no `message` notifications for me') })
+  .strict()
+  .meta({ id: 'RoomSettingsChange', examples: [{ muted: true }] });
 
 export const roomSettingsSchema = z.object({ room_id: z.number().int(), muted: z.boolean() }).meta({ id: 'RoomSettings' });
 
