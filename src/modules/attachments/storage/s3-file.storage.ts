@@ -42,7 +42,22 @@ export class S3FileStorage implements FileStorage {
   /** One PutObject with the stream and its known length: nothing is buffered. */
   async put(key: string, body: Readable | Buffer, size: number, contentType: string): Promise<void> {
     assertStorageKey(key);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }));
+    // The SDK does not listen for the source's errors: one aborts the request, and is what put() reports.
+    const abort = new AbortController();
+    let sourceError: unknown;
+    const onSourceError = (error: unknown) => {
+      sourceError = error;
+      abort.abort(error);
+    };
+    if (!Buffer.isBuffer(body)) body.once('error', onSourceError);
+    try {
+      const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType });
+      await this.client.send(command, { abortSignal: abort.signal });
+    } catch (error) {
+      throw sourceError ?? error;
+    } finally {
+      if (!Buffer.isBuffer(body)) body.off('error', onSourceError);
+    }
   }
 
   async get(key: string): Promise<StoredObject | null> {
