@@ -103,19 +103,15 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
     response: errorResponses(400, 401, 403, 404),
   });
 
-  app.get('/:attachment_id', {
-    schema: schemaFor('The file (members only): images inline, anything else as a download; by its signed url, or with a token'),
-  }, async (request, reply) => {
-    const id = request.params.attachment_id;
-    const access = await accessOf(request, id, 'file', request.query);
-    return answer(request, reply, await service.authorize(id, 'file', access));
-  });
-
-  app.get('/:attachment_id/thumbnail', {
-    schema: schemaFor("An image's thumbnail (WebP, at most 320 px a side; members only)"),
-  }, async (request, reply) => {
-    const id = request.params.attachment_id;
-    const access = await accessOf(request, id, 'thumbnail', request.query);
-    return answer(request, reply, await service.authorize(id, 'thumbnail', access));
-  });
+  const reads = [
+    ['', 'file', 'The file (members only): images inline, anything else as a download; by its signed url, or with a token'],
+    ['/thumbnail', 'thumbnail', "An image's thumbnail (WebP, at most 320 px a side; members only)"],
+  ] as const;
+  for (const [suffix, variant, summary] of reads) {
+    app.get(`/:attachment_id${suffix}`, { schema: schemaFor(summary) }, async (request, reply) => {
+      const id = request.params.attachment_id;
+      const access = await accessOf(request, id, variant, request.query);
+      return answer(request, reply, await service.authorize(id, variant, access));
+    });
+  }
 };

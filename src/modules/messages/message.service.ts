@@ -164,7 +164,9 @@ export class MessageService implements RoomMessages {
   private async createClaiming(input: NewMessage, claim: AttachmentClaim | null) {
     if (!claim) return this.store.create(input);
     const result = await this.store.create(input).catch(async (error: unknown) => {
-      await this.attachments.release(claim).catch(() => {});
+      await this.attachments.release(claim).catch((releaseError: unknown) => {
+        this.log.warn({ err: releaseError, attachmentId: claim.info.id }, 'could not give back the claim of a failed send');
+      });
       throw error;
     });
     await this.attachments.settle(claim, result.message).catch((error: unknown) => {
