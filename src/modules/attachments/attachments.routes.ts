@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { forbidden } from '../../lib/errors.ts';
 import { errorResponses } from '../../lib/http-schemas.ts';
 import { parsingMultipart } from '../../lib/multipart.ts';
 import { bindRoomLog } from '../../lib/room-log.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
-import { forbidden } from '../../lib/errors.ts';
 import type { AttachmentFile } from './attachment.service.ts';
 import { attachmentEnvelope, attachmentParams, signedQuery, type SignedQueryInput, uploadParams } from './attachment.schemas.ts';
 import { tooLarge } from './attachment.upload.ts';
@@ -47,7 +47,7 @@ export const uploadRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     schema: {
       tags,
-      summary: `Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id}`,
+      summary: 'Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id}',
       security: BEARER_SECURITY,
       consumes: ['multipart/form-data'],
       params: uploadParams,
