@@ -11,6 +11,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Config, trustProxyOption } from './config.ts';
+import attachmentsModule from './modules/attachments/index.ts';
 import authModule from './modules/auth/index.ts';
 import blocksModule from './modules/blocks/index.ts';
 import chatModule, { type ChatModuleOptions } from './modules/chat/index.ts';
@@ -21,6 +22,7 @@ import notificationsModule from './modules/notifications/index.ts';
 import presenceModule from './modules/presence/index.ts';
 import profileModule from './modules/profile/index.ts';
 import roomsModule from './modules/rooms/index.ts';
+import { AVATAR_FOLDER, UPLOADS_URL_PREFIX } from './modules/profile/avatar.storage.ts';
 import { MAX_AVATAR_BYTES } from './modules/profile/profile.schemas.ts';
 import usersModule from './modules/users/index.ts';
 import abuseLimitsPlugin from './plugins/abuse-limits.ts';
@@ -157,11 +159,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fastifyMultipart, {
     limits: { fileSize: MAX_AVATAR_BYTES, files: 1, fields: 10, parts: 20, fieldSize: 64 * 1024 },
   });
-  const uploadRoot = path.resolve(config.UPLOAD_DIR);
+  // Only avatars are public files: attachments (UPLOAD_DIR/attachments) are served by their own
+  // access-checked routes, so the static root is the avatars folder alone.
+  const uploadRoot = path.join(path.resolve(config.UPLOAD_DIR), AVATAR_FOLDER);
   mkdirSync(uploadRoot, { recursive: true });
   await app.register(fastifyStatic, {
     root: uploadRoot,
-    prefix: '/uploads/',
+    prefix: `${UPLOADS_URL_PREFIX}${AVATAR_FOLDER}/`,
     decorateReply: false,
     index: false,
     setHeaders: (res) => {
@@ -194,6 +198,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(friendsModule);
   await app.register(blocksModule);
   await app.register(roomsModule);
+  await app.register(attachmentsModule);
   await app.register(messagesModule);
   await app.register(notificationsModule);
   await app.register(chatModule, options.chat ?? {});

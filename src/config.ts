@@ -50,6 +50,15 @@ const configSchema = z.object({
       return seconds;
     }),
   UPLOAD_DIR: z.string().min(1).default('./uploads'),
+  // Attachments (src/modules/attachments): size limit, signed URL lifetime, and the S3-compatible
+  // store used instead of UPLOAD_DIR when S3_BUCKET is set.
+  ATTACHMENT_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+  ATTACHMENT_URL_TTL_S: positiveInt(3600),
+  S3_ENDPOINT: z.string().url().refine((url) => /^https?:\/\//.test(url), 'must start with http:// or https://').optional(),
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   ROOM_IDLE_TIMEOUT_S: positiveInt(1800),
   PRESENCE_TTL_S: positiveInt(300),
   /** Recent events kept per room in Redis for recovery (`join` with `since`, SSE Last-Event-ID). */

@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/api/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The file (members only): images inline, anything else as a download; by its signed url, or with a token */
+        get: operations["getAttachmentsByAttachmentId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/attachments/{attachment_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An image's thumbnail (WebP, at most 320 px a side; members only) */
+        get: operations["getAttachmentsByAttachmentIdThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -728,6 +762,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/{room_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id} */
+        post: operations["postMessagesByRoomIdAttachments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/{room_id}/read": {
         parameters: {
             query?: never;
@@ -1068,6 +1119,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Attachment: {
+            /** @description Judged by content: the image type, or the sniffed type of a file (application/octet-stream when unknown) */
+            content_type: string;
+            created_at: string;
+            /** @description Images only */
+            height: number | null;
+            /** @description Opaque attachment id */
+            id: string;
+            /** @enum {string} */
+            kind: "image" | "file";
+            /** @description The file name as uploaded, for display only */
+            name: string;
+            room_id: number;
+            /** @description Bytes */
+            size: number;
+            /** @description Images only: a WebP of at most 320 px a side, signed like url */
+            thumbnail_url: string | null;
+            uploader_id: number;
+            /** @description Signed and expiring (ATTACHMENT_URL_TTL_S): works in <img src> without headers */
+            url: string;
+            /** @description Images only */
+            width: number | null;
+        };
         AvatarUploadInput: {
             /**
              * Format: binary
@@ -1311,6 +1385,8 @@ export interface components {
          *     }
          */
         Message: {
+            /** @description The uploaded attachment this message sends (attachment_url is then its url) */
+            attachment: components["schemas"]["Attachment"] | null;
             attachment_url: string | null;
             client_message_id: string | null;
             /** @description null once the message is deleted */
@@ -1405,7 +1481,9 @@ export interface components {
          *     }
          */
         NewMessageInput: {
-            /** @description Required for image and file messages */
+            /** @description For image and file messages: my upload into this room (POST /api/messages/:room_id/attachments), sent once */
+            attachment_id?: string | null;
+            /** @description Without attachment_id: an https: URL or one of this server's own /uploads/ or /api/attachments/ URLs */
             attachment_url?: string | null;
             /** @description The client's temporary id: sending it again returns the first message (200) instead of a new one */
             client_message_id?: string | null;
@@ -1839,6 +1917,178 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getAttachmentsByAttachmentId: {
+        parameters: {
+            query?: {
+                /** @description Expiry, Unix seconds */
+                exp?: number;
+                /** @description Signature */
+                sig?: string;
+                /** @description Signed for the room at this time (live events) */
+                t?: number;
+                /** @description Signed for this member */
+                u?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Opaque attachment id */
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_token` (missing, malformed, expired, revoked, or the account is deactivated) or `invalid_credentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: not allowed for you, or a cookie-only request from a page of another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such resource, or it is hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body type or `Content-Encoding` this route does not take */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: MySQL, Redis or the message store is out of reach, or the server is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAttachmentsByAttachmentIdThumbnail: {
+        parameters: {
+            query?: {
+                /** @description Expiry, Unix seconds */
+                exp?: number;
+                /** @description Signature */
+                sig?: string;
+                /** @description Signed for the room at this time (live events) */
+                t?: number;
+                /** @description Signed for this member */
+                u?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Opaque attachment id */
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_token` (missing, malformed, expired, revoked, or the account is deactivated) or `invalid_credentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: not allowed for you, or a cookie-only request from a page of another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such resource, or it is hidden from you */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body type or `Content-Encoding` this route does not take */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: MySQL, Redis or the message store is out of reach, or the server is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postAuthLogin: {
         parameters: {
             query?: never;
@@ -5304,6 +5554,102 @@ export interface operations {
             };
             /** @description `conflict`: the request clashes with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body type or `Content-Encoding` this route does not take */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: too many requests; wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `service_unavailable`: MySQL, Redis or the message store is out of reach, or the server is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postMessagesByRoomIdAttachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        attachment: components["schemas"]["Attachment"];
+                    };
+                };
+            };
+            /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `invalid_token` (missing, malformed, expired, revoked, or the account is deactivated) or `invalid_credentials` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: not allowed for you, or a cookie-only request from a page of another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_found`: no such resource, or it is hidden from you */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -74,6 +74,20 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       expect(await store.findById(other, created.id)).toBeNull();
     });
 
+    it('keeps the attachment id a message sends (none when not given), and clears it with the message', async () => {
+      const [room, user] = [await fx.newRoom(), await fx.newUser()];
+      const attachmentId = 'ab'.repeat(16);
+      const { message: sent } = await store.create(message(room, user, { messageType: 'image', content: null, attachmentId }));
+      expect(sent.attachmentId).toBe(attachmentId);
+      expect((await store.findById(room, sent.id))?.attachmentId).toBe(attachmentId);
+      expect((await store.page(room, { limit: 5 })).messages[0]?.attachmentId).toBe(attachmentId);
+      const { message: plain } = await store.create(message(room, user));
+      expect(plain.attachmentId).toBeNull();
+      expect((await store.findById(room, plain.id))?.attachmentId).toBeNull();
+      expect((await store.softDelete(room, sent.id, new Date()))?.attachmentId).toBeNull();
+      expect((await store.findById(room, sent.id))?.attachmentId).toBeNull();
+    });
+
     it('treats ids it could never have issued as not found', async () => {
       const room = await fx.newRoom();
       for (const id of ['abc', '', '-1', '0', '1.5', '99999999999999999999999', 'ffffffffffffffffffffffff0', '../etc']) {

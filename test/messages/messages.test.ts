@@ -46,6 +46,7 @@ describe('POST /api/messages/:room_id', () => {
       content,
       message_type: 'text',
       attachment_url: null,
+      attachment: null,
       reply_to: null,
       is_edited: false,
       edited_at: null,
@@ -87,6 +88,22 @@ describe('POST /api/messages/:room_id', () => {
     await bad({ message_type: 'system', content: 'I am the server' });
     await bad({ message_type: 'video', content: 'x' });
     await bad({ content: 'x', attachment_url: 'javascript:alert(1)' });
+    // Without an attachment, only https: or this server's own upload and attachment URLs.
+    await ok({ message_type: 'image', attachment_url: `/api/attachments/${'a'.repeat(32)}/thumbnail?u=1&exp=2&sig=x-y_z` });
+    for (const url of [
+      'http://cdn.example.com/a.png',
+      'data:image/png;base64,AAAA',
+      '//evil.example.com/a.png',
+      '/etc/passwd',
+      '/uploads/../../etc/passwd',
+      '/uploads/a/../b.png',
+      '/api/attachments/nope',
+      'https://user:pw@cdn.example.com/a.png',
+      'https://cdn.example.com/a b.png',
+      'ftp://cdn.example.com/a.png',
+    ]) {
+      await bad({ message_type: 'image', attachment_url: url });
+    }
     await bad({ content: 'x', client_message_id: '' });
     await bad({ content: 'x', unexpected: true });
     const stored = await get(member, `/api/messages/${roomId}?limit=100`);

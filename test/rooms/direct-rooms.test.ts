@@ -165,7 +165,7 @@ describe('GET /api/chat-rooms', () => {
       return summarize(queries);
     };
     const service = new RoomService(new RoomStore(counted, app.mysqlPool), app.users, app.relationships, app.events, app.log, new MembershipCache());
-    service.attachMessages(new MessageService(messageStore, service, app.relationships, app.messages.cache, app.events, app.log));
+    service.attachMessages(new MessageService(messageStore, service, app.relationships, app.messages.cache, app.events, app.log, app.attachments.service));
 
     async function operationsToList(roomCount: number): Promise<number> {
       const [me, ...peers] = await makeUsers(app, roomCount + 1);

@@ -111,6 +111,7 @@ export class ChatDispatcher {
         content: frame.content,
         message_type: frame.message_type,
         attachment_url: frame.attachment_url,
+        attachment_id: frame.attachment_id,
         reply_to: frame.reply_to,
         client_message_id: frame.temp_id,
       });

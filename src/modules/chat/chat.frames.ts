@@ -18,6 +18,7 @@ export const clientFrame = z.discriminatedUnion('type', [
     content: z.string().max(4000).nullable().optional(),
     message_type: z.enum(['text', 'image', 'file', 'sticker']).optional(),
     attachment_url: z.string().max(500).nullable().optional(),
+    attachment_id: z.string().max(64).nullable().optional(),
     reply_to: z.string().max(64).nullable().optional(),
     temp_id: z.string().min(1).max(100),
   }),

@@ -18,7 +18,15 @@ declare module 'fastify' {
 async function messagesModule(app: FastifyInstance): Promise<void> {
   const store = await openMessageStore(app);
   const cache = new RecentMessagesCache(app.redis, sortKey);
-  const service = new MessageService(store, app.rooms.service, app.relationships, cache, app.events, app.log.child({ module: 'messages' }));
+  const service = new MessageService(
+    store,
+    app.rooms.service,
+    app.relationships,
+    cache,
+    app.events,
+    app.log.child({ module: 'messages' }),
+    app.attachments.service,
+  );
   app.rooms.service.attachMessages(service);
   app.events.keepInRoomHistory('message_created', 'message_updated', 'message_deleted', 'reaction_changed', 'read_updated');
   app.decorate('messageStore', store);
@@ -26,4 +34,4 @@ async function messagesModule(app: FastifyInstance): Promise<void> {
   await app.register(messageRoutes, { prefix: '/api/messages' });
 }
 
-export default fp(messagesModule, { name: 'messages', dependencies: ['auth', 'users', 'events', 'rooms', 'mongodb'] });
+export default fp(messagesModule, { name: 'messages', dependencies: ['auth', 'users', 'events', 'rooms', 'mongodb', 'attachments'] });

@@ -23,7 +23,21 @@ export const sendBody = z
   .object({
     content: z.string().max(4 * MAX_TEXT_LENGTH).nullable().optional().describe('Required for text: 1-4000 characters after trimming'),
     message_type: z.enum(MESSAGE_TYPES).default('text').describe('"system" is reserved for the server'),
-    attachment_url: z.string().trim().min(1).max(500).nullable().optional().describe('Required for image and file messages'),
+    attachment_url: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .nullable()
+      .optional()
+      .describe("Without attachment_id: an https: URL or one of this server's own /uploads/ or /api/attachments/ URLs"),
+    attachment_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .nullable()
+      .optional()
+      .describe('For image and file messages: my upload into this room (POST /api/messages/:room_id/attachments), sent once'),
     reply_to: z.string().min(1).max(200).nullable().optional().describe('Id of a message in the same room'),
     client_message_id: z
       .string()

@@ -7,8 +7,11 @@ import type { EventBus } from '../../plugins/events.ts';
 import type { RoomActivity, RoomActivityQuery, RoomMessages } from '../rooms/room-activity.ts';
 import type { CurrentMembership, RoomService } from '../rooms/room.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
+import type { AttachmentClaim, AttachmentService } from '../attachments/attachment.service.ts';
+import { isAcceptedAttachmentUrl } from './attachment-url.ts';
+import { MessageAttachments, ROOM_GRANT, userGrant } from './message-attachments.ts';
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
-import { toMessageView } from './message.view.ts';
+import type { UnsignedMessageView } from './message.view.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
 import { RoomActivityWriter } from './room-activity.writer.ts';
 import {
@@ -16,6 +19,7 @@ import {
   InvalidCursorError,
   type MessageStore,
   type MessageType,
+  type NewMessage,
   parseCursor,
   type ReactionKind,
   type StoredMessage,
@@ -25,6 +29,8 @@ export interface SendInput {
   content?: string | null | undefined;
   message_type?: MessageType | undefined;
   attachment_url?: string | null | undefined;
+  /** An upload of mine into this room (POST /api/messages/:room_id/attachments), for image and file messages. */
+  attachment_id?: string | null | undefined;
   reply_to?: string | null | undefined;
   client_message_id?: string | null | undefined;
 }
@@ -39,8 +45,6 @@ export interface HistoryRequest {
   before?: string | undefined;
   limit: number;
 }
-
-const ATTACHMENT_URL = /^(https?:\/\/|\/)\S*$/;
 
 const invalid = (field: string, message: string) => badRequest(message, [{ location: 'body', field, message }]);
 
@@ -62,14 +66,30 @@ function cleanContent(content: string | null | undefined): string | null {
   return trimmed === '' ? null : trimmed;
 }
 
+interface ValidSend {
+  messageType: MessageType;
+  content: string | null;
+  attachmentUrl: string | null;
+  attachmentId: string | null;
+}
+
+/** An uploaded attachment goes with an image or file message, and brings its own url. */
+function checkAttachmentId(messageType: MessageType, attachmentId: string | null, attachmentUrl: string | null): void {
+  if (attachmentId === null) return;
+  if (messageType !== 'image' && messageType !== 'file') throw invalid('attachment_id', 'attachment_id is for image and file messages');
+  if (attachmentUrl !== null) throw invalid('attachment_url', 'Give attachment_id or attachment_url, not both: the attachment brings its own url');
+}
+
 /** What each message type needs: text has content, image/file an attachment, sticker either. */
-function validateSend(input: SendInput): { messageType: MessageType; content: string | null; attachmentUrl: string | null } {
+function validateSend(input: SendInput): ValidSend {
   const messageType = input.message_type ?? 'text';
   const content = cleanContent(input.content);
   const attachmentUrl = input.attachment_url?.trim() || null;
-  if (attachmentUrl !== null && !ATTACHMENT_URL.test(attachmentUrl)) {
-    throw invalid('attachment_url', 'attachment_url must be an http(s) URL or a path such as /uploads/...');
+  const attachmentId = input.attachment_id ?? null;
+  if (attachmentUrl !== null && !isAcceptedAttachmentUrl(attachmentUrl)) {
+    throw invalid('attachment_url', "attachment_url must be an https: URL or one of this server's own /uploads/ or /api/attachments/ URLs");
   }
+  checkAttachmentId(messageType, attachmentId, attachmentUrl);
   switch (messageType) {
     case 'system':
       throw invalid('message_type', 'System messages are sent by the server only');
@@ -78,13 +98,15 @@ function validateSend(input: SendInput): { messageType: MessageType; content: st
       break;
     case 'image':
     case 'file':
-      if (attachmentUrl === null) throw invalid('attachment_url', `attachment_url is required for ${messageType} messages`);
+      if (attachmentUrl === null && attachmentId === null) {
+        throw invalid('attachment_id', `attachment_id (an upload) or attachment_url is required for ${messageType} messages`);
+      }
       break;
     case 'sticker':
       if (content === null && attachmentUrl === null) throw invalid('content', 'A sticker needs content or attachment_url');
       break;
   }
-  return { messageType, content, attachmentUrl };
+  return { messageType, content, attachmentUrl, attachmentId };
 }
 
 /**
@@ -95,6 +117,7 @@ function validateSend(input: SendInput): { messageType: MessageType; content: st
  */
 export class MessageService implements RoomMessages {
   private readonly activity: RoomActivityWriter;
+  private readonly views: MessageAttachments;
 
   constructor(
     private readonly store: MessageStore,
@@ -103,31 +126,52 @@ export class MessageService implements RoomMessages {
     private readonly cache: RecentMessagesCache,
     private readonly events: EventBus,
     private readonly log: FastifyBaseLogger,
+    private readonly attachments: AttachmentService,
   ) {
     this.activity = new RoomActivityWriter((roomId, at) => this.rooms.recordMessageActivity(roomId, at));
+    this.views = new MessageAttachments(attachments);
   }
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
     const access = await this.rooms.cachedMembership(userId, roomId);
-    const { messageType, content, attachmentUrl } = validateSend(input);
+    const { messageType, content, attachmentUrl, attachmentId } = validateSend(input);
     await this.ensureNotBlocked(userId, access);
     const replyTo = input.reply_to ?? null;
     if (replyTo !== null && !(await this.store.findById(roomId, replyTo))) {
       throw invalid('reply_to', 'reply_to must be a message of this room');
     }
-    const { message, created } = await this.store.create({
-      roomId,
-      userId,
-      content,
-      messageType,
-      attachmentUrl,
-      replyTo,
-      clientMessageId: input.client_message_id ?? null,
-    });
-    const view = toMessageView(message);
+    const clientMessageId = input.client_message_id ?? null;
+    const claim =
+      attachmentId !== null && (messageType === 'image' || messageType === 'file')
+        ? await this.attachments.claim({ userId, roomId, attachmentId, messageType, clientMessageId })
+        : null;
+    const { message, created } = await this.createClaiming(
+      { roomId, userId, content, messageType, attachmentUrl, attachmentId, replyTo, clientMessageId },
+      claim,
+    );
+    const view = await this.views.one(message, claim?.info);
     // On a repeat too: all three are idempotent, and they repair a first attempt that failed after storing.
     await this.afterStore(userId, view, message.createdAt);
-    return { message: view, created };
+    return { message: this.views.sign(view, userGrant(userId)), created };
+  }
+
+  /**
+   * Stores the message; a claimed upload is given back when nothing was stored with it, and noted
+   * with its message otherwise (a failure to note it is logged: the message is stored, and the
+   * upload is safe from the sweep once claimed).
+   */
+  private async createClaiming(input: NewMessage, claim: AttachmentClaim | null) {
+    if (!claim) return this.store.create(input);
+    const result = await this.store.create(input).catch(async (error: unknown) => {
+      await this.attachments.release(claim).catch((releaseError: unknown) => {
+        this.log.warn({ err: releaseError, attachmentId: claim.info.id }, 'could not give back the claim of a failed send');
+      });
+      throw error;
+    });
+    await this.attachments.settle(claim, result.message).catch((error: unknown) => {
+      this.log.warn({ err: error, attachmentId: claim.info.id, messageId: result.message.id }, 'could not note the message on its attachment');
+    });
+    return result;
   }
 
   /**
@@ -137,7 +181,7 @@ export class MessageService implements RoomMessages {
    * round trip, and while Redis is down the sender waits for one failed command, not three in
    * a row); each failure is logged with the user and room. Never rejects.
    */
-  private async afterStore(userId: number, view: MessageView, createdAt: Date): Promise<void> {
+  private async afterStore(userId: number, view: UnsignedMessageView, createdAt: Date): Promise<void> {
     const context = { userId, roomId: view.room_id, messageId: view.id };
     await Promise.all([
       this.activity.record(view.room_id, createdAt).catch((error: unknown) => {
@@ -153,7 +197,7 @@ export class MessageService implements RoomMessages {
       }),
       // Once per message, whichever attempt gets here: a resend after a crash between storing
       // and publishing still reaches the room, and a resend after a normal send is not announced twice.
-      this.events.publishAfterCommit({ type: 'message_created', room_id: view.room_id, message: view }, this.log.child(context), {
+      this.events.publishAfterCommit({ type: 'message_created', room_id: view.room_id, message: this.views.sign(view, ROOM_GRANT) }, this.log.child(context), {
         onceKey: `message_created:${view.id}`,
       }),
     ]);
@@ -165,18 +209,18 @@ export class MessageService implements RoomMessages {
    */
   async history(userId: number, roomId: number, request: HistoryRequest): Promise<HistoryView | RawJson> {
     await this.rooms.cachedMembership(userId, roomId);
+    const grant = userGrant(userId);
     if (request.before === undefined && request.limit <= RECENT_CACHE_SIZE) {
       const page = await this.cache.firstPage(roomId, request.limit, async (count) => {
         const fresh = await this.store.page(roomId, { limit: count });
-        return { messages: fresh.messages.map(toMessageView), hasMore: fresh.hasMore };
+        return { messages: await this.views.unsigned(fresh.messages), hasMore: fresh.hasMore };
       });
       const nextCursor = page.hasMore && page.oldest ? cursorFor(page.oldest) : null;
-      return new RawJson(
-        `{"messages":[${page.messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`,
-      );
+      const messageJson = page.messageJson.map((json) => this.views.signJson(json, grant));
+      return new RawJson(`{"messages":[${messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`);
     }
     const page = await this.store.page(roomId, { limit: request.limit, beforeSeq: beforeSeqOf(request.before) });
-    return { messages: page.messages.map(toMessageView), has_more: page.hasMore, next_cursor: page.nextCursor };
+    return { messages: await this.views.signed(page.messages, grant), has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 
   async edit(userId: number, roomId: number, messageId: string, newContent: string): Promise<MessageView> {
@@ -189,9 +233,9 @@ export class MessageService implements RoomMessages {
     if (content === null) throw invalid('content', `content is required: 1-${MAX_TEXT_LENGTH} characters`);
     const edited = await this.store.editContent(roomId, messageId, content, new Date());
     if (!edited) throw conflict('A deleted message cannot be edited');
-    const view = toMessageView(edited);
-    await this.afterChange(userId, { type: 'message_updated', room_id: roomId, message: view });
-    return view;
+    const view = await this.views.one(edited);
+    await this.afterChange(userId, { type: 'message_updated', room_id: roomId, message: this.views.sign(view, ROOM_GRANT) });
+    return this.views.sign(view, userGrant(userId));
   }
 
   /** Author, or a group owner/admin. Deleting a deleted message again changes nothing. */
@@ -202,9 +246,12 @@ export class MessageService implements RoomMessages {
       throw forbidden('Only the author or a room owner/admin can delete this message');
     }
     if (message.isDeleted) return;
+    // The attachment first: once the message is deleted it no longer names it (a failure here is retried with the delete).
+    if (message.attachmentId) await this.attachments.delete(message.attachmentId);
     const deleted = await this.store.softDelete(roomId, messageId, new Date());
     if (!deleted) throw notFound(`Message ${messageId} not found`);
-    await this.afterChange(userId, { type: 'message_deleted', room_id: roomId, message: toMessageView(deleted), deleted_by: userId });
+    const view = this.views.sign(await this.views.one(deleted), ROOM_GRANT);
+    await this.afterChange(userId, { type: 'message_deleted', room_id: roomId, message: view, deleted_by: userId });
   }
 
   /** Toggles my reaction of that kind. */
@@ -215,16 +262,16 @@ export class MessageService implements RoomMessages {
     await this.ensureNotBlocked(userId, access);
     const updated = await this.store.toggleReaction(roomId, messageId, userId, reaction);
     if (!updated) throw notFound(`Message ${messageId} not found`);
-    const view = toMessageView(updated);
+    const view = await this.views.one(updated);
     await this.afterChange(userId, {
       type: 'reaction_changed',
       room_id: roomId,
-      message: view,
+      message: this.views.sign(view, ROOM_GRANT),
       user_id: userId,
       reaction,
       added: updated.reactions[reaction]?.includes(userId) ?? false,
     });
-    return view;
+    return this.views.sign(view, userGrant(userId));
   }
 
   /** Everything up to `messageId` is read by me; the pointer never moves backwards. */
@@ -251,20 +298,29 @@ export class MessageService implements RoomMessages {
 
   async search(userId: number, roomId: number, text: string, limit: number): Promise<MessageView[]> {
     await this.rooms.cachedMembership(userId, roomId);
-    return (await this.store.search(roomId, text, limit)).map(toMessageView);
+    return this.views.signed(await this.store.search(roomId, text, limit), userGrant(userId));
   }
 
-  /** A deleted room's messages and cache. */
+  /** A deleted room's messages, attachments (rows and files) and cache. */
   async purgeRoom(roomId: number): Promise<void> {
-    await Promise.all([this.store.deleteRoom(roomId), this.cache.drop(roomId)]);
+    await Promise.all([this.store.deleteRoom(roomId), this.cache.drop(roomId), this.attachments.deleteRoom(roomId)]);
   }
 
-  /** Last message (as the API shows it) and unread count of many rooms: one batched store call. */
+  /**
+   * Last message (as the API shows it to each query's user) and unread count of many rooms:
+   * one batched store call, and one attachments query for all the last messages.
+   */
   async summarize(queries: readonly RoomActivityQuery[]): Promise<Map<number, RoomActivity>> {
     const summaries = await this.store.summarize(queries);
+    const lastMessages = [...summaries.values()].flatMap((summary) => (summary.lastMessage ? [summary.lastMessage] : []));
+    const views = new Map((await this.views.unsigned(lastMessages)).map((view) => [view.id, view]));
+    const readers = new Map(queries.map((query) => [query.roomId, query.userId]));
     const activity = new Map<number, RoomActivity>();
     for (const [roomId, summary] of summaries) {
-      activity.set(roomId, { lastMessage: summary.lastMessage ? toMessageView(summary.lastMessage) : null, unreadCount: summary.unreadCount });
+      const view = summary.lastMessage ? views.get(summary.lastMessage.id) : undefined;
+      const reader = readers.get(roomId);
+      const lastMessage = view && reader !== undefined ? this.views.sign(view, userGrant(reader)) : null;
+      activity.set(roomId, { lastMessage, unreadCount: summary.unreadCount });
     }
     return activity;
   }

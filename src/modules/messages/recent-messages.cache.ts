@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { MessageView } from './message.schemas.ts';
+import type { UnsignedMessageView } from './message.view.ts';
 
 /** The newest messages served from Redis. */
 export const RECENT_CACHE_SIZE = 20;
@@ -74,12 +74,12 @@ export interface CachedPage {
   messageJson: string[];
   hasMore: boolean;
   /** The oldest message of the page (for the next cursor). */
-  oldest: MessageView | undefined;
+  oldest: UnsignedMessageView | undefined;
 }
 
 export interface FreshPage {
   /** Newest first, at most LIST_LENGTH. */
-  messages: MessageView[];
+  messages: UnsignedMessageView[];
   /** True when the room holds more messages than `messages`. */
   hasMore: boolean;
 }
@@ -92,11 +92,15 @@ export interface FreshPage {
  * stale read can never be cached over a newer write. Edits, deletions and reactions drop the
  * list; the next first-page read fills it again. A push that fails is followed by a drop (see
  * MessageService), and a list never outlives LIST_TTL_S after its fill.
+ *
+ * Entries never hold signed attachment URLs: those are per reader and expire, so a cached one
+ * would be served stale or to the wrong reader. An entry keeps its attachment's metadata only,
+ * and MessageService signs it for the reader on the way out (MessageAttachments.signJson).
  */
 export class RecentMessagesCache {
   constructor(
     private readonly redis: Redis,
-    private readonly sortKey: (message: MessageView) => string,
+    private readonly sortKey: (message: UnsignedMessageView) => string,
   ) {}
 
   /** The newest `limit` (<= RECENT_CACHE_SIZE) messages, from Redis, else from `load` (then cached). */
@@ -111,7 +115,7 @@ export class RecentMessagesCache {
       // Served as stored: the JSON is spliced into the response without parsing it again.
       const page = items.slice(0, limit).map(messageJsonOf);
       const oldest = page.at(-1);
-      return { messageJson: page, hasMore: items.length > limit, oldest: oldest ? (JSON.parse(oldest) as MessageView) : undefined };
+      return { messageJson: page, hasMore: items.length > limit, oldest: oldest ? (JSON.parse(oldest) as UnsignedMessageView) : undefined };
     }
     const version = (results?.[1]?.[1] as string | null | undefined) ?? '';
     const fresh = await load(LIST_LENGTH);
@@ -125,7 +129,7 @@ export class RecentMessagesCache {
   }
 
   /** After a send: the message joins the list when the list is live. */
-  async push(message: MessageView): Promise<void> {
+  async push(message: UnsignedMessageView): Promise<void> {
     await this.run(
       PUSH_SCRIPT,
       recentKey(message.room_id),
@@ -152,7 +156,7 @@ export class RecentMessagesCache {
     await this.redis.del(recentKey(roomId), recentVersionKey(roomId));
   }
 
-  private async fill(roomId: number, version: string, messages: MessageView[]): Promise<void> {
+  private async fill(roomId: number, version: string, messages: UnsignedMessageView[]): Promise<void> {
     await this.run(
       FILL_SCRIPT,
       recentKey(roomId),
@@ -173,7 +177,7 @@ export class RecentMessagesCache {
     }
   }
 
-  private entry(message: MessageView): string {
+  private entry(message: UnsignedMessageView): string {
     return `${this.sortKey(message)}|${JSON.stringify(message)}`;
   }
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ImageKind } from './image-sniff.ts';
+import type { ImageKind } from '../../lib/image-sniff.ts';
 
 export const UPLOADS_URL_PREFIX = '/uploads/';
-const AVATAR_FOLDER = 'avatars';
+/** The folder of UPLOAD_DIR that /uploads/avatars/ serves (the only public one). */
+export const AVATAR_FOLDER = 'avatars';
 
 /** Avatar files on disk under UPLOAD_DIR/avatars, served from /uploads/avatars/. */
 export class AvatarStorage {

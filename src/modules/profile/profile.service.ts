@@ -5,7 +5,7 @@ import type { UserService } from '../users/user.service.ts';
 import { toUserView } from '../users/user.view.ts';
 import type { UserView } from '../users/user.schemas.ts';
 import type { AvatarStorage } from './avatar.storage.ts';
-import { sniffImage } from './image-sniff.ts';
+import { sniffImage } from '../../lib/image-sniff.ts';
 import { MAX_AVATAR_BYTES, type UpdateProfileBody } from './profile.schemas.ts';
 
 export class ProfileService {

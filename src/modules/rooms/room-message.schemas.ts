@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attachmentSchema } from './room-attachment.schemas.ts';
 
 /*
  * A room shows its last message, so the message's wire shape is declared here, upstream: the
@@ -43,6 +44,7 @@ export const messageSchema = z
     content: z.string().nullable().describe('null once the message is deleted'),
     message_type: z.enum(MESSAGE_TYPES),
     attachment_url: z.string().nullable(),
+    attachment: attachmentSchema.nullable().describe("The uploaded attachment this message sends (attachment_url is then its url)"),
     reply_to: z.string().nullable(),
     is_edited: z.boolean(),
     edited_at: z.string().nullable(),

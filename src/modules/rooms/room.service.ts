@@ -167,6 +167,16 @@ export class RoomService {
     };
   }
 
+  /**
+   * Whether anyone left or was removed from the room after `since`, read fresh from MySQL (for
+   * links given to the whole room at `since`). 404 for an unknown room.
+   */
+  async anyoneLeftSince(roomId: number, since: Date): Promise<boolean> {
+    const left = await this.store.anyoneLeftSince(roomId, since);
+    if (left === null) throw notFound(`Room ${roomId} not found`);
+    return left;
+  }
+
   /** My read pointer as MySQL has it now; null once I am not a member. */
   async readState(roomId: number, userId: number): Promise<ReadState | null> {
     const state = await this.store.readState(roomId, userId);

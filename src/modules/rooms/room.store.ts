@@ -257,6 +257,15 @@ export class RoomStore {
     return { id: room.id, type: room.type, directKey: room.directKey, member: room.members[0] ?? null };
   }
 
+  /** Whether anyone left the room after `since` (over the (room_id, left_at) index); null when there is no such room. */
+  async anyoneLeftSince(roomId: number, since: Date): Promise<boolean | null> {
+    const room = await this.db.room.findFirst({
+      where: { id: roomId, isActive: true },
+      select: { members: { where: { leftAt: { gt: since } }, select: { id: true }, take: 1 } },
+    });
+    return room ? room.members.length > 0 : null;
+  }
+
   /**
    * Runs `work` with the room row locked, or with null when the room does not exist. `work`
    * must only use the locked room (one connection), never the pool.

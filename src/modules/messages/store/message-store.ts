@@ -20,6 +20,8 @@ export interface StoredMessage {
   content: string | null;
   messageType: MessageType;
   attachmentUrl: string | null;
+  /** The uploaded attachment it sends (the attachments module's id); null once deleted. */
+  attachmentId: string | null;
   replyTo: string | null;
   clientMessageId: string | null;
   isEdited: boolean;
@@ -40,6 +42,8 @@ export interface NewMessage {
   content: string | null;
   messageType: MessageType;
   attachmentUrl: string | null;
+  /** Unset: none. */
+  attachmentId?: string | null | undefined;
   replyTo: string | null;
   clientMessageId: string | null;
 }
@@ -152,7 +156,7 @@ export interface MessageStore {
   /** Replaces the content of a live message; null when it is unknown or deleted. */
   editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null>;
   /**
-   * Marks the message deleted (content and attachment cleared); returns it, null when unknown.
+   * Marks the message deleted (content, attachment_url and attachment id cleared); returns it, null when unknown.
    * A message already deleted is returned as it is (its version unchanged).
    */
   softDelete(roomId: number, id: string, at: Date): Promise<StoredMessage | null>;

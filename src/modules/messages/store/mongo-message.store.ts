@@ -42,6 +42,8 @@ export interface MongoMessageDocument {
   content: string | null;
   message_type: MessageType;
   attachment_url: string | null;
+  /** Absent on documents written before attachments existed: read as null. */
+  attachment_id?: string | null;
   reply_to: string | null;
   client_message_id: string | null;
   is_edited: boolean;
@@ -92,6 +94,7 @@ function toStored(doc: MessageDoc): StoredMessage {
     content: doc.content,
     messageType: doc.message_type,
     attachmentUrl: doc.attachment_url,
+    attachmentId: doc.attachment_id ?? null,
     replyTo: doc.reply_to,
     clientMessageId: doc.client_message_id,
     isEdited: doc.is_edited,
@@ -160,6 +163,7 @@ export class MongoMessageStore implements MessageStore {
       content: input.content,
       message_type: input.messageType,
       attachment_url: input.attachmentUrl,
+      attachment_id: input.attachmentId ?? null,
       reply_to: input.replyTo,
       client_message_id: input.clientMessageId,
       is_edited: false,
@@ -238,6 +242,7 @@ export class MongoMessageStore implements MessageStore {
             deleted_at: { $literal: at },
             content: { $literal: null },
             attachment_url: { $literal: null },
+            attachment_id: { $literal: null },
             version: NEXT_VERSION,
           },
         },

@@ -38,6 +38,7 @@ function toStored(row: MessageRow): StoredMessage {
     content: row.content,
     messageType: row.messageType as MessageType,
     attachmentUrl: row.attachmentUrl,
+    attachmentId: row.attachmentId,
     replyTo: row.replyTo,
     clientMessageId: row.clientMessageId,
     isEdited: row.isEdited,
@@ -98,6 +99,7 @@ export class MysqlMessageStore implements MessageStore {
       const { id, seq } = await retryOnConflict(() => this.insertNumbered(input, createdAt));
       const message: StoredMessage = {
         ...input,
+        attachmentId: input.attachmentId ?? null,
         id,
         seq,
         isEdited: false,
@@ -149,10 +151,20 @@ export class MysqlMessageStore implements MessageStore {
     ]);
     await Promise.all([begun, bumped]);
     return conn.query(
-      `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, reply_to, client_message_id, created_at)
-       SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
+      `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
+       SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
        RETURNING id, seq`,
-      [input.userId, input.content, input.messageType, input.attachmentUrl, input.replyTo, input.clientMessageId, utcDateTime(createdAt), input.roomId],
+      [
+        input.userId,
+        input.content,
+        input.messageType,
+        input.attachmentUrl,
+        input.attachmentId ?? null,
+        input.replyTo,
+        input.clientMessageId,
+        utcDateTime(createdAt),
+        input.roomId,
+      ],
     );
   }
 
@@ -187,7 +199,7 @@ export class MysqlMessageStore implements MessageStore {
     const messageId = BigInt(id);
     const deleted = await this.change(roomId, messageId, async (tx) => {
       const changed = await tx.$executeRaw`
-        UPDATE messages SET is_deleted = TRUE, deleted_at = ${utcDateTime(at)}, content = NULL, attachment_url = NULL, version = version + 1
+        UPDATE messages SET is_deleted = TRUE, deleted_at = ${utcDateTime(at)}, content = NULL, attachment_url = NULL, attachment_id = NULL, version = version + 1
         WHERE id = ${messageId} AND room_id = ${roomId} AND is_deleted = FALSE`;
       return changed > 0;
     });
