@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The file (members only): images inline, anything else as a download; by its signed url, or with a token */
+        /**
+         * The file (members only): images inline, anything else as a download; by its signed url, or with a token
+         * @description Open the signed `url` or `thumbnail_url` of the attachment as it is (no header needed, for `<img src>`), or call with a token. Members only, checked on every fetch: a member who left or was removed is refused at once. Answers `ETag` and `Cache-Control: private, no-cache`, and 304 for an unchanged file.
+         */
         get: operations["getAttachmentsByAttachmentId"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An image's thumbnail (WebP, at most 320 px a side; members only) */
+        /**
+         * An image's thumbnail (WebP, at most 320 px a side; members only)
+         * @description Open the signed `url` or `thumbnail_url` of the attachment as it is (no header needed, for `<img src>`), or call with a token. Members only, checked on every fetch: a member who left or was removed is refused at once. Answers `ETag` and `Cache-Control: private, no-cache`, and 304 for an unchanged file.
+         */
         get: operations["getAttachmentsByAttachmentIdThumbnail"];
         put?: never;
         post?: never;
@@ -771,7 +777,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id} */
+        /**
+         * Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id}
+         * @description Members only. The type is judged by content: PNG, JPEG, WebP and GIF are images (decoded: 415 when they do not decode; with width, height and a thumbnail), anything else is a file served only as a download. 413 as soon as the body passes the limit. The upload is yours to send once, in this room, within 24 hours (it is deleted otherwise).
+         */
         post: operations["postMessagesByRoomIdAttachments"];
         delete?: never;
         options?: never;
@@ -1119,6 +1128,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "id": "3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e",
+         *       "room_id": 10,
+         *       "uploader_id": 1,
+         *       "name": "beach.jpg",
+         *       "size": 482133,
+         *       "content_type": "image/jpeg",
+         *       "kind": "image",
+         *       "width": 1600,
+         *       "height": 1200,
+         *       "url": "/api/attachments/3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e?u=1&exp=1769160600&sig=0f1e2d3c4b5a",
+         *       "thumbnail_url": "/api/attachments/3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e/thumbnail?u=1&exp=1769160600&sig=a5b4c3d2e1f0",
+         *       "created_at": "2026-01-23T09:30:00.000Z"
+         *     }
+         */
         Attachment: {
             /** @description Judged by content: the image type, or the sniffed type of a file (application/octet-stream when unknown) */
             content_type: string;
@@ -1141,6 +1166,21 @@ export interface components {
             url: string;
             /** @description Images only */
             width: number | null;
+        };
+        /**
+         * Format: binary
+         * @description The file itself
+         */
+        AttachmentBytes: string;
+        AttachmentResponse: {
+            attachment: components["schemas"]["Attachment"];
+        };
+        AttachmentUploadInput: {
+            /**
+             * Format: binary
+             * @description Any file, at most ATTACHMENT_MAX_BYTES; PNG, JPEG, WebP and GIF (judged by content) are images
+             */
+            file: string;
         };
         AvatarUploadInput: {
             /**
@@ -1370,6 +1410,7 @@ export interface components {
          *       "content": "안녕하세요! Hello 👋",
          *       "message_type": "text",
          *       "attachment_url": null,
+         *       "attachment": null,
          *       "reply_to": null,
          *       "is_edited": false,
          *       "edited_at": null,
@@ -1718,6 +1759,7 @@ export interface components {
          *         "content": "안녕하세요! Hello 👋",
          *         "message_type": "text",
          *         "attachment_url": null,
+         *         "attachment": null,
          *         "reply_to": null,
          *         "is_edited": false,
          *         "edited_at": null,
@@ -1938,6 +1980,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file (`Content-Disposition` inline for images, attachment otherwise) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["AttachmentBytes"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["AttachmentBytes"];
+                };
+            };
             /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */
             400: {
                 headers: {
@@ -2024,6 +2084,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The file (`Content-Disposition` inline for images, attachment otherwise) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["AttachmentBytes"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["AttachmentBytes"];
+                };
+            };
             /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */
             400: {
                 headers: {
@@ -5608,7 +5686,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["AttachmentUploadInput"];
+            };
+        };
         responses: {
             /** @description Created */
             201: {
@@ -5616,9 +5698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        attachment: components["schemas"]["Attachment"];
-                    };
+                    "application/json": components["schemas"]["AttachmentResponse"];
                 };
             };
             /** @description `validation_error`: a path, query or body value is invalid (`details` says which), or the body is not valid JSON */

@@ -8,7 +8,15 @@ export { ATTACHMENT_KINDS, type AttachmentInfo, attachmentSchema, type Attachmen
 /** Attachment ids: 128 random bits in hex. */
 export const ATTACHMENT_ID = /^[0-9a-f]{32}$/;
 
-export const attachmentEnvelope = z.object({ attachment: attachmentSchema });
+export const attachmentEnvelope = z.object({ attachment: attachmentSchema }).meta({ id: 'AttachmentResponse' });
+
+/** For the document only (the handler streams the file itself): a file picker in Swagger UI. */
+export const attachmentUploadForm = z
+  .object({ file: z.file().describe('Any file, at most ATTACHMENT_MAX_BYTES; PNG, JPEG, WebP and GIF (judged by content) are images') })
+  .meta({ id: 'AttachmentUpload' });
+
+/** The bytes of a file or thumbnail (for the document). */
+export const attachmentBytes = z.string().meta({ id: 'AttachmentBytes', format: 'binary', description: 'The file itself' });
 
 export const uploadParams = z.object({ room_id: idParam });
 

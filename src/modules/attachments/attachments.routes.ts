@@ -7,7 +7,15 @@ import { parsingMultipart } from '../../lib/multipart.ts';
 import { bindRoomLog } from '../../lib/room-log.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import type { AttachmentFile } from './attachment.service.ts';
-import { attachmentEnvelope, attachmentParams, signedQuery, type SignedQueryInput, uploadParams } from './attachment.schemas.ts';
+import {
+  attachmentBytes,
+  attachmentEnvelope,
+  attachmentParams,
+  attachmentUploadForm,
+  signedQuery,
+  type SignedQueryInput,
+  uploadParams,
+} from './attachment.schemas.ts';
 import { tooLarge } from './attachment.upload.ts';
 import type { AttachmentVariant, UrlAccess } from './attachment-urls.ts';
 
@@ -48,8 +56,13 @@ export const uploadRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags,
       summary: 'Upload a file into the room (multipart field "file", at most ATTACHMENT_MAX_BYTES); send it with POST /api/messages/:room_id {message_type, attachment_id}',
+      description:
+        'Members only. The type is judged by content: PNG, JPEG, WebP and GIF are images (decoded: 415 when they do not decode; ' +
+        'with width, height and a thumbnail), anything else is a file served only as a download. 413 as soon as the body passes ' +
+        'the limit. The upload is yours to send once, in this room, within 24 hours (it is deleted otherwise).',
       security: BEARER_SECURITY,
       consumes: ['multipart/form-data'],
+      documentedBody: attachmentUploadForm,
       params: uploadParams,
       response: { 201: attachmentEnvelope, ...errorResponses(400, 401, 403, 404, 413, 415) },
     },
@@ -97,10 +110,18 @@ export const readRoutes: FastifyPluginAsyncZod = async (app) => {
   const schemaFor = (summary: string) => ({
     tags,
     summary,
+    description:
+      'Open the signed `url` or `thumbnail_url` of the attachment as it is (no header needed, for `<img src>`), or call with a token. ' +
+      'Members only, checked on every fetch: a member who left or was removed is refused at once. Answers `ETag` and ' +
+      '`Cache-Control: private, no-cache`, and 304 for an unchanged file.',
     security: BEARER_SECURITY,
     params: attachmentParams,
     querystring: signedQuery,
-    response: errorResponses(400, 401, 403, 404),
+    response: {
+      200: { description: 'The file (`Content-Disposition` inline for images, attachment otherwise)', content: { 'application/octet-stream': { schema: attachmentBytes } } },
+      304: { description: 'Not modified (If-None-Match matched the ETag)', content: { 'application/octet-stream': { schema: attachmentBytes } } },
+      ...errorResponses(400, 401, 403, 404),
+    },
   });
 
   const reads = [

@@ -24,7 +24,25 @@ export const attachmentSchema = z
     thumbnail_url: z.string().nullable().describe('Images only: a WebP of at most 320 px a side, signed like url'),
     created_at: z.string(),
   })
-  .meta({ id: 'Attachment' });
+  .meta({
+    id: 'Attachment',
+    examples: [
+      {
+        id: '3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e',
+        room_id: 10,
+        uploader_id: 1,
+        name: 'beach.jpg',
+        size: 482133,
+        content_type: 'image/jpeg',
+        kind: 'image',
+        width: 1600,
+        height: 1200,
+        url: '/api/attachments/3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e?u=1&exp=1769160600&sig=0f1e2d3c4b5a',
+        thumbnail_url: '/api/attachments/3f2b8c1d9e0a4b5c6d7e8f9a0b1c2d3e/thumbnail?u=1&exp=1769160600&sig=a5b4c3d2e1f0',
+        created_at: '2026-01-23T09:30:00.000Z',
+      },
+    ],
+  });
 
 export type AttachmentView = z.infer<typeof attachmentSchema>;
 

@@ -21,6 +21,7 @@ export const messageExample = {
   content: '안녕하세요! Hello 👋',
   message_type: 'text',
   attachment_url: null,
+  attachment: null,
   reply_to: null,
   is_edited: false,
   edited_at: null,
