@@ -37,6 +37,7 @@ import prismaPlugin from './plugins/prisma.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import redisPlugin from './plugins/redis.ts';
 import requestBodiesPlugin from './plugins/request-bodies.ts';
+import homePagePlugin from './plugins/home-page.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 
 export type App = FastifyInstance;
@@ -176,6 +177,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_FRAME_BYTES } });
   await app.register(swaggerPlugin);
+  // GET /, the page linking the documents (and the rest): always served.
+  await app.register(homePagePlugin);
 
   // Browser safety and request bodies: before any route's own hooks (see the Security section).
   await app.register(browserGuardPlugin);

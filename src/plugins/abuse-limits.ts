@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis, Result } from 'ioredis';
 import { type AppError, rateLimited } from '../lib/errors.ts';
@@ -37,6 +37,18 @@ export interface AbuseLimits {
   socket(userId: number): Promise<SlotDecision>;
   /** One SSE stream about to be served (MAX_STREAMS_PER_USER open at once). */
   stream(userId: number): Promise<SlotDecision>;
+}
+
+/**
+ * Takes one of the user's stream slots for an SSE response, or throws the 429. The slot goes with
+ * the response: it is freed when that closes, however the stream ends (client gone, token
+ * expired, a failure before it started).
+ */
+export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId: number, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const slot = await limits.stream(userId);
+  if (!slot.allowed) throw slot.error;
+  reply.raw.once('close', slot.release);
+  if (request.raw.socket.destroyed) slot.release();
 }
 
 declare module 'fastify' {

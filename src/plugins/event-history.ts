@@ -72,12 +72,21 @@ export class EventHistory {
    */
   async after(roomId: number, since: string): Promise<Recovery> {
     if (!isEventId(since)) return { kind: 'reset' };
+    const read = await this.read(roomId, `(${since}`);
+    if (read === 'failed' || read.info === undefined || !this.covers(read.info, since)) return { kind: 'reset' };
+    return { kind: 'events', events: read.events };
+  }
+
+  /**
+   * The stream's bounds (XINFO; undefined when the stream does not exist) and its entries from
+   * `start` on, in one MULTI, so both are read at one instant; 'failed' when the read failed.
+   */
+  private async read(roomId: number, start: string): Promise<{ info: Map<string, unknown> | undefined; events: DomainEvent[] } | 'failed'> {
     const key = roomEventsKey(roomId);
-    const replies = await this.redis.multi().xinfo('STREAM', key).xrange(key, `(${since}`, '+').exec();
-    const [info, range] = replies ?? [];
-    if (!info || info[0] || !range || range[0]) return { kind: 'reset' };
-    if (!this.covers(streamInfo(info[1]), since)) return { kind: 'reset' };
-    return { kind: 'events', events: (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields)) };
+    const [info, range] = (await this.redis.multi().xinfo('STREAM', key).xrange(key, start, '+').exec()) ?? [];
+    if (!info || !range || range[0]) return 'failed';
+    const events = (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields));
+    return { info: info[0] ? undefined : streamInfo(info[1]), events };
   }
 
   /** Redis's clock in milliseconds: the clock event ids come from. */
@@ -92,18 +101,16 @@ export class EventHistory {
    * than the history's lifetime. A room without history had no event in the last `ttlS`.
    */
   async fromTime(roomId: number, fromMs: number): Promise<Recovery> {
-    const key = roomEventsKey(roomId);
     const start = `${fromMs}-0`;
-    const replies = await this.redis.multi().xinfo('STREAM', key).xrange(key, start, '+').exec();
-    const [info, range] = replies ?? [];
-    if (!info || !range || range[0]) return { kind: 'reset' };
-    if (info[0]) {
+    const read = await this.read(roomId, start);
+    if (read === 'failed') return { kind: 'reset' };
+    if (read.info === undefined) {
       // No stream: nothing happened there since it expired, unless the cursor predates that.
       return Date.now() - fromMs < this.options.ttlS * 1000 ? { kind: 'events', events: [] } : { kind: 'reset' };
     }
-    const maxDeleted = streamInfo(info[1]).get('max-deleted-entry-id');
+    const maxDeleted = read.info.get('max-deleted-entry-id');
     if (typeof maxDeleted === 'string' && maxDeleted !== '0-0' && compareEventIds(maxDeleted, start) >= 0) return { kind: 'reset' };
-    return { kind: 'events', events: (range[1] as StreamEntry[]).flatMap(([id, fields]) => toEvent(id, fields)) };
+    return { kind: 'events', events: read.events };
   }
 
   /** Whether every event of the stream after `since` is still in it. */

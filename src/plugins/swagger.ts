@@ -7,7 +7,6 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 import type { ZodType } from 'zod';
 import { errorResponses, type ErrorStatus } from '../lib/http-schemas.ts';
 import { isUnlimitedUrl } from './abuse-limits.ts';
-import homePagePlugin from './home-page.ts';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -134,8 +133,8 @@ function nameResponses(paths: unknown): void {
 
 /**
  * OpenAPI document generated from the routes' zod schemas, served at /docs/json and
- * /openapi.json (where most tools look first), Swagger UI at /docs, and the home page (GET /)
- * linking them. "Authorize" uses the OAuth2 password flow against POST /api/auth/login.
+ * /openapi.json (where most tools look first), and Swagger UI at /docs (the home page, GET /,
+ * links them: home-page.ts). "Authorize" uses the OAuth2 password flow against POST /api/auth/login.
  *
  * The document and Swagger UI are served only when `DOCS_ENABLED` (default: outside production);
  * otherwise they are 404 like any unknown path, and the home page does not link them. The
@@ -179,8 +178,6 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     transform,
     transformObject,
   });
-  // GET /, the page linking the documents (and the rest): always served.
-  await app.register(homePagePlugin);
   if (!app.config.DOCS_ENABLED) return;
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',

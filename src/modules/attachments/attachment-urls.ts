@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SignedQueryInput as SignedQuery } from './attachment.schemas.ts';
 
 export type AttachmentVariant = 'file' | 'thumbnail';
 
@@ -12,12 +13,6 @@ export type AttachmentVariant = 'file' | 'thumbnail';
 export type UrlGrant = { kind: 'user'; userId: number } | { kind: 'room' };
 export type UrlAccess = { kind: 'user'; userId: number } | { kind: 'room'; issuedAt: Date };
 
-export interface SignedQuery {
-  exp?: number | undefined;
-  u?: number | undefined;
-  t?: number | undefined;
-  sig?: string | undefined;
-}
 
 export type Verification = { ok: true; access: UrlAccess } | { ok: false; reason: string };
 

@@ -32,7 +32,12 @@ export class CatchUpBuffer {
       return true;
     }
     const floor = this.floors.get(roomId);
-    return floor !== undefined && eventId !== undefined && compareEventIds(eventId, floor) <= 0;
+    if (floor === undefined || eventId === undefined) return false;
+    if (compareEventIds(eventId, floor) <= 0) return true;
+    // A newer live event: every later one is newer still, so the floor has done its job (and
+    // live delivery stops paying for the comparison).
+    this.floors.delete(roomId);
+    return false;
   }
 
   /** Ends the catch-up: the held frames newer than `replayedUpTo` (all, when undefined), in order. */

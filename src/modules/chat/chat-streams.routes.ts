@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
+import { takeStreamSlot } from '../../plugins/abuse-limits.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import { roomIdParam } from '../rooms/room-id.ts';
 import type { ChatStreams } from './chat-streams.service.ts';
@@ -35,14 +36,6 @@ const COMMON = [
 const ROOM_DESCRIPTION = `${COMMON} This stream: one room's events (\`message\`, \`message_updated\`, \`message_deleted\`, \`reaction\`, \`read_receipt\`, \`room_updated\`, \`system\`), then \`joined\` \`{"room_id", "online_user_ids", "recovered"}\` once caught up. Members only.`;
 const USER_DESCRIPTION = `${COMMON} This stream: the events of all my rooms (without joining them), \`notification\` events, and friends' presence (\`presence_snapshot\`, then \`presence\`). Its \`id:\` is an opaque cursor that resumes every room at once.`;
 
-/** The stream slot (MAX_STREAMS_PER_USER over all instances) goes with the response. */
-async function takeStreamSlot(app: Parameters<FastifyPluginAsyncZod>[0], request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const slot = await app.abuseLimits.stream(requireAuth(request).userId);
-  if (!slot.allowed) throw slot.error;
-  reply.raw.once('close', slot.release);
-  if (request.raw.socket.destroyed) slot.release();
-}
-
 function lastEventIdOf(request: FastifyRequest, query: { last_event_id?: string | undefined }): string | undefined {
   const header = request.headers['last-event-id'];
   return query.last_event_id ?? (typeof header === 'string' && header.length <= 4096 ? header : undefined);
@@ -67,7 +60,7 @@ export const chatStreamRoutes: FastifyPluginAsyncZod<{ streams: ChatStreams }> =
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);
-    await takeStreamSlot(app, request, reply);
+    await takeStreamSlot(app.abuseLimits, auth.userId, request, reply);
     await streams.openRoom(auth, request.params.room_id, lastEventIdOf(request, request.query), request, reply);
   });
 
@@ -87,7 +80,7 @@ export const chatStreamRoutes: FastifyPluginAsyncZod<{ streams: ChatStreams }> =
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);
-    await takeStreamSlot(app, request, reply);
+    await takeStreamSlot(app.abuseLimits, auth.userId, request, reply);
     await streams.openUser(auth, lastEventIdOf(request, request.query), request, reply);
   });
 };

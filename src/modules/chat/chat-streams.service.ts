@@ -6,7 +6,7 @@ import { compareEventIds, type EventHistory, type Recovery } from '../../plugins
 import type { PresenceHub } from '../presence/presence.hub.ts';
 import type { RoomService } from '../rooms/room.service.ts';
 import { CONNECTION_LIMITS } from './chat.connection.ts';
-import { roomEventFrame } from './chat.frames.ts';
+import { replayFrame } from './chat.frames.ts';
 import { decodeUserCursor, RoomEventStream, type UserCursor, UserEventStream } from './chat-streams.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { RoomJoins } from './room-joins.ts';
@@ -94,9 +94,9 @@ export class ChatStreams {
     });
     replayed.sort((x, y) => compareEventIds(x.event.event_id ?? '0-0', y.event.event_id ?? '0-0'));
     for (const { roomId, event } of replayed) {
-      const frame = roomEventFrame(event);
       if (event.event_id !== undefined) lastReplayed.set(roomId, event.event_id);
-      if (frame !== undefined && !(event.type === 'room_occupancy' && event.user_id === stream.userId)) stream.replayed(roomId, frame, event.event_id);
+      const frame = replayFrame(event, stream.userId);
+      if (frame !== undefined) stream.replayed(roomId, frame, event.event_id);
     }
     for (const roomId of roomIds) {
       for (const held of stream.catchUp.release(roomId, lastReplayed.get(roomId))) stream.deliver(roomId, held.frame, held.eventId);

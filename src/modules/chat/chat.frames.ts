@@ -78,6 +78,15 @@ export function roomEventFrame(event: DomainEvent): string | undefined {
   }
 }
 
+/**
+ * A room event replayed from history to `viewerId`: its frame, or undefined when there is none
+ * or live delivery would not send it to them (their own arrival or departure).
+ */
+export function replayFrame(event: DomainEvent, viewerId: number): string | undefined {
+  if (event.type === 'room_occupancy' && event.user_id === viewerId) return undefined;
+  return roomEventFrame(event);
+}
+
 /** Parses a raw text frame; the error says what is wrong in a line. */
 export function parseClientFrame(raw: string): { frame: ClientFrame } | { error: string } {
   let json: unknown;

@@ -3,7 +3,7 @@ import { AppError } from '../../lib/errors.ts';
 import type { EventHistory, Recovery } from '../../plugins/event-history.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RoomService } from '../rooms/room.service.ts';
-import { errorFrame, roomEventFrame } from './chat.frames.ts';
+import { errorFrame, replayFrame } from './chat.frames.ts';
 import type { RoomOccupancyStore } from './room-occupancy.store.ts';
 import type { RoomRegistry, RoomSubscriber } from './room-registry.ts';
 
@@ -81,9 +81,7 @@ export class RoomJoins {
     let upTo = since;
     for (const event of recovery.events) {
       if (event.event_id !== undefined) upTo = event.event_id;
-      // Live delivery never tells users of their own arrival or departure; neither does replay.
-      if (event.type === 'room_occupancy' && event.user_id === connection.userId) continue;
-      const frame = roomEventFrame(event);
+      const frame = replayFrame(event, connection.userId);
       if (frame !== undefined) connection.send(frame);
     }
     for (const held of connection.catchUp.release(roomId, upTo)) connection.send(held.frame);

@@ -52,11 +52,12 @@ export interface MessagePlan {
 export function planMessageNotifications(messages: readonly MessageView[], members: readonly Recipient[], context: MessageContext): MessagePlan {
   const mentions: MessagePlan['mentions'] = [];
   const counted = new Map<number, { count: number; newest: MessageView }>();
+  const names = members.map((member) => member.username.toLowerCase());
   for (const message of messages) {
     const named = mentionedUsernames(message.content);
-    for (const member of members) {
+    for (const [i, member] of members.entries()) {
       if (member.userId === message.user_id || context.isBlocked(message.user_id, member.userId)) continue;
-      if (named.has(member.username.toLowerCase())) {
+      if (named.size > 0 && named.has(names[i]!)) {
         mentions.push({ userId: member.userId, message });
       } else if (!member.muted && !context.connected.has(member.userId)) {
         const entry = counted.get(member.userId);

@@ -121,19 +121,17 @@ export class NotificationService {
   /** Marks my notifications read (ids of anyone else's are ignored, as are read ones). */
   async markRead(userId: number, request: ReadRequest): Promise<{ unread_count: number }> {
     const at = new Date();
-    const [ids, changed]: [number[] | 'all', boolean] =
-      'all' in request ? ['all', (await this.deps.store.markAllRead(userId, at)) > 0] : await this.markSome(userId, request.ids, at);
+    const ids = 'all' in request ? 'all' : await this.deps.store.markRead(userId, request.ids, at);
+    const changed = ids === 'all' ? (await this.deps.store.markAllRead(userId, at)) > 0 : ids.length > 0;
     const unreadCount = await this.unreadCountOf(userId);
     if (changed) {
-      const log = this.deps.log.child({ userId });
-      await this.deps.events.publishAfterCommit({ type: 'notifications_read', user_id: userId, ids, read_at: at.toISOString(), unread_count: unreadCount }, log);
+      // The bus logs a failed publish with the event's user_id.
+      await this.deps.events.publishAfterCommit(
+        { type: 'notifications_read', user_id: userId, ids, read_at: at.toISOString(), unread_count: unreadCount },
+        this.deps.log,
+      );
     }
     return { unread_count: unreadCount };
-  }
-
-  private async markSome(userId: number, ids: readonly number[], at: Date): Promise<[number[], boolean]> {
-    const marked = await this.deps.store.markRead(userId, ids, at);
-    return [marked, marked.length > 0];
   }
 
   // ---- domain events -------------------------------------------------------------------------
@@ -263,7 +261,8 @@ export class NotificationService {
       rows.map((row) =>
         this.deps.events.publishAfterCommit(
           { type: 'notification_changed', user_id: row.userId, notification: toNotificationView(row), unread_count: unread.get(row.userId) ?? 0 },
-          this.deps.log.child({ userId: row.userId, ...(row.roomId === null ? {} : { roomId: row.roomId }) }),
+          // The bus adds the event's user_id to a failure's log line; the room is the only news.
+          row.roomId === null ? this.deps.log : this.deps.log.child({ roomId: row.roomId }),
         ),
       ),
     );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorResponses } from '../../lib/http-schemas.ts';
+import { takeStreamSlot } from '../../plugins/abuse-limits.ts';
 import { BEARER_SECURITY, requireAuth } from '../../plugins/auth.ts';
 import {
   friendStatusList,
@@ -64,12 +65,8 @@ const presenceRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request, reply) => {
     const auth = requireAuth(request);
-    // At most MAX_STREAMS_PER_USER open over all instances; the slot is freed when the response
-    // closes, however the stream ends (client gone, token expired, a failure before it started).
-    const slot = await app.abuseLimits.stream(auth.userId);
-    if (!slot.allowed) throw slot.error;
-    reply.raw.once('close', slot.release);
-    if (request.raw.socket.destroyed) slot.release();
+    // At most MAX_STREAMS_PER_USER open over all instances.
+    await takeStreamSlot(app.abuseLimits, auth.userId, request, reply);
     await app.presenceHub.open(auth, request, reply);
   });
 };
