@@ -234,6 +234,13 @@ export class TcpProxy {
 }
 
 /** The real entry point (`node --import tsx src/server.ts`) as a child process. */
+/** The end of `text`, at most `max` characters, starting at a line (so every line in it is whole). */
+function lastLines(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const tail = text.slice(-max);
+  return tail.slice(tail.indexOf('\n') + 1);
+}
+
 export class ServerProcess {
   output = '';
 
@@ -262,7 +269,7 @@ export class ServerProcess {
       }, timeoutMs);
       // Keep reading for the child's whole life: a full pipe would block its logging.
       const onData = (chunk: Buffer) => {
-        output = (output + chunk.toString()).slice(-20_000);
+        output = lastLines(output + chunk.toString(), 20_000);
         if (server) {
           server.output = output;
           return;
