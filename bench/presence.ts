@@ -341,8 +341,13 @@ async function runServer(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     log('cleaning up');
-    child?.send({ type: 'close' } satisfies ToClient);
-    child?.kill();
+    if (child && child.exitCode === null) {
+      // A clean exit lets a profiled client (node --cpu-prof) write its profile.
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.send({ type: 'close' } satisfies ToClient);
+      await Promise.race([exited, sleep(3000)]);
+      child.kill();
+    }
     await changesSub?.quit().catch(() => undefined);
     await app?.close().catch(() => undefined);
     if (dataRedis) {

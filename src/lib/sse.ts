@@ -8,6 +8,28 @@ export function sseFrame(event: string, data: unknown, id?: string): string {
 
 export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 
+/** Responses corked during this turn of the event loop; all are uncorked once its I/O callbacks ran. */
+const corked = new Set<ServerResponse>();
+
+function uncorkAll(): void {
+  for (const res of corked) if (!res.writableEnded) res.uncork();
+  corked.clear();
+}
+
+/**
+ * Writes a chunk that leaves with the others written to this response in the same turn of the
+ * event loop: one writev per response per turn, however many Redis or MySQL reads delivered
+ * changes in it (a per-response nextTick flushed after each read instead, one syscall each).
+ */
+export function writeCoalesced(res: ServerResponse, chunk: string): boolean {
+  if (!corked.has(res)) {
+    if (corked.size === 0) setImmediate(uncorkAll);
+    corked.add(res);
+    res.cork();
+  }
+  return res.write(chunk);
+}
+
 /** Headers already on the reply that a hijacked response must carry itself (CORS, mostly). */
 const COPIED_HEADERS = /^(access-control-|vary$)/i;
 

@@ -8,6 +8,10 @@ const NOTIFY_SETTING = 'notify-keyspace-events';
 const ENABLE_ATTEMPTS = 5;
 const STOP_GRACE_MS = 3000;
 const REAP_BATCH = 1000;
+/** Keys are indexed a moment before Redis sets their TTL: look a little after the due time. */
+const REAP_MARGIN_MS = 2;
+/** Shortest wait between reaps while an entry is due but could not be settled yet. */
+const REAP_RETRY_MS = 10;
 
 /**
  * Adds the keyspace-notification flags the monitor needs to those already set, keeping the
@@ -45,7 +49,10 @@ export interface HeartbeatMonitorOptions {
   sweepIntervalMs: number;
   /** Sweep interval while keyspace notifications cannot be enabled (CONFIG disabled). */
   fallbackSweepIntervalMs: number;
-  /** How often keys due to expire are touched so Redis expires them on time (default 250 ms). */
+  /**
+   * The longest wait between two reaps (default 250 ms); between them the reaper wakes when the
+   * next indexed key is due, so an expiry is announced within milliseconds of its due time.
+   */
   reapIntervalMs: number;
 }
 
@@ -103,15 +110,14 @@ export class HeartbeatMonitor {
     this.stopped = false;
     await this.subscription.start();
     this.scheduleSweep();
-    this.reapTimer = setInterval(() => void this.reap(), this.options.reapIntervalMs);
-    this.reapTimer.unref();
+    this.scheduleReap(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
-    clearInterval(this.reapTimer);
+    clearTimeout(this.reapTimer);
     this.reapTimer = undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight, ...(this.sweeping ? [this.sweeping] : [])]),
@@ -187,12 +193,12 @@ export class HeartbeatMonitor {
    * the event; keys already gone are claimed here (the claim is atomic, so racing the event
    * path is harmless). Costs one ZRANGEBYSCORE per tick plus work for due users only.
    */
-  async reap(): Promise<void> {
-    if (this.reaping || this.stopped) return;
+  async reap(): Promise<number> {
+    if (this.reaping || this.stopped) return 0;
     this.reaping = true;
     try {
       const due = await this.options.presence.dueOnlineUsers(Date.now(), REAP_BATCH);
-      if (due.length === 0) return;
+      if (due.length === 0) return 0;
       this.counters.reaped += due.length;
       const alive = await this.options.presence.onlineFlags(due);
       const gone = due.filter((userId) => !alive.get(userId));
@@ -201,11 +207,37 @@ export class HeartbeatMonitor {
       // is the truth, so re-index them by their real remaining TTL.
       const stillAlive = due.filter((userId) => alive.get(userId));
       if (stillAlive.length > 0) await this.options.presence.reindexDue(stillAlive);
+      return due.length;
     } catch (error) {
       this.options.log.warn({ err: error }, 'presence reaper failed');
+      return 0;
     } finally {
       this.reaping = false;
     }
+  }
+
+  /**
+   * One timer per process, set for the earliest due key (at most reapIntervalMs away): polling
+   * at a fixed interval made an expiry wait half that interval on average before its event.
+   */
+  private scheduleReap(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.reapTimer);
+    this.reapTimer = setTimeout(() => void this.reapThenReschedule(), delayMs);
+    this.reapTimer.unref();
+  }
+
+  private async reapThenReschedule(): Promise<void> {
+    const reaped = await this.reap();
+    if (reaped >= REAP_BATCH) return this.scheduleReap(0);
+    let delay = this.options.reapIntervalMs;
+    try {
+      const next = await this.options.presence.nextDueAt();
+      if (next !== null) delay = Math.min(delay, Math.max(REAP_RETRY_MS, next + REAP_MARGIN_MS - Date.now()));
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'presence reaper could not read the next due time');
+    }
+    this.scheduleReap(delay);
   }
 
   /** After every (re)subscribe (RedisSubscription's onSubscribed). */

@@ -32,8 +32,9 @@ export class PresenceService {
   /** Login (or a heartbeat after going offline): online in Redis and MySQL, published. */
   async markOnline(userId: number): Promise<void> {
     const at = Date.now();
-    await this.store.setOnline(userId);
-    await this.publish({ user_id: userId, is_online: true, last_seen_at: null, at });
+    await this.store.refresh(userId);
+    // Redis (the live view) says online from here: friends hear it while MySQL catches up.
+    await Promise.all([this.store.recordOnline(userId, true), this.publish({ user_id: userId, is_online: true, last_seen_at: null, at })]);
     this.log.debug({ userId }, 'user online');
   }
 
@@ -42,8 +43,11 @@ export class PresenceService {
    * was online until now, so an expiry already handled is not announced a second time.
    */
   async markOffline(userId: number, at = new Date()): Promise<boolean> {
-    const wasOnline = await this.store.setOffline(userId, at);
-    if (wasOnline) await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() });
+    const wasOnline = await this.store.clearOnline(userId, at);
+    await Promise.all([
+      this.store.recordOnline(userId, false, at),
+      wasOnline ? this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() }) : undefined,
+    ]);
     this.log.debug({ userId, wasOnline }, 'user offline');
     return wasOnline;
   }
@@ -55,12 +59,14 @@ export class PresenceService {
   async expire(userId: number, at = new Date()): Promise<boolean> {
     const { claimed, dueAt } = await this.store.claimExpired(userId, at);
     if (claimed) {
-      // The claim is made: friends must hear of it even if MySQL is briefly unavailable.
-      await this.store.recordExpired(userId, at).catch((error: unknown) => {
-        this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
-      });
-      // `at` is when the user actually went offline: the moment the key was due to expire.
-      await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() });
+      // The claim is made: friends hear of it at once, even if MySQL is slow or briefly unavailable.
+      await Promise.all([
+        this.store.recordExpired(userId, at).catch((error: unknown) => {
+          this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
+        }),
+        // `at` is when the user actually went offline: the moment the key was due to expire.
+        this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() }),
+      ]);
       this.log.debug({ userId }, 'user offline: heartbeat expired');
     }
     return claimed;
@@ -95,6 +101,11 @@ export class PresenceService {
 
   dueOnlineUsers(now: number, limit: number): Promise<number[]> {
     return this.store.dueOnlineUsers(now, limit);
+  }
+
+  /** When the next indexed online key is due to expire (epoch ms), or null when none is indexed. */
+  nextDueAt(): Promise<number | null> {
+    return this.store.nextDueAt();
   }
 
   /** Re-indexes users whose key is still alive by its real remaining TTL. */

@@ -56,9 +56,9 @@ export class PresenceStore {
     return this.redis.scard(ONLINE_USERS_SET);
   }
 
-  async setOnline(userId: number): Promise<void> {
-    await this.refresh(userId);
-    await this.users.setOnline(userId, true);
+  /** MySQL's copy of the state (is_online, last_seen_at when going offline); Redis is the live view. */
+  async recordOnline(userId: number, isOnline: boolean, lastSeenAt?: Date): Promise<void> {
+    await this.users.setOnline(userId, isOnline, lastSeenAt);
   }
 
   /**
@@ -95,8 +95,8 @@ export class PresenceStore {
     return userIds.filter((_, i) => values[i * 3 + 1] === 1);
   }
 
-  /** Removes the live state and stamps last-seen; true when the user was online until now. */
-  async setOffline(userId: number, at: Date): Promise<boolean> {
+  /** Removes the live state and stamps last-seen in Redis; true when the user was online until now. */
+  async clearOnline(userId: number, at: Date): Promise<boolean> {
     const [deleted, removed] = results(
       await this.redis
         .multi()
@@ -106,7 +106,6 @@ export class PresenceStore {
         .zrem(ONLINE_EXPIRY_ZSET, String(userId))
         .exec(),
     );
-    await this.users.setOnline(userId, false, at);
     return deleted === 1 || removed === 1;
   }
 
@@ -134,6 +133,11 @@ export class PresenceStore {
   async dueOnlineUsers(now: number, limit: number): Promise<number[]> {
     const members = await this.redis.zrangebyscore(ONLINE_EXPIRY_ZSET, '-inf', now, 'LIMIT', 0, limit);
     return members.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const [, score] = await this.redis.zrange(ONLINE_EXPIRY_ZSET, 0, 0, 'WITHSCORES');
+    return score === undefined ? null : Number(score);
   }
 
   /** Moves index entries of users whose key is still alive to the key's real expiry (never earlier). */

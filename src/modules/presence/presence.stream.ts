@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { KEEP_ALIVE_FRAME, sseFrame } from '../../lib/sse.ts';
+import { KEEP_ALIVE_FRAME, sseFrame, writeCoalesced } from '../../lib/sse.ts';
 
 /**
  * Where a presence stream's events go, and in what format: an SSE response
@@ -20,10 +20,22 @@ export interface PresenceTransport {
   end(): void;
 }
 
+let lastStatus: { userId: number; isOnline: boolean; frame: string } | undefined;
+
+/**
+ * A change goes to every stream watching that user one after the other: the frame is built
+ * once for all of them (the last one is kept), not once per stream.
+ */
+function statusFrame(userId: number, isOnline: boolean): string {
+  if (lastStatus?.userId !== userId || lastStatus.isOnline !== isOnline) {
+    lastStatus = { userId, isOnline, frame: sseFrame('status', { user_id: userId, is_online: isOnline }) };
+  }
+  return lastStatus.frame;
+}
+
 /** SSE on a hijacked response: the `connected` event, then one `status` event per friend and change. */
 export class SsePresenceTransport implements PresenceTransport {
   readonly keepAlive = KEEP_ALIVE_FRAME;
-  private corked = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -43,7 +55,7 @@ export class SsePresenceTransport implements PresenceTransport {
   }
 
   status(userId: number, isOnline: boolean): string {
-    return sseFrame('status', { user_id: userId, is_online: isOnline });
+    return statusFrame(userId, isOnline);
   }
 
   error(message: string): string {
@@ -53,17 +65,7 @@ export class SsePresenceTransport implements PresenceTransport {
   write(chunk: string): boolean {
     const res = this.res;
     if (res.writableEnded || res.destroyed) return true;
-    // Changes arriving in one tick (ioredis emits a whole socket read at once) leave in one
-    // writev per stream instead of one syscall each.
-    if (!this.corked) {
-      this.corked = true;
-      res.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        res.uncork();
-      });
-    }
-    return res.write(chunk);
+    return writeCoalesced(res, chunk);
   }
 
   onDrain(listener: () => void): void {
