@@ -17,8 +17,15 @@ export const CLOSE_TOKEN_INVALID = 4001;
 
 let nextConnectionId = 1;
 
+/** Socket → its connection, for listeners shared by all sockets (they get the socket as `this`). */
+const connectionOfSocket = new WeakMap<WebSocket, ChatConnection>();
+
 /** One client socket: who it is, which rooms it joined, and its send/receive limits. */
 export class ChatConnection implements RoomSubscriber, ChatSession {
+  static of(socket: WebSocket): ChatConnection | undefined {
+    return connectionOfSocket.get(socket);
+  }
+
   readonly id = nextConnectionId++;
   readonly rooms = new Set<number>();
   /** Live frames of rooms this socket is replaying history for (join with `since`). */
@@ -36,7 +43,9 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     readonly userId: number,
     readonly jti: string,
     readonly tokenExpiresAt: number,
-  ) {}
+  ) {
+    connectionOfSocket.set(socket, this);
+  }
 
   /** Sends a serialised frame unless the client stopped reading; then it is closed. */
   send(frame: string): void {

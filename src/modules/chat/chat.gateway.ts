@@ -1,5 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { AuthContext } from '../../plugins/auth.ts';
 import { ChatConnection } from './chat.connection.ts';
 import type { ChatDispatcher } from './chat.dispatcher.ts';
@@ -9,12 +11,23 @@ import type { RoomJoins } from './room-joins.ts';
 
 const CLOSE_GOING_AWAY = 1001;
 
+type SocketListener<A extends unknown[]> = (this: WebSocket, ...args: A) => void;
+
 /**
  * Where an authenticated socket enters chat: it is tracked from accept to close, its frames
  * go to the dispatcher, its upkeep to ChatUpkeep, and on close it leaves its rooms. No promise
  * started from a socket event can reject: each one below answers or logs its own failures.
+ *
+ * An idle socket costs what it must and little more (50,000 per instance): the listeners are
+ * shared by every socket (each finds its connection by its socket), its logger is made when
+ * something is logged, and the upgrade's request and reply are let go once it is accepted.
  */
 export class ChatGateway {
+  private readonly loggers = new WeakMap<ChatConnection, FastifyBaseLogger>();
+  private readonly onMessage: SocketListener<[RawData, boolean]>;
+  private readonly onClose: SocketListener<[]>;
+  private readonly onError: SocketListener<[Error]>;
+
   constructor(
     private readonly deps: {
       connections: ConnectionRegistry;
@@ -23,23 +36,36 @@ export class ChatGateway {
       upkeep: ChatUpkeep;
       log: FastifyBaseLogger;
     },
-  ) {}
+  ) {
+    const { dispatcher } = deps;
+    this.onMessage = forConnection((connection, data, isBinary) => {
+      void dispatcher.onFrame(connection, isBinary ? null : data.toString(), this.logOf(connection));
+    });
+    this.onClose = forConnection((connection) => void this.closed(connection));
+    this.onError = forConnection((connection, error) => {
+      this.logOf(connection).warn({ err: error }, 'websocket error');
+      connection.socket.terminate();
+    });
+  }
 
   get connectionCount(): number {
     return this.deps.connections.size;
   }
 
-  /** Adopts a socket; `initialRoomId` joins it straight away (/ws/chat/:room_id). */
-  accept(socket: WebSocket, auth: AuthContext, initialRoomId?: number): ChatConnection {
+  /**
+   * Adopts a socket; `initialRoomId` joins it straight away (/ws/chat/:room_id). `upgrade` is
+   * the HTTP request it was upgraded from, released here.
+   */
+  accept(socket: WebSocket, auth: AuthContext, initialRoomId?: number, upgrade?: IncomingMessage): ChatConnection {
     const { connections, dispatcher, upkeep } = this.deps;
+    releaseUpgrade(socket, upgrade);
     const connection = new ChatConnection(socket, auth.userId, auth.jti, auth.expiresAt);
-    const log = this.deps.log.child({ userId: auth.userId, connectionId: connection.id });
     connections.add(connection);
-    socket.on('message', (data, isBinary) => void dispatcher.onFrame(connection, isBinary ? null : data.toString(), log));
-    socket.on('close', () => void this.onClose(connection, log));
-    socket.on('error', (error) => log.warn({ err: error }, 'websocket error'));
-    upkeep.watch(connection, log);
-    if (initialRoomId !== undefined) void dispatcher.joinOnAccept(connection, initialRoomId, log);
+    socket.on('message', this.onMessage);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    upkeep.watch(connection, this.deps.log);
+    if (initialRoomId !== undefined) void dispatcher.joinOnAccept(connection, initialRoomId, this.logOf(connection));
     return connection;
   }
 
@@ -49,10 +75,43 @@ export class ChatGateway {
     await this.deps.joins.forgetAll();
   }
 
-  private async onClose(connection: ChatConnection, log: FastifyBaseLogger): Promise<void> {
+  private async closed(connection: ChatConnection): Promise<void> {
     this.deps.connections.remove(connection);
+    this.deps.upkeep.unwatch(connection);
     connection.presence?.close();
     connection.presence = undefined;
-    await this.deps.joins.leaveAll(connection, log);
+    await this.deps.joins.leaveAll(connection, this.logOf(connection));
   }
+
+  /** The connection's logger, made the first time it is needed (most idle sockets never log). */
+  private logOf(connection: ChatConnection): FastifyBaseLogger {
+    let log = this.loggers.get(connection);
+    if (!log) {
+      log = this.deps.log.child({ userId: connection.userId, connectionId: connection.id });
+      this.loggers.set(connection, log);
+    }
+    return log;
+  }
+}
+
+/** One listener for every socket: `this` is the socket, whose connection it acts on. */
+function forConnection<A extends unknown[]>(handler: (connection: ChatConnection, ...args: A) => void): SocketListener<A> {
+  return function (this: WebSocket, ...args: A) {
+    const connection = ChatConnection.of(this);
+    if (connection) handler(connection, ...args);
+  };
+}
+
+/**
+ * @fastify/websocket leaves two paths from an upgraded socket to its HTTP request: its error
+ * listener closes over the request and reply (with their loggers, headers, the token in the
+ * URL and the first bytes read), and the TCP socket still names the ServerResponse it was
+ * assigned. Both go, so those objects are collected instead of living as long as the socket.
+ * The error listener is replaced by the gateway's, which also terminates the socket.
+ */
+function releaseUpgrade(socket: WebSocket, upgrade: IncomingMessage | undefined): void {
+  socket.removeAllListeners('error');
+  const tcp = upgrade?.socket as (Socket & { _httpMessage?: ServerResponse | null }) | undefined;
+  const response = tcp?._httpMessage;
+  if (tcp && response) response.detachSocket(tcp);
 }

@@ -36,7 +36,7 @@ export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
   };
 
   app.get('/ws/chat', { websocket: true, onRequest: app.authenticate, preHandler: takeSocketSlot, schema: { hide: true } }, (socket, request) => {
-    app.chat.accept(socket, requireAuth(request));
+    app.chat.accept(socket, requireAuth(request), undefined, request.raw);
   });
 
   app.get('/ws/chat/:room_id', {
@@ -45,7 +45,7 @@ export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
     preHandler: takeSocketSlot,
     schema: { hide: true, params: roomParams },
   }, (socket, request) => {
-    app.chat.accept(socket, requireAuth(request), request.params.room_id);
+    app.chat.accept(socket, requireAuth(request), request.params.room_id, request.raw);
   });
 };
 

@@ -1,8 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { DeadlineWheel } from '../../lib/deadline-wheel.ts';
 import { AccountSweep } from '../../plugins/account-sweep.ts';
 import type { TokenService } from '../../plugins/auth.ts';
 import type { PresenceService } from '../presence/presence.service.ts';
-import { type ChatConnection, CLOSE_TOKEN_INVALID } from './chat.connection.ts';
+import { ChatConnection, CLOSE_TOKEN_INVALID } from './chat.connection.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { RoomOccupancyStore } from './room-occupancy.store.ts';
 import type { RoomRegistry } from './room-registry.ts';
@@ -24,6 +26,8 @@ export interface UpkeepTimers {
 export class ChatUpkeep {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly accountSweep: AccountSweep;
+  /** Token expiries of every socket on one timer (closes with 4001 at `exp`). */
+  private readonly expiries = new DeadlineWheel<ChatConnection>((connection) => connection.close(CLOSE_TOKEN_INVALID, 'Token expired'));
 
   constructor(
     private readonly deps: {
@@ -60,24 +64,22 @@ export class ChatUpkeep {
 
   stop(): void {
     this.accountSweep.stop();
+    this.expiries.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
   }
 
   /** A new socket: answers to pings keep it, its token's expiry closes it, its user is online from now. */
   watch(connection: ChatConnection, log: FastifyBaseLogger): void {
-    connection.socket.on('pong', () => {
-      connection.alive = true;
-    });
-    this.closeOnExpiry(connection);
-    void this.deps.presence.heartbeat(connection.userId).catch((error: unknown) => log.warn({ err: error }, 'presence refresh failed'));
+    connection.socket.on('pong', onPong);
+    this.expiries.add(connection, connection.tokenExpiresAt);
+    const { userId } = connection;
+    void this.deps.presence.heartbeat(userId).catch((error: unknown) => log.warn({ err: error, userId }, 'presence refresh failed'));
   }
 
-  private closeOnExpiry(connection: ChatConnection): void {
-    const expiresInMs = connection.tokenExpiresAt * 1000 - Date.now();
-    const expiry = setTimeout(() => connection.close(CLOSE_TOKEN_INVALID, 'Token expired'), Math.max(0, expiresInMs));
-    expiry.unref();
-    connection.socket.once('close', () => clearTimeout(expiry));
+  /** A closed socket: its expiry is forgotten. */
+  unwatch(connection: ChatConnection): void {
+    this.expiries.remove(connection, connection.tokenExpiresAt);
   }
 
   private pingAll(): void {
@@ -102,4 +104,10 @@ export class ChatUpkeep {
       this.deps.log.warn({ err: error }, 'websocket upkeep failed');
     }
   }
+}
+
+/** Shared by every socket (`this` is the socket): an answer to the last ping keeps it. */
+function onPong(this: WebSocket): void {
+  const connection = ChatConnection.of(this);
+  if (connection) connection.alive = true;
 }
