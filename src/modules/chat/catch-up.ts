@@ -17,8 +17,17 @@ export interface HeldFrame {
  * or below it is dropped (event ids only grow within a room).
  */
 export class CatchUpBuffer {
-  private readonly held = new Map<number, HeldFrame[]>();
-  private readonly floors = new Map<number, string>();
+  // Made on first use: every socket has a buffer, few ever catch up (an idle socket's bytes count).
+  private heldByRoom: Map<number, HeldFrame[]> | undefined;
+  private floorsByRoom: Map<number, string> | undefined;
+
+  private get held(): Map<number, HeldFrame[]> {
+    return (this.heldByRoom ??= new Map());
+  }
+
+  private get floors(): Map<number, string> {
+    return (this.floorsByRoom ??= new Map());
+  }
 
   hold(roomId: number): void {
     this.held.set(roomId, []);
@@ -26,6 +35,7 @@ export class CatchUpBuffer {
 
   /** True when the frame was taken (held while catching up, or dropped as replayed already); else the caller sends it. */
   offer(roomId: number, frame: string, eventId: string | undefined): boolean {
+    if (!this.heldByRoom && !this.floorsByRoom) return false;
     const frames = this.held.get(roomId);
     if (frames) {
       frames.push({ frame, eventId });
@@ -49,7 +59,7 @@ export class CatchUpBuffer {
   }
 
   drop(roomId: number): void {
-    this.held.delete(roomId);
-    this.floors.delete(roomId);
+    this.heldByRoom?.delete(roomId);
+    this.floorsByRoom?.delete(roomId);
   }
 }

@@ -58,12 +58,11 @@ export class ChatGateway {
    */
   accept(socket: WebSocket, auth: AuthContext, initialRoomId?: number, upgrade?: IncomingMessage): ChatConnection {
     const { connections, dispatcher, upkeep } = this.deps;
-    releaseUpgrade(socket, upgrade);
     const connection = new ChatConnection(socket, auth.userId, auth.jti, auth.expiresAt);
+    releaseUpgrade(socket, upgrade, this.onError);
     connections.add(connection);
     socket.on('message', this.onMessage);
     socket.on('close', this.onClose);
-    socket.on('error', this.onError);
     upkeep.watch(connection, this.deps.log);
     if (initialRoomId !== undefined) void dispatcher.joinOnAccept(connection, initialRoomId, this.logOf(connection));
     return connection;
@@ -107,10 +106,14 @@ function forConnection<A extends unknown[]>(handler: (connection: ChatConnection
  * listener closes over the request and reply (with their loggers, headers, the token in the
  * URL and the first bytes read), and the TCP socket still names the ServerResponse it was
  * assigned. Both go, so those objects are collected instead of living as long as the socket.
- * The error listener is replaced by the gateway's, which also terminates the socket.
+ * The error listener is replaced by the gateway's, which terminates the socket as it did.
  */
-function releaseUpgrade(socket: WebSocket, upgrade: IncomingMessage | undefined): void {
-  socket.removeAllListeners('error');
+function releaseUpgrade(socket: WebSocket, upgrade: IncomingMessage | undefined, onError: SocketListener<[Error]>): void {
+  // Added before the old one goes, so `_events.error` is replaced rather than deleted (a
+  // deleted key turns the socket's listener table into a slower, larger dictionary).
+  const previous = socket.listeners('error');
+  socket.on('error', onError);
+  for (const listener of previous) socket.removeListener('error', listener as SocketListener<[Error]>);
   const tcp = upgrade?.socket as (Socket & { _httpMessage?: ServerResponse | null }) | undefined;
   const response = tcp?._httpMessage;
   if (tcp && response) response.detachSocket(tcp);

@@ -31,7 +31,8 @@ export const chatSocketRoutes: FastifyPluginAsyncZod = async (app) => {
     const slot = await app.abuseLimits.socket(requireAuth(request).userId);
     if (!slot.allowed) throw slot.error;
     const connection = request.raw.socket;
-    connection.once('close', slot.release);
+    // `on`, not `once`: release is idempotent, and once's wrapper would live as long as the socket.
+    connection.on('close', slot.release);
     if (connection.destroyed) slot.release();
   };
 

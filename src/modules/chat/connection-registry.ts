@@ -14,30 +14,46 @@ export interface ChatSession {
   userEvent(frame: string): void;
 }
 
+/**
+ * Sessions under one key (a user, a token): most keys have one, kept as itself; a Set only
+ * from the second on (two Sets per socket were a tenth of an idle socket's heap).
+ */
+type OneOrMore = ChatSession | Set<ChatSession>;
+
+function addTo<K>(map: Map<K, OneOrMore>, key: K, session: ChatSession): void {
+  const current = map.get(key);
+  if (current === undefined) map.set(key, session);
+  else if (current instanceof Set) current.add(session);
+  else if (current !== session) map.set(key, new Set([current, session]));
+}
+
+function removeFrom<K>(map: Map<K, OneOrMore>, key: K, session: ChatSession): void {
+  const current = map.get(key);
+  if (current === session) map.delete(key);
+  else if (current instanceof Set && current.delete(session) && current.size === 0) map.delete(key);
+}
+
+function each(value: OneOrMore | undefined): Iterable<ChatSession> {
+  if (value === undefined) return EMPTY;
+  return value instanceof Set ? value : [value];
+}
+
 /** This process's open chat sessions, also by token (a revoked token closes all of its sessions). */
 export class ConnectionRegistry {
   private readonly all = new Set<ChatSession>();
-  private readonly byJti = new Map<string, Set<ChatSession>>();
-  private readonly byUser = new Map<number, Set<ChatSession>>();
+  private readonly byJti = new Map<string, OneOrMore>();
+  private readonly byUser = new Map<number, OneOrMore>();
 
   add(connection: ChatSession): void {
     this.all.add(connection);
-    const sameUser = this.byUser.get(connection.userId) ?? new Set<ChatSession>();
-    sameUser.add(connection);
-    this.byUser.set(connection.userId, sameUser);
-    const sameToken = this.byJti.get(connection.jti) ?? new Set<ChatSession>();
-    sameToken.add(connection);
-    this.byJti.set(connection.jti, sameToken);
+    addTo(this.byUser, connection.userId, connection);
+    addTo(this.byJti, connection.jti, connection);
   }
 
   remove(connection: ChatSession): void {
     this.all.delete(connection);
-    const sameUser = this.byUser.get(connection.userId);
-    sameUser?.delete(connection);
-    if (sameUser?.size === 0) this.byUser.delete(connection.userId);
-    const sameToken = this.byJti.get(connection.jti);
-    sameToken?.delete(connection);
-    if (sameToken?.size === 0) this.byJti.delete(connection.jti);
+    removeFrom(this.byUser, connection.userId, connection);
+    removeFrom(this.byJti, connection.jti, connection);
   }
 
   get size(): number {
@@ -48,18 +64,14 @@ export class ConnectionRegistry {
     return this.all;
   }
 
-  private withToken(jti: string): ReadonlySet<ChatSession> {
-    return this.byJti.get(jti) ?? EMPTY;
-  }
-
   /** Each connected user once. */
   userIds(): number[] {
     return [...this.byUser.keys()];
   }
 
   /** This user's sessions here (sockets and streams). */
-  sessionsOf(userId: number): ReadonlySet<ChatSession> {
-    return this.byUser.get(userId) ?? EMPTY;
+  sessionsOf(userId: number): Iterable<ChatSession> {
+    return each(this.byUser.get(userId));
   }
 
   jtis(): string[] {
@@ -67,7 +79,8 @@ export class ConnectionRegistry {
   }
 
   closeRevoked(jti: string): void {
-    for (const connection of this.withToken(jti)) connection.close(CLOSE_TOKEN_INVALID, 'Token revoked');
+    // A copy: closing may remove sessions from the set being walked.
+    for (const connection of [...each(this.byJti.get(jti))]) connection.close(CLOSE_TOKEN_INVALID, 'Token revoked');
   }
 
   closeAll(code: number, reason: string): void {
