@@ -8,26 +8,34 @@ export function sseFrame(event: string, data: unknown, id?: string): string {
 
 export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 
-/** Responses corked during this turn of the event loop; all are uncorked once its I/O callbacks ran. */
-const corked = new Set<ServerResponse>();
+/** Chunks written to each response during this turn of the event loop, sent once its I/O callbacks ran. */
+const pending = new Map<ServerResponse, string>();
 
-function uncorkAll(): void {
-  for (const res of corked) if (!res.writableEnded) res.uncork();
-  corked.clear();
+function flushAll(): void {
+  for (const [res, chunk] of pending) if (!res.writableEnded && !res.destroyed) res.write(chunk);
+  pending.clear();
 }
 
 /**
  * Writes a chunk that leaves with the others written to this response in the same turn of the
- * event loop: one writev per response per turn, however many Redis or MySQL reads delivered
- * changes in it (a per-response nextTick flushed after each read instead, one syscall each).
+ * event loop: one write (one chunk of the chunked encoding, one syscall) per response per
+ * turn, however many changes arrived in it. Returns false while the response's buffer is full
+ * (the previous write returned false and 'drain' has not come yet), as `write` would.
  */
 export function writeCoalesced(res: ServerResponse, chunk: string): boolean {
-  if (!corked.has(res)) {
-    if (corked.size === 0) setImmediate(uncorkAll);
-    corked.add(res);
-    res.cork();
-  }
-  return res.write(chunk);
+  const earlier = pending.get(res);
+  if (earlier === undefined && pending.size === 0) setImmediate(flushAll);
+  pending.set(res, earlier === undefined ? chunk : earlier + chunk);
+  return !res.writableNeedDrain;
+}
+
+/** Ends a response written with writeCoalesced, after what is still waiting for the turn's end. */
+export function endCoalesced(res: ServerResponse): void {
+  const chunk = pending.get(res);
+  pending.delete(res);
+  if (res.writableEnded || res.destroyed) return;
+  if (chunk !== undefined) res.write(chunk);
+  res.end();
 }
 
 /** Headers already on the reply that a hijacked response must carry itself (CORS, mostly). */

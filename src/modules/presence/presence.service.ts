@@ -33,8 +33,8 @@ export class PresenceService {
   async markOnline(userId: number): Promise<void> {
     const at = Date.now();
     await this.store.refresh(userId);
-    // Redis (the live view) says online from here: friends hear it while MySQL catches up.
-    await Promise.all([this.store.recordOnline(userId, true), this.publish({ user_id: userId, is_online: true, last_seen_at: null, at })]);
+    await this.store.recordOnline(userId, true);
+    await this.publish({ user_id: userId, is_online: true, last_seen_at: null, at });
     this.log.debug({ userId }, 'user online');
   }
 
@@ -44,10 +44,8 @@ export class PresenceService {
    */
   async markOffline(userId: number, at = new Date()): Promise<boolean> {
     const wasOnline = await this.store.clearOnline(userId, at);
-    await Promise.all([
-      this.store.recordOnline(userId, false, at),
-      wasOnline ? this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() }) : undefined,
-    ]);
+    await this.store.recordOnline(userId, false, at);
+    if (wasOnline) await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() });
     this.log.debug({ userId, wasOnline }, 'user offline');
     return wasOnline;
   }
@@ -59,14 +57,12 @@ export class PresenceService {
   async expire(userId: number, at = new Date()): Promise<boolean> {
     const { claimed, dueAt } = await this.store.claimExpired(userId, at);
     if (claimed) {
-      // The claim is made: friends hear of it at once, even if MySQL is slow or briefly unavailable.
-      await Promise.all([
-        this.store.recordExpired(userId, at).catch((error: unknown) => {
-          this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
-        }),
-        // `at` is when the user actually went offline: the moment the key was due to expire.
-        this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() }),
-      ]);
+      // The claim is made: friends must hear of it even if MySQL is briefly unavailable.
+      await this.store.recordExpired(userId, at).catch((error: unknown) => {
+        this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
+      });
+      // `at` is when the user actually went offline: the moment the key was due to expire.
+      await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() });
       this.log.debug({ userId }, 'user offline: heartbeat expired');
     }
     return claimed;

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { KEEP_ALIVE_FRAME, sseFrame, writeCoalesced } from '../../lib/sse.ts';
+import { endCoalesced, KEEP_ALIVE_FRAME, sseFrame, writeCoalesced } from '../../lib/sse.ts';
 
 /**
  * Where a presence stream's events go, and in what format: an SSE response
@@ -73,7 +73,7 @@ export class SsePresenceTransport implements PresenceTransport {
   }
 
   end(): void {
-    if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
+    endCoalesced(this.res);
   }
 }
 
