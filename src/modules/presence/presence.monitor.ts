@@ -88,6 +88,7 @@ export class HeartbeatMonitor {
   private readonly counters = { setups: 0, expiryEvents: 0, claimed: 0, reaped: 0, sweeps: 0 };
   private reapTimer: NodeJS.Timeout | undefined;
   private reaping = false;
+  private nextBatch: ExpiryBatch | undefined;
 
   constructor(private readonly options: HeartbeatMonitorOptions) {
     this.channel = expiredEventsChannel(options.db);
@@ -276,18 +277,41 @@ export class HeartbeatMonitor {
     void this.handle(Number(match[1]), 'event');
   }
 
+  /**
+   * Expiries heard of in one turn of the event loop (a reap, a burst of keyspace events) are
+   * handled together: one MySQL statement for all of them instead of one each, which queued
+   * behind each other when many keys expired at once.
+   */
   private handle(userId: number, source: ExpiryOutcome['source']): Promise<void> {
-    const task: Promise<void> = this.options.presence
-      .expire(userId)
-      .then((claimed) => {
-        if (claimed) this.counters.claimed += 1;
-        for (const listener of this.listeners) listener({ userId, claimed, source });
-      })
-      .catch((error: unknown) => {
-        this.options.log.error({ err: error, userId }, 'failed to handle a presence expiry');
-      })
-      .finally(() => this.inFlight.delete(task));
+    let batch = this.nextBatch;
+    if (!batch) {
+      const created: ExpiryBatch = { sources: new Map(), done: new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.runBatch(created)) };
+      batch = this.nextBatch = created;
+    }
+    if (!batch.sources.has(userId)) batch.sources.set(userId, source);
+    const task = batch.done;
     this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
     return task;
   }
+
+  private async runBatch(batch: ExpiryBatch): Promise<void> {
+    if (this.nextBatch === batch) this.nextBatch = undefined;
+    const userIds = [...batch.sources.keys()];
+    try {
+      const claimed = await this.options.presence.expireMany(userIds);
+      this.counters.claimed += claimed.size;
+      for (const [userId, source] of batch.sources) {
+        for (const listener of this.listeners) listener({ userId, claimed: claimed.has(userId), source });
+      }
+    } catch (error) {
+      this.options.log.error({ err: error, userIds }, 'failed to handle presence expiries');
+    }
+  }
+}
+
+interface ExpiryBatch {
+  /** The users to claim, each with where it was first heard of. */
+  sources: Map<number, ExpiryOutcome['source']>;
+  done: Promise<void>;
 }

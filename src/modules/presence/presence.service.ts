@@ -55,17 +55,28 @@ export class PresenceService {
    * (over all instances) that claimed it and therefore recorded and published the change.
    */
   async expire(userId: number, at = new Date()): Promise<boolean> {
-    const { claimed, dueAt } = await this.store.claimExpired(userId, at);
-    if (claimed) {
-      // The claim is made: friends must hear of it even if MySQL is briefly unavailable.
-      await this.store.recordExpired(userId, at).catch((error: unknown) => {
-        this.log.error({ err: error, userId }, 'could not record an expired presence in MySQL');
-      });
-      // `at` is when the user actually went offline: the moment the key was due to expire.
-      await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() });
-      this.log.debug({ userId }, 'user offline: heartbeat expired');
-    }
-    return claimed;
+    return (await this.expireMany([userId], at)).has(userId);
+  }
+
+  /**
+   * expire() for the users whose keys expired together: each is claimed on its own (atomic),
+   * and the claimed ones are recorded in MySQL with one statement before their friends hear.
+   * Returns the users this caller claimed.
+   */
+  async expireMany(userIds: readonly number[], at = new Date()): Promise<Set<number>> {
+    const claims = await Promise.all(userIds.map(async (userId) => ({ userId, ...(await this.store.claimExpired(userId, at)) })));
+    const claimed = claims.filter((claim) => claim.claimed);
+    if (claimed.length === 0) return new Set();
+    // The claims are made: friends must hear of them even if MySQL is briefly unavailable.
+    await this.store.recordExpired(claimed.map((claim) => claim.userId), at).catch((error: unknown) => {
+      this.log.error({ err: error, userIds: claimed.map((claim) => claim.userId) }, 'could not record expired presences in MySQL');
+    });
+    // `at` of the change is when the user actually went offline: the moment the key was due to expire.
+    await Promise.all(
+      claimed.map(({ userId, dueAt }) => this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: dueAt ?? at.getTime() })),
+    );
+    this.log.debug({ userIds: claimed.map((claim) => claim.userId) }, 'users offline: heartbeat expired');
+    return new Set(claimed.map((claim) => claim.userId));
   }
 
   /** Keeps the user online; a heartbeat after going offline brings them back online (and says so). */

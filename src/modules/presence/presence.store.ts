@@ -160,12 +160,14 @@ export class PresenceStore {
     return Date.now() + this.ttlS * 1000;
   }
 
-  /** MySQL side of a claimed expiry: is_online false, last_seen_at stamped. */
-  async recordExpired(userId: number, at: Date): Promise<void> {
-    await this.users.setOnline(userId, false, at);
+  /** MySQL side of claimed expiries (one statement for all): is_online false, last_seen_at stamped. */
+  async recordExpired(userIds: readonly number[], at: Date): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.users.setOfflineMany(userIds, at);
     // A login racing with the claim may have written is_online=true before this write landed;
-    // Redis is the truth, so put MySQL back if the user is online again by now.
-    if ((await this.redis.exists(onlineKey(userId))) === 1) await this.users.setOnline(userId, true);
+    // Redis is the truth, so put MySQL back for those online again by now.
+    const flags = await this.onlineFlags(userIds);
+    await Promise.all(userIds.filter((userId) => flags.get(userId)).map((userId) => this.users.setOnline(userId, true)));
   }
 
   /** Members of `online_users` whose online key is gone (expiries nobody handled), batch by batch. */

@@ -48,6 +48,11 @@ export class UserService {
     return this.store.setOnline(id, isOnline, lastSeenAt);
   }
 
+  /** setOnline(id, false, lastSeenAt) for many users in one statement. */
+  setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<unknown> {
+    return this.store.setOfflineMany(ids, lastSeenAt);
+  }
+
   /**
    * A user as `viewerId` sees them (their own profile included): the email only for themself
    * and friends. Unknown, inactive and blocked-either-way users are all the same 404, never a

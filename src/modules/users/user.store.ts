@@ -87,6 +87,10 @@ export class UserStore {
     });
   }
 
+  setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<unknown> {
+    return this.db.user.updateMany({ where: { id: { in: [...ids] } }, data: { isOnline: false, lastSeenAt } });
+  }
+
   /**
    * The users among `ids` that `viewerId` may see (active, not blocked either way), with whether
    * each is the viewer's friend: one query on the primary key.
