@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import fp from 'fastify-plugin';
 import type { Redis, Result } from 'ioredis';
 import { type AppError, rateLimited } from '../lib/errors.ts';
+import { extractToken } from './auth.ts';
 import type { RateLimitName } from './metrics.ts';
 
 /**
@@ -54,6 +55,12 @@ export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId
 declare module 'fastify' {
   interface FastifyInstance {
     abuseLimits: AbuseLimits;
+    /**
+     * For `authenticate` when it refuses a token: counts the call against the client's address,
+     * as an anonymous call (such a request never reaches the route's API limit), then throws
+     * 429 when that is over API_RATE_PER_IP, else `error`.
+     */
+    refusedAuthentication(request: FastifyRequest, error: unknown): Promise<never>;
   }
 }
 
@@ -357,6 +364,9 @@ function isUnlimited(request: FastifyRequest): boolean {
   return isUnlimitedUrl(request.routeOptions.url ?? request.url);
 }
 
+/** Anonymous calls are counted first (see `countAnonymousCalls`): the route's hook skips them. */
+const countedEarly = new WeakSet<FastifyRequest>();
+
 /** The API rate key: the signed-in user, else the client's address. */
 function apiRateKey(request: FastifyRequest): string {
   return request.auth ? `user:${request.auth.userId}` : `ip:${normalizeIP(request.ip)}`;
@@ -381,7 +391,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     max: (_request, key) => (key.startsWith('user:') ? config.API_RATE_PER_USER : config.API_RATE_PER_IP),
     // Redis out of reach: let the call through at once rather than after the command times out
     // (the route's own use of Redis answers 503 if it needs it).
-    allowList: (request) => isUnlimited(request) || redis.status !== 'ready',
+    allowList: (request) => isUnlimited(request) || countedEarly.has(request) || redis.status !== 'ready',
     skipOnError: true,
     onExceeded: () => metrics.rateLimited('api'),
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
@@ -394,6 +404,8 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
           : `Too many requests: at most ${context.max} a minute from one address without signing in`,
       ),
   });
+
+  countAnonymousCalls(app);
 
   const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
   const roomCreations = new SlidingWindowLimiter(redis, 'room-creations', config.ROOM_CREATE_PER_HOUR, HOUR_MS);
@@ -443,6 +455,43 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
 
   app.addHook('onClose', async () => {
     await Promise.all([sockets.stop(), streams.stop()]);
+  });
+}
+
+/**
+ * A call that `authenticate` refuses never reaches the route's API limit (its hook runs after
+ * authentication), so a flood without a token or with a forged one would go uncounted. Both are
+ * counted against the client's address in the same @fastify/rate-limit counter as other
+ * anonymous calls (API_RATE_PER_IP): one without any token here, before the route's hooks;
+ * one with a token that fails verification by `refusedAuthentication`, which `authenticate` calls.
+ */
+function countAnonymousCalls(app: FastifyInstance): void {
+  // No options: the plugin's own store, key (the address, as `request.auth` is null) and limits.
+  const anonymousCall = app.createRateLimit();
+  const refuseWhenOver = async (request: FastifyRequest): Promise<void> => {
+    const verdict = await anonymousCall(request);
+    // Only now: the allow-list of that same call would otherwise let it through uncounted.
+    countedEarly.add(request);
+    if (verdict.isAllowed || !verdict.isExceeded) return;
+    app.metrics.rateLimited('api');
+    throw rateLimited(verdict.ttlInSeconds, `Too many requests: at most ${verdict.max} a minute from one address without signing in`);
+  };
+
+  // The routes the API limit covers: those declared from here on (as @fastify/rate-limit's own hook).
+  const limitedRoutes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) limitedRoutes.add(`${method} ${route.url}`);
+  });
+  const isLimitedRoute = (request: FastifyRequest) =>
+    !isUnlimited(request) && limitedRoutes.has(`${request.method} ${request.routeOptions.url}`);
+
+  app.addHook('onRequest', async (request) => {
+    if (extractToken(request) === undefined && isLimitedRoute(request)) await refuseWhenOver(request);
+  });
+
+  app.decorate('refusedAuthentication', async (request: FastifyRequest, error: unknown): Promise<never> => {
+    if (!countedEarly.has(request) && isLimitedRoute(request)) await refuseWhenOver(request);
+    throw error;
   });
 }
 

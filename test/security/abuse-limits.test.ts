@@ -1,5 +1,6 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyLimiter } from '../../src/plugins/abuse-limits.ts';
@@ -160,6 +161,58 @@ describe('anonymous API calls per address (API_RATE_PER_IP, default 1200 a minut
     // A signed-in user on that address counts as themself.
     const [user] = await makeUsers(app, 1, 'lim_ip');
     expect((await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })).statusCode).toBe(200);
+  });
+});
+
+describe('calls refused by authentication count against the address (API_RATE_PER_IP)', () => {
+  let app: App;
+  const LIMIT = 20;
+  beforeAll(async () => {
+    app = await createTestApp({ ...DEFAULT_LIMITS, API_RATE_PER_IP: String(LIMIT) });
+  });
+  afterAll(async () => app?.close());
+
+  const freshAddress = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+  const forged = createSigner({ key: 'not-the-server-secret-0123456789abcdef', algorithm: 'HS256' });
+  const forgedToken = () => forged({ sub: '1', jti: randomUUID(), iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 });
+
+  it('a client forging tokens gets 429 like an anonymous flood, on REST and WebSocket routes', async () => {
+    const address = freshAddress();
+    const forgedCall = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: address });
+    const answers = await pooled(Array.from({ length: LIMIT }, (_, i) => () => forgedCall(i % 2 ? '/api/chat-rooms' : '/api/auth/me')), 10);
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(LIMIT).fill(401));
+    expect(answers[0]!.json()).toMatchObject({ error: 'invalid_token' });
+
+    const refused = await forgedCall('/api/chat-rooms');
+    expectRateLimited(refused, 60);
+    expect(refused.json().message).toContain(String(LIMIT));
+    // A garbage token and the socket route are refused the same way.
+    expectRateLimited(await app.inject({ url: '/api/chat-rooms/unread', headers: { authorization: 'Bearer not.a.jwt' }, remoteAddress: address }), 60);
+    expectRateLimited(await app.inject({ url: `/ws/chat?token=${forgedToken()}`, remoteAddress: address }), 60);
+    // A real user on that address counts as themself; another address is not affected.
+    const [user] = await makeUsers(app, 1, 'lim_forge');
+    expect((await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: freshAddress() })).statusCode).toBe(401);
+  });
+
+  it('calls without a token to routes that need one, forged tokens and anonymous calls share one count per address', async () => {
+    const address = freshAddress();
+    const kinds = [
+      () => app.inject({ url: '/api/chat-rooms', remoteAddress: address }),
+      () => app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: address }),
+      () => app.inject({ method: 'POST', url: '/api/auth/login/json', payload: {}, remoteAddress: address }),
+    ];
+    const answers = await pooled(Array.from({ length: LIMIT }, (_, i) => kinds[i % kinds.length]!), 10);
+    expect(answers.filter((res) => res.statusCode === 429)).toHaveLength(0);
+    for (const kind of kinds) expectRateLimited(await kind(), 60);
+    // Probes are never limited, and unknown paths are answered as before (404).
+    expect((await app.inject({ url: '/api/health/live', remoteAddress: address })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/no-such-route', remoteAddress: address })).statusCode).toBe(404);
+    // Counted once each: the count in Redis is exactly what was asked.
+    const ttl = await app.redis.pttl(`abuse:api:ip:${address}`);
+    expect(Number(await app.redis.get(`abuse:api:ip:${address}`))).toBe(LIMIT + kinds.length);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 });
 
