@@ -26,12 +26,18 @@ import type { RateLimitName } from './metrics.ts';
 /** The verdict on one action: allowed, or refused with the 429 to answer. */
 export type LimitDecision = { allowed: true } | { allowed: false; error: AppError };
 
+/**
+ * The verdict on one message: when allowed, `giveBack` returns its token (for a resend of a
+ * stored message, which sends nothing new: it never uses up the budget). Never rejects.
+ */
+export type MessageDecision = { allowed: true; giveBack: () => void } | { allowed: false; error: AppError };
+
 /** A slot of a concurrency limit (a socket, a stream): `release` frees it (idempotent). */
 export type SlotDecision = { allowed: true; release: () => void } | { allowed: false; error: AppError };
 
 export interface AbuseLimits {
   /** One message sent, over REST or WebSocket (MESSAGE_RATE_PER_USER a second, bursts of MESSAGE_BURST_PER_USER). */
-  message(userId: number): Promise<LimitDecision>;
+  message(userId: number): Promise<MessageDecision>;
   /** One room about to be created: a group or a new direct room (ROOM_CREATE_PER_HOUR). */
   roomCreation(userId: number): Promise<LimitDecision>;
   /** One WebSocket about to be accepted (MAX_SOCKETS_PER_USER open at once). */
@@ -67,6 +73,7 @@ declare module 'fastify' {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     abuseTokenBucket(key: string, ratePerS: number, burst: number): Result<[number, number], Context>;
+    abuseTokenReturn(key: string, burst: number): Result<number, Context>;
     abuseSlidingLog(key: string, limit: number, windowMs: number, member: string): Result<[number, number], Context>;
     abuseLeaseAcquire(key: string, max: number, leaseMs: number, member: string): Result<number, Context>;
     abuseLeaseRenew(key: string, leaseMs: number, ...members: string[]): Result<number, Context>;
@@ -102,6 +109,17 @@ end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}`;
+
+/**
+ * KEYS[1] the bucket; ARGV: burst. Puts one token back (never above the burst). A bucket gone
+ * meanwhile has expired full: nothing to return. Returns 1 when a token was put back.
+ */
+const TOKEN_RETURN_LUA = `local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens == nil then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
+return 1`;
 
 /**
  * KEYS[1] the log; ARGV: limit, window (ms), a unique member. Returns {1, 0} when the action
@@ -150,6 +168,7 @@ return #ARGV - 1`;
 function defineScripts(redis: Redis): void {
   if (typeof redis.abuseTokenBucket === 'function') return;
   redis.defineCommand('abuseTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+  redis.defineCommand('abuseTokenReturn', { numberOfKeys: 1, lua: TOKEN_RETURN_LUA });
   redis.defineCommand('abuseSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA });
   redis.defineCommand('abuseLeaseAcquire', { numberOfKeys: 1, lua: LEASE_ACQUIRE_LUA });
   redis.defineCommand('abuseLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW_LUA });
@@ -197,8 +216,17 @@ export class TokenBucketLimiter {
 
   /** Takes a token; refused with the milliseconds until the next one. */
   async take(userId: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    const [allowed, waitMs] = await this.redis.abuseTokenBucket(`${KEY_PREFIX}${this.name}:${userId}`, this.ratePerS, this.burst);
+    const [allowed, waitMs] = await this.redis.abuseTokenBucket(this.key(userId), this.ratePerS, this.burst);
     return { allowed: allowed === 1, retryAfterMs: waitMs };
+  }
+
+  /** Returns a token taken by `take`. */
+  async giveBack(userId: number): Promise<void> {
+    await this.redis.abuseTokenReturn(this.key(userId), this.burst);
+  }
+
+  private key(userId: number): string {
+    return `${KEY_PREFIX}${this.name}:${userId}`;
   }
 }
 
@@ -441,10 +469,18 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     return { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
   };
 
+  const message = async (userId: number): Promise<MessageDecision> => {
+    const decision = await decide(userId, 'message', () => messages.take(userId), () =>
+      `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`);
+    if (!decision.allowed) return decision;
+    const giveBack = () => {
+      messages.giveBack(userId).catch((error: unknown) => warnings.warn('message_return', { err: error, userId }, 'could not give a message token back'));
+    };
+    return { allowed: true, giveBack };
+  };
+
   const limits: AbuseLimits = {
-    message: (userId) =>
-      decide(userId, 'message', () => messages.take(userId), () =>
-        `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`),
+    message,
     roomCreation: (userId) =>
       decide(userId, 'room_create', () => roomCreations.take(userId), () =>
         `Too many rooms created: at most ${config.ROOM_CREATE_PER_HOUR} an hour`),

@@ -265,6 +265,48 @@ describe('messages per user, REST and WebSocket together (default 20 a second, b
   });
 });
 
+describe('resends of a stored message (same client_message_id)', () => {
+  // A bucket that refills slowly (1 a second, bursts of 5), so that the resends below outrun it.
+  let slowA: Server;
+  let slowB: Server;
+  beforeAll(async () => {
+    const slowBucket = { ...DEFAULT_LIMITS, MESSAGE_RATE_PER_USER: '1', MESSAGE_BURST_PER_USER: '5' };
+    [slowA, slowB] = await Promise.all([startTestServer(slowBucket), startTestServer(slowBucket)]);
+  });
+  afterAll(async () => {
+    await Promise.all([slowA?.app.close(), slowB?.app.close()]);
+  });
+
+  it('never use up the message budget, over REST and WebSocket on both instances', async () => {
+    const [sender, peer] = await makeUsers(slowA.app, 2, 'lim_resend');
+    const room = await createGroup(slowA.app, sender!, { name: 'resends', member_ids: [peer!.id] });
+    const send = (server: Server, payload: object) => call(server, sender!, 'POST', `/api/messages/${room.id}`, payload);
+    const first = await send(slowA, { content: 'once', client_message_id: 'resent-1' });
+    expect(first.statusCode).toBe(201);
+    const original = first.json().message;
+
+    // Six times the burst in resends, one after another (a token is given back once the send
+    // has found the stored message: resends all at once could still find the bucket empty).
+    const resends = [];
+    for (let i = 0; i < 20; i += 1) resends.push(await send(i % 2 === 0 ? slowA : slowB, { content: 'once', client_message_id: 'resent-1' }));
+    expect(resends.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+    expect(new Set(resends.map((res) => res.json().message.id))).toEqual(new Set([original.id]));
+    const ws = await connect(slowB, sender!);
+    for (let i = 0; i < 10; i += 1) {
+      ws.send({ type: 'message', room_id: room.id, content: 'once', temp_id: 'resent-1' });
+      const answer = await ws.next((frame) => frame.type === 'ack' || frame.type === 'error');
+      expect(answer).toMatchObject({ type: 'ack', temp_id: 'resent-1', message: { id: original.id } });
+    }
+
+    // What is left of the burst still sends new messages, and the budget still holds.
+    const fresh = await Promise.all(Array.from({ length: 8 }, (_, i) => send(slowB, { content: `new ${i}`, client_message_id: `new-${i}` })));
+    const created = fresh.filter((res) => res.statusCode === 201).length;
+    expect(created).toBeGreaterThanOrEqual(4);
+    expect(created).toBeLessThan(8);
+    expect(fresh.filter((res) => res.statusCode !== 201).map((res) => res.statusCode)).toEqual(Array(8 - created).fill(429));
+  });
+});
+
 describe('rooms created per user (ROOM_CREATE_PER_HOUR, default 30)', () => {
   it('counts groups and new direct rooms over both instances; an existing direct room still opens', async () => {
     const [creator, peer, newPeer, friend] = await makeUsers(a.app, 4, 'lim_room');
