@@ -17,6 +17,7 @@
  *   npm run bench:flood                       # 20 s of flood
  *   npm run bench:flood -- --quick            # 8 s
  *   npm run bench:flood -- --cpu-prof         # also a CPU profile of instance A, summarised
+ *   npm run bench:flood -- --concurrency-per-user 1000   # API_CONCURRENCY_PER_USER out of the way ("before")
  *   npm run bench:flood -- --json out.json
  */
 import { spawn } from 'node:child_process';
@@ -43,6 +44,8 @@ const WS_SENDERS = 4;
 const PROBE_EVERY_MS = 50;
 const JSON_OUT = argValue('json');
 const CPU_PROF = hasFlag('cpu-prof');
+/** API_CONCURRENCY_PER_USER for both instances (default: the server's own default). */
+const CONCURRENCY_PER_USER = argValue('concurrency-per-user');
 const TARGET_HEALTH_MS = 100;
 const TARGET_OTHERS_P99_MS = 250;
 
@@ -55,6 +58,7 @@ const DEFAULT_LIMITS = {
   ROOM_CREATE_PER_HOUR: '30',
   MAX_SOCKETS_PER_USER: '20',
   MAX_STREAMS_PER_USER: '10',
+  ...(CONCURRENCY_PER_USER ? { API_CONCURRENCY_PER_USER: CONCURRENCY_PER_USER } : {}),
 };
 
 /** What the flooding process is told (as JSON in a file). */
@@ -81,6 +85,8 @@ interface FloodReport {
   wsRateLimited: number;
   wsOther: number;
   wsClosed: number;
+  /** Unexpected answers, by REST status (0: no answer) or WebSocket error code. */
+  unexpected: Record<string, number>;
 }
 
 export interface FloodResult {
@@ -119,8 +125,9 @@ async function runFlooder(planFile: string): Promise<void> {
   const report: FloodReport = {
     roomsCalls: 0, rooms429: 0, roomsOther: 0,
     restSent: 0, restCreated: [], rest429: 0, restOther: 0,
-    wsSent: 0, wsAcked: [], wsRateLimited: 0, wsOther: 0, wsClosed: 0,
+    wsSent: 0, wsAcked: [], wsRateLimited: 0, wsOther: 0, wsClosed: 0, unexpected: {},
   };
+  const unexpected = (what: string) => (report.unexpected[what] = (report.unexpected[what] ?? 0) + 1);
   const [baseA, baseB] = plan.bases;
   const sockets = await Promise.all(
     Array.from({ length: WS_SENDERS }, (_, i) => openSocket(`${(i % 2 === 0 ? baseB : baseA).replace(/^http/, 'ws')}/ws/chat?token=${plan.senderToken}`)),
@@ -131,7 +138,10 @@ async function runFlooder(planFile: string): Promise<void> {
       const frame = JSON.parse(data.toString()) as { type: string; code?: string; message?: { id: string } };
       if (frame.type === 'ack' && frame.message) report.wsAcked.push(frame.message.id);
       else if (frame.type === 'error' && frame.code === 'RATE_LIMITED') report.wsRateLimited += 1;
-      else if (frame.type === 'error') report.wsOther += 1;
+      else if (frame.type === 'error') {
+        report.wsOther += 1;
+        unexpected(`ws ${frame.code ?? '?'}`);
+      }
     });
   }
   process.stdout.write('ready\n');
@@ -143,7 +153,10 @@ async function runFlooder(planFile: string): Promise<void> {
       const status = await fetch(`${baseA}/api/chat-rooms?limit=100`, { headers: { authorization: `Bearer ${plan.roomsToken}` } }).then(readStatus, () => 0);
       report.roomsCalls += 1;
       if (status === 429) report.rooms429 += 1;
-      else if (status !== 200) report.roomsOther += 1;
+      else if (status !== 200) {
+        report.roomsOther += 1;
+        unexpected(`rooms ${status}`);
+      }
     }
   };
   const restLoop = async (i: number) => {
@@ -158,7 +171,10 @@ async function runFlooder(planFile: string): Promise<void> {
       const body = res ? ((await res.json().catch(() => ({}))) as { message?: { id: string } }) : {};
       if (res?.status === 201 && body.message) report.restCreated.push(body.message.id);
       else if (res?.status === 429) report.rest429 += 1;
-      else report.restOther += 1;
+      else {
+        report.restOther += 1;
+        unexpected(`send ${res?.status ?? 0}`);
+      }
     }
   };
   // At the per-connection frame rate (20 a second): what is refused is the user's message bucket.
@@ -420,7 +436,8 @@ function printResult(result: FloodResult, report: FloodReport): void {
   console.log('');
   console.log(`load average at the end: ${result.loadAverage.join(', ')} (${os.availableParallelism()} cores)`);
   console.log(`flood: ${flood.roomsCalls} GET /api/chat-rooms?limit=100 (${flood.rooms429} × 429, ${flood.roomsOther} other); ` +
-    `${flood.messageSends} message sends (REST ${report.restSent}, WS ${report.wsSent}): ${flood.message429} refused, ${flood.messageOther} other errors, ${report.wsClosed} sockets closed`);
+    `${flood.messageSends} message sends (REST ${report.restSent}, WS ${report.wsSent}): ${flood.message429} refused, ${flood.messageOther} other errors, ${report.wsClosed} sockets closed` +
+    (Object.keys(report.unexpected).length > 0 ? `; unexpected: ${JSON.stringify(report.unexpected)}` : ''));
   console.log(`other users' GET /api/chat-rooms on A: ${others.requests} requests, p50 ${others.p50} ms, p99 ${others.p99} ms, max ${others.max} ms, ${others.errors} errors`);
   console.log('');
   console.log('| /api/health/live | probes | p50 ms | p99 ms | max ms | ≥ 100 ms | errors |');

@@ -54,6 +54,8 @@ export interface AbuseLimits {
 export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId: number, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const slot = await limits.stream(userId);
   if (!slot.allowed) throw slot.error;
+  // A stream lasts: from now on the stream limit counts it, not the user's request lanes.
+  laneLeavers.get(request)?.();
   reply.raw.once('close', slot.release);
   if (request.raw.socket.destroyed) slot.release();
 }
@@ -380,6 +382,119 @@ export class ConcurrencyLimiter {
   }
 }
 
+/**
+ * A request's place in its user's lanes: `ready` resolves true once it may run, false if it left
+ * the line first; `leave` (idempotent) frees its lane or takes it out of the line.
+ */
+export interface LaneTicket {
+  ready: Promise<boolean>;
+  leave: () => void;
+}
+
+interface UserLanes {
+  running: number;
+  waiting: ((admitted: boolean) => void)[];
+}
+
+/**
+ * At most `maxRunning` requests of one user are handled at once by this instance; the next ones
+ * wait their turn in arrival order, and beyond `maxWaiting` waiting ones more are refused. It
+ * shapes how much of this process one user occupies at a time: a flood of heavy calls by one
+ * user (issue 11: 24 loops of a 100-room list) keeps a few lanes of the event loop instead of
+ * all of it, so other users' requests and health probes are answered in between. In memory: it
+ * is about this process's event loop, not a budget shared by instances (that is the API limit).
+ */
+export class UserRequestLanes {
+  private readonly users = new Map<number, UserLanes>();
+
+  constructor(
+    private readonly maxRunning: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /** A ticket for one request, or undefined when too many of the user's requests already wait. */
+  enter(userId: number): LaneTicket | undefined {
+    let lanes = this.users.get(userId);
+    if (!lanes) {
+      lanes = { running: 0, waiting: [] };
+      this.users.set(userId, lanes);
+    }
+    if (lanes.running < this.maxRunning) {
+      lanes.running += 1;
+      return { ready: Promise.resolve(true), leave: this.leaver(userId, lanes, () => true) };
+    }
+    if (lanes.waiting.length >= this.maxWaiting) return undefined;
+    let admitted = false;
+    let answer: (admitted: boolean) => void = () => {};
+    const ready = new Promise<boolean>((resolve) => {
+      answer = (value) => {
+        admitted = value;
+        resolve(value);
+      };
+    });
+    const queue = lanes.waiting;
+    queue.push(answer);
+    const leave = this.leaver(userId, lanes, () => {
+      if (admitted) return true;
+      // Gone before its turn (the client closed): out of the line, holding no lane.
+      queue.splice(queue.indexOf(answer), 1);
+      answer(false);
+      return false;
+    });
+    return { ready, leave };
+  }
+
+/** Requests of `userId` running now (tests, diagnostics). */
+  runningOf(userId: number): number {
+    return this.users.get(userId)?.running ?? 0;
+  }
+
+  /** Frees the lane (handing it to the next in line) if `holdsLane()` says the ticket held one. */
+  private leaver(userId: number, lanes: UserLanes, holdsLane: () => boolean): () => void {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (!holdsLane()) return;
+      const next = lanes.waiting.shift();
+      if (next) return next(true);
+      lanes.running -= 1;
+      if (lanes.running === 0 && lanes.waiting.length === 0) this.users.delete(userId);
+    };
+  }
+}
+
+/** How many of one user's requests may wait for a lane, per allowed running one. */
+const WAITING_PER_LANE = 25;
+/** Requests freeing their lane early (streams that outlive their request), by request. */
+const laneLeavers = new WeakMap<FastifyRequest, () => void>();
+
+/**
+ * Puts every signed-in request of the routes declared from here on into its user's lanes (after
+ * authentication and the API limit, so a refusal never waits). WebSocket upgrades leave the HTTP
+ * server at once and are not counted; SSE streams leave their lane once their stream slot is taken.
+ */
+function requestLanes(app: FastifyInstance): void {
+  const perUser = app.config.API_CONCURRENCY_PER_USER;
+  const lanes = new UserRequestLanes(perUser, perUser * WAITING_PER_LANE);
+  const takeLane = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!request.auth || isUnlimited(request)) return;
+    const ticket = lanes.enter(request.auth.userId);
+    if (!ticket) {
+      app.metrics.rateLimited('api');
+      throw rateLimited(1, `Too many requests at once: at most ${perUser} at a time, ${perUser * WAITING_PER_LANE} more waiting`);
+    }
+    reply.raw.once('close', ticket.leave);
+    laneLeavers.set(request, ticket.leave);
+    // Closed while waiting: nobody is left to answer, so the request goes no further.
+    if (!(await ticket.ready)) throw rateLimited(1, 'The request was closed while it waited for its turn');
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.websocket) return;
+    route.onRequest = [route.onRequest ?? []].flat().concat(takeLane);
+  });
+}
+
 /** Health probes are never limited (a flood must not make an instance look dead). */
 const UNLIMITED_PREFIXES = ['/api/health'];
 
@@ -434,6 +549,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
   });
 
   countAnonymousCalls(app);
+  requestLanes(app);
 
   const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
   const roomCreations = new SlidingWindowLimiter(redis, 'room-creations', config.ROOM_CREATE_PER_HOUR, HOUR_MS);

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyLimiter } from '../../src/plugins/abuse-limits.ts';
+import { ConcurrencyLimiter, UserRequestLanes } from '../../src/plugins/abuse-limits.ts';
 import { type App, createTestApp, startTestServer } from '../helpers/app.ts';
 import { createGroup, eventually, makeUsers, openDirect } from '../helpers/rooms.ts';
 import { makeFriends } from '../helpers/social.ts';
@@ -461,6 +461,66 @@ describe('open streams per user (MAX_STREAMS_PER_USER, default 10)', () => {
     await eventuallyAsync(async () => (await stream(b, user!)) instanceof SseClient);
     const full = await stream(a, user!);
     expect(full instanceof SseClient ? 200 : full.status).toBe(429);
+  });
+});
+
+describe('requests of one user at once (API_CONCURRENCY_PER_USER, default 4 per instance)', () => {
+  it('UserRequestLanes: runs a few at a time in arrival order, hands a freed lane to the next, drops one that left the line, refuses beyond the line', async () => {
+    const lanes = new UserRequestLanes(2, 2);
+    const [first, second, third, fourth] = [lanes.enter(7)!, lanes.enter(7)!, lanes.enter(7)!, lanes.enter(7)!];
+    expect(lanes.enter(7)).toBeUndefined();
+    expect(lanes.enter(8)).toBeDefined();
+    expect(await first.ready).toBe(true);
+    expect(await second.ready).toBe(true);
+    let thirdRan = false;
+    void third.ready.then(() => (thirdRan = true));
+    fourth.leave();
+    expect(await fourth.ready).toBe(false);
+    await Promise.resolve();
+    expect(thirdRan).toBe(false);
+    first.leave();
+    first.leave();
+    expect(await third.ready).toBe(true);
+    expect(lanes.runningOf(7)).toBe(2);
+    second.leave();
+    third.leave();
+    expect(lanes.runningOf(7)).toBe(0);
+  });
+
+  let app: App;
+  beforeAll(async () => {
+    app = await createTestApp({ ...DEFAULT_LIMITS, API_CONCURRENCY_PER_USER: '1' });
+  });
+  afterAll(async () => app?.close());
+
+  it('lets the others wait their turn (all answered), refuses what the line cannot hold, and never holds up anyone else', async () => {
+    const [busy, other] = await makeUsers(app, 2, 'lim_lanes');
+    // One lane and 25 places in line: 40 at once are more than that.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => app.inject({ url: '/api/chat-rooms', headers: busy!.auth })));
+    const statuses = answers.map((res) => res.statusCode);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(26);
+    expect(statuses.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+    const refused = answers.find((res) => res.statusCode === 429);
+    if (refused) expectRateLimited(refused, 1);
+    // The same number at once as the line holds: every one answered.
+    const queued = await Promise.all(Array.from({ length: 20 }, () => app.inject({ url: '/api/chat-rooms', headers: busy!.auth })));
+    expect(queued.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+    expect((await app.inject({ url: '/api/chat-rooms', headers: other!.auth })).statusCode).toBe(200);
+  });
+
+  it('a stream leaves its lane once it is open (it is counted by MAX_STREAMS_PER_USER instead)', async () => {
+    const server = await startTestServer({ ...DEFAULT_LIMITS, API_CONCURRENCY_PER_USER: '1' });
+    try {
+      const [user] = await makeUsers(server.app, 1, 'lim_lane_sse');
+      const open = await openSse(`${server.baseUrl}/api/online-status/stream?token=${user!.token}`);
+      expect(open).toBeInstanceOf(SseClient);
+      if (open instanceof SseClient) streams.push(open);
+      const res = await fetch(`${server.baseUrl}/api/chat-rooms`, { headers: user!.auth, signal: AbortSignal.timeout(3000) });
+      expect(res.status).toBe(200);
+    } finally {
+      for (const open of streams.splice(0)) open.close();
+      await server.app.close();
+    }
   });
 });
 
