@@ -444,7 +444,7 @@ export class UserRequestLanes {
     return { ready, leave };
   }
 
-/** Requests of `userId` running now (tests, diagnostics). */
+  /** Requests of `userId` running now (tests, diagnostics). */
   runningOf(userId: number): number {
     return this.users.get(userId)?.running ?? 0;
   }
