@@ -18,6 +18,7 @@
  *   npm run bench:flood -- --quick            # 8 s
  *   npm run bench:flood -- --cpu-prof         # also a CPU profile of instance A, summarised
  *   npm run bench:flood -- --concurrency-per-user 1000   # API_CONCURRENCY_PER_USER out of the way ("before")
+ *   npm run bench:flood -- --server-node-args "--max-semi-space-size=64"
  *   npm run bench:flood -- --json out.json
  */
 import { spawn } from 'node:child_process';
@@ -44,6 +45,8 @@ const WS_SENDERS = 4;
 const PROBE_EVERY_MS = 50;
 const JSON_OUT = argValue('json');
 const CPU_PROF = hasFlag('cpu-prof');
+/** Extra Node flags for both servers, space-separated (`--max-semi-space-size=64`: GC experiments). */
+const SERVER_NODE_ARGS = (argValue('server-node-args') ?? '').split(' ').filter(Boolean);
 /** API_CONCURRENCY_PER_USER for both instances (default: the server's own default). */
 const CONCURRENCY_PER_USER = argValue('concurrency-per-user');
 const TARGET_HEALTH_MS = 100;
@@ -329,8 +332,8 @@ async function main(): Promise<void> {
   try {
     const users = await seed(db);
     const profileDir = path.join(workDir, 'profile');
-    servers.push(await startChatServer(db, DEFAULT_LIMITS, CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []));
-    servers.push(await startChatServer(db, DEFAULT_LIMITS));
+    servers.push(await startChatServer(db, DEFAULT_LIMITS, [...SERVER_NODE_ARGS, ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]));
+    servers.push(await startChatServer(db, DEFAULT_LIMITS, SERVER_NODE_ARGS));
     const bases: [string, string] = [`http://127.0.0.1:${servers[0]!.port}`, `http://127.0.0.1:${servers[1]!.port}`];
     const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });
     const now = Math.floor(Date.now() / 1000);
