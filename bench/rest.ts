@@ -7,6 +7,8 @@
  *   npm run bench:rest                    # 10 s per target
  *   npm run bench:rest -- --quick         # 3 s per target
  *   npm run bench:rest -- --json out.json
+ *   npm run bench:rest -- --profile dir   # CPU profiles instead: one fresh server per target
+ *                                         # under `node --cpu-prof`, top frames printed
  *
  * Targets: GET /api/friends/list (50 friends), GET /api/messages/:room_id first page served
  * from the Redis cache and the same 20 messages read from the store (a `before` cursor skips
@@ -20,12 +22,14 @@ import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { seedFriendships } from './lib/seed-social.ts';
 import { BENCH_JWT_SECRET, type BenchDatabase, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { formatSummary, profileIn, summarizeProfile } from './lib/cpu-profile.ts';
 import { argValue, cpuSecondsOf, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
+const PROFILE_DIR = argValue('profile');
 /** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
 const METRICS_ROUNDS = quick ? 3 : 12;
 const METRICS_ROUND_S = quick ? 2 : 3;
@@ -196,6 +200,29 @@ async function alternateRounds(
   };
 }
 
+/**
+ * Each GET target on a fresh server run under `node --cpu-prof` (the profile is written when it
+ * exits): a 2 s warm-up, then DURATION_S of load; the top frames are printed as Markdown.
+ */
+async function profileTargets(db: BenchDatabase, targets: readonly Target[], headers: Record<string, string>, dir: string): Promise<void> {
+  const sections: string[] = [];
+  for (const [i, target] of targets.entries()) {
+    if (target.method !== 'GET') continue;
+    const targetDir = path.join(dir, `target-${i}`);
+    const server = await startChatServer(db, {}, ['--cpu-prof', `--cpu-prof-dir=${targetDir}`]);
+    server.process.stdout?.removeAllListeners('data');
+    const base = `http://127.0.0.1:${server.port}`;
+    await load(base, target, headers, 2);
+    const loadStart = Date.now();
+    const result = await load(base, target, headers);
+    await stopProcess(server.process);
+    // The loaded seconds only: start-up (module loading) and the warm-up are left out.
+    const loadedMs = Date.now() - loadStart;
+    sections.push('', ...formatSummary(`${target.name}: ${round(result.rps, 0)} req/s while profiled`, summarizeProfile(profileIn(targetDir), 18, loadedMs)));
+  }
+  console.log(sections.join('\n'));
+}
+
 async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_rest', 12);
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
@@ -231,6 +258,7 @@ async function main(): Promise<void> {
       const response = await fetch(`${base}${target.path}`, { method: target.method, headers: { ...auth, 'content-type': 'application/json' }, ...(target.body ? { body: target.body() } : {}) });
       payloads.push({ method: target.method, url: target.barePath, status: response.status, body: await response.text() });
     }
+    if (PROFILE_DIR) return await profileTargets(db, targets, auth, path.resolve(PROFILE_DIR));
     const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
     writeFileSync(payloadFile, JSON.stringify(payloads));
     bare = await startProcess('bench/baseline-http-server.ts', { PAYLOADS_FILE: payloadFile }, /baseline listening on (\d+)/);
