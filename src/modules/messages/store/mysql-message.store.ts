@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
-import { utcDateTime } from '../../../db/mysql-url.ts';
+import { parseUtcDateTime, utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import { isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
@@ -88,8 +88,6 @@ interface RawMessageRow {
   reaction_count: bigint | number;
 }
 
-/** `2026-01-23 09:30:00.000` (UTC, as stored) → Date. */
-const utcDate = (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
 
 const REACTION_KIND_SET: ReadonlySet<string> = new Set(REACTION_KINDS);
 const USER_ID = /^[1-9][0-9]*$/;
@@ -123,10 +121,10 @@ function fromRawRow(row: RawMessageRow, pairs: { userId: number; reaction: React
     replyTo: row.reply_to,
     clientMessageId: row.client_message_id,
     isEdited: Boolean(row.is_edited),
-    editedAt: row.edited_at === null ? null : utcDate(row.edited_at),
+    editedAt: row.edited_at === null ? null : parseUtcDateTime(row.edited_at),
     isDeleted: Boolean(row.is_deleted),
     reactions: normalizeReactions(pairs),
-    createdAt: utcDate(row.created_at),
+    createdAt: parseUtcDateTime(row.created_at),
     version: row.version,
   };
 }
