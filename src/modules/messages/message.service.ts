@@ -215,7 +215,7 @@ export class MessageService implements RoomMessages {
         const fresh = await this.store.page(roomId, { limit: count });
         return { messages: await this.views.unsigned(fresh.messages), hasMore: fresh.hasMore };
       });
-      const nextCursor = page.hasMore && page.oldest ? cursorFor(page.oldest) : null;
+      const nextCursor = page.hasMore && page.oldestSeq !== undefined ? cursorFor({ seq: page.oldestSeq }) : null;
       const messageJson = page.messageJson.map((json) => this.views.signJson(json, grant));
       return new RawJson(`{"messages":[${messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`);
     }
