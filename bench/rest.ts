@@ -20,8 +20,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
+import { FRIENDS_OF_SQL } from '../src/modules/friends/friends.store.ts';
+import { parseCursor } from '../src/modules/messages/store/message-store.ts';
+import { PAGE_BEFORE_SQL } from '../src/modules/messages/store/mysql-message.store.ts';
+import type { SqlRoute } from './baseline-http-server.ts';
 import { seedFriendships } from './lib/seed-social.ts';
 import { BENCH_JWT_SECRET, type BenchDatabase, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { type RestResult, restTable } from './lib/rest-table.ts';
 import { formatSummary, profileIn, summarizeProfile } from './lib/cpu-profile.ts';
 import { argValue, cpuSecondsOf, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
@@ -36,15 +41,7 @@ const METRICS_ROUND_S = quick ? 2 : 3;
 /** The metrics server is scraped this often while it is loaded (Prometheus' default is 15 s). */
 const SCRAPE_EVERY_MS = 1000;
 
-export interface RestResult {
-  target: string;
-  requestsPerSecond: number;
-  p99: number;
-  bareRequestsPerSecond: number;
-  bareP99: number;
-  ratio: number;
-  errors: number;
-}
+export type { RestResult };
 
 export interface MetricsOverhead {
   target: string;
@@ -70,7 +67,11 @@ interface Target {
   path: string;
   barePath: string;
   body?: () => string;
+  /** The statement the endpoint runs when it reads MySQL, for the same-SQL ceiling at `/bare/sql/...`. */
+  sql?: Omit<SqlRoute, 'url'>;
 }
+
+const sqlPathOf = (target: Target) => target.barePath.replace('/bare/', '/bare/sql/');
 
 async function load(url: string, target: Target, headers: Record<string, string>, durationS = DURATION_S): Promise<{ rps: number; total: number; p99: number; errors: number }> {
   let settle: (result: autocannon.Result) => void = () => {};
@@ -86,14 +87,15 @@ async function load(url: string, target: Target, headers: Record<string, string>
     requests: [
       {
         method: target.method,
-        path: url.endsWith('/bare') ? target.barePath : target.path,
+        path: url.endsWith('/bare') ? target.barePath : url.endsWith('/bare-sql') ? sqlPathOf(target) : target.path,
         headers: { ...headers, 'content-type': 'application/json' },
         ...(target.body ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: target.body!() }) } : {}),
       },
     ],
   }, (error, result) => (error ? fail(error) : settle(result)));
   let seconds = 0;
-  instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${durationS}s`));
+  const side = url.endsWith('/bare') ? ' (bare)' : url.endsWith('/bare-sql') ? ' (same SQL)' : '';
+  instance.on('tick', () => progress(`  ${target.name}${side}: ${++seconds}/${durationS}s`));
   const result = await finished;
   endProgress();
   return { rps: result.requests.average, total: result.requests.total, p99: result.latency.p99, errors: result.errors + result.non2xx };
@@ -246,9 +248,21 @@ async function main(): Promise<void> {
     const cachedPath = `/api/messages/${roomId}?limit=20`;
     const uncachedPath = `/api/messages/${roomId}?limit=20&before=${newest.next_cursor}`;
     const targets: Target[] = [
-      { name: 'GET /api/friends/list (50 friends)', method: 'GET', path: '/api/friends/list', barePath: '/bare/friends' },
+      {
+        name: 'GET /api/friends/list (50 friends)',
+        method: 'GET',
+        path: '/api/friends/list',
+        barePath: '/bare/friends',
+        sql: { sql: FRIENDS_OF_SQL, params: [me, me, me, 50, 0] },
+      },
       { name: 'GET /api/messages/:room_id (cached first page)', method: 'GET', path: cachedPath, barePath: '/bare/messages-cached' },
-      { name: 'GET /api/messages/:room_id (uncached, from the store)', method: 'GET', path: uncachedPath, barePath: '/bare/messages-uncached' },
+      {
+        name: 'GET /api/messages/:room_id (uncached, from the store)',
+        method: 'GET',
+        path: uncachedPath,
+        barePath: '/bare/messages-uncached',
+        sql: { sql: PAGE_BEFORE_SQL, params: [roomId!, parseCursor(newest.next_cursor), 21] },
+      },
       { name: 'POST /api/messages/:room_id', method: 'POST', path: `/api/messages/${roomId}`, barePath: '/bare/messages-post', body: () => JSON.stringify({ content: 'bench message', client_message_id: randomUUID() }) },
     ];
 
@@ -261,13 +275,22 @@ async function main(): Promise<void> {
     if (PROFILE_DIR) return await profileTargets(db, targets, auth, path.resolve(PROFILE_DIR));
     const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
     writeFileSync(payloadFile, JSON.stringify(payloads));
-    bare = await startProcess('bench/baseline-http-server.ts', { PAYLOADS_FILE: payloadFile }, /baseline listening on (\d+)/);
+    const sqlRoutes: SqlRoute[] = targets.flatMap((target) => (target.sql ? [{ url: sqlPathOf(target), ...target.sql }] : []));
+    const sqlFile = path.join(path.dirname(payloadFile), 'sql-routes.json');
+    writeFileSync(sqlFile, JSON.stringify(sqlRoutes));
+    bare = await startProcess(
+      'bench/baseline-http-server.ts',
+      { PAYLOADS_FILE: payloadFile, SQL_ROUTES_FILE: sqlFile, DATABASE_URL: db.databaseUrl },
+      /baseline listening on (\d+)/,
+    );
 
     const results: RestResult[] = [];
     for (const target of targets) {
       const real = await load(base, target, auth);
       const ceiling = await load(`http://127.0.0.1:${bare.port}/bare`, target, {});
+      const sameSql = target.sql ? await load(`http://127.0.0.1:${bare.port}/bare-sql`, target, {}) : undefined;
       results.push({
+        ...(sameSql ? { sql: { requestsPerSecond: round(sameSql.rps, 0), p99: sameSql.p99, ratio: round((real.rps / sameSql.rps) * 100, 1) } } : {}),
         target: target.name,
         requestsPerSecond: round(real.rps, 0),
         p99: real.p99,
@@ -280,11 +303,7 @@ async function main(): Promise<void> {
     const cached = targets[1]!;
     const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
-    console.log('| endpoint | req/s | p99 ms | bare req/s | bare p99 ms | % of bare | errors |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (const r of results) {
-      console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`);
-    }
+    for (const line of restTable(results)) console.log(line);
     console.log('');
     console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
     console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');
