@@ -277,6 +277,14 @@ const inactiveAccount = () => invalidToken('The account behind this token does n
 
 const revokedKey = (jti: string) => `auth:revoked:${jti}`;
 
+/**
+ * Whether the query string can name `token` at all, so that the common query without it (a
+ * history cursor, a limit) is not parsed on every request. A `%` may spell the name encoded.
+ */
+function mayHoldToken(url: string, queryStart: number): boolean {
+  return url.includes('token=', queryStart) || url.includes('%', queryStart);
+}
+
 /** Token from `Authorization: Bearer`, else the `token` query parameter, else the `jwt_token` cookie. */
 export function extractToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -285,7 +293,7 @@ export function extractToken(request: FastifyRequest): string | undefined {
     if (match) return match[1];
   }
   const queryStart = request.url.indexOf('?');
-  if (queryStart !== -1) {
+  if (queryStart !== -1 && mayHoldToken(request.url, queryStart)) {
     const fromQuery = new URLSearchParams(request.url.slice(queryStart + 1)).get('token');
     if (fromQuery) return fromQuery;
   }

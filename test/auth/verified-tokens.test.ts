@@ -41,6 +41,16 @@ describe('verified tokens are cached, revocation and account state are not', () 
   });
 });
 
+describe('the token in the query string', () => {
+  it('is found however its name is spelled, and only looked for when the query can hold it', async () => {
+    const user = await createUser(a);
+    for (const query of [`token=${user.token}`, `x=1&token=${user.token}`, `%74oken=${user.token}`]) {
+      expect((await a.inject({ url: `/api/auth/me?${query}` })).statusCode, query).toBe(200);
+    }
+    expect((await a.inject({ url: '/api/auth/me?limit=1' })).statusCode).toBe(401);
+  });
+});
+
 describe('VerifiedTokens', () => {
   const auth = (exp: number) => ({ userId: 1, jti: `j${exp}`, expiresAt: exp });
 
