@@ -226,7 +226,9 @@ export class TokenService {
     const { auth, revokedKey: key } = this.verified.get(token) ?? this.verified.remember(token, this.decode(token));
     const known = this.accounts.knownActive(auth.userId);
     if (known === false) throw inactiveAccount();
-    const [revoked, active] = known ? [await this.isRevokedKey(key), true] : await Promise.all([this.isRevokedKey(key), this.accounts.isActive(auth.userId)]);
+    const [revoked, active] = known
+      ? [await this.isRevokedKey(key), true]
+      : await Promise.all([this.isRevokedKey(key), this.accounts.isActive(auth.userId)]);
     if (revoked) throw invalidToken('Token has been revoked');
     if (!active) throw inactiveAccount();
     return auth;
