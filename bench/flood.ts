@@ -32,7 +32,7 @@ import { Redis } from 'ioredis';
 import mariadb, { type Connection } from 'mariadb';
 import WebSocket from 'ws';
 import { parseMysqlUrl } from '../src/db/mysql-url.ts';
-import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
+import { summarizeStalls, type StallSummary } from './lib/cpu-profile.ts';
 import { BENCH_JWT_SECRET, BENCH_REDIS, type BenchDatabase, freshDatabase, seedUsers, startChatServer, stopProcess } from './lib/setup.ts';
 import { argValue, endProgress, hasFlag, percentile, progress, round, sleep } from './lib/stats.ts';
 
@@ -102,7 +102,7 @@ export interface FloodResult {
   clientLoopDelay: { p99: number; max: number };
   messages: { stored: number; acked: number; published: number; storedNotAcked: number; storedNotPublished: number; ackedNotStored: number };
   instancesRunning: number;
-  profile?: ProfileSummary;
+  profile?: StallSummary;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ async function main(): Promise<void> {
     if (CPU_PROF) {
       const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
       if (file) {
-        result.profile = summarizeProfile(path.join(profileDir, file));
+        result.profile = summarizeStalls(path.join(profileDir, file));
         console.log(`CPU profile of instance A: ${path.join(profileDir, file)}`);
       }
     }

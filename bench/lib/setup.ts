@@ -91,11 +91,8 @@ export async function seedGroupRooms(databaseUrl: string, userIds: readonly numb
   }
 }
 
-/**
- * Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening
- * line. `nodeArgs` are Node's own flags (`--cpu-prof`, which NODE_OPTIONS does not take).
- */
-export function startProcess(script: string, env: Record<string, string>, listening: RegExp, nodeArgs: string[] = []): Promise<{ process: ChildProcess; port: number }> {
+/** Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening line. */
+export function startProcess(script: string, env: Record<string, string>, listening: RegExp, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -129,7 +126,7 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
  * production settings and info logs (the access line per request is part of the cost measured).
  */
-export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ process: ChildProcess; port: number }> {
+export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
   return startProcess('src/server.ts', {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
