@@ -23,5 +23,11 @@ if (!stale) {
 }
 console.log('[web] building the web client (web/ → web/dist)');
 const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-const result = spawnSync(process.execPath, [vite, 'build', '--config', path.join(root, 'web', 'vite.config.ts')], { cwd: root, stdio: 'inherit' });
+// Always React's production build: Vite keeps an inherited NODE_ENV (vitest sets `test`), which
+// would bundle React's development build at twice the size.
+const result = spawnSync(process.execPath, [vite, 'build', '--config', path.join(root, 'web', 'vite.config.ts')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'production' },
+});
 process.exit(result.status ?? 1);

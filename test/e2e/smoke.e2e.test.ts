@@ -1,0 +1,97 @@
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeE2E,
+  E2EServer,
+  ensureWebBuild,
+  formatKb,
+  launchBrowser,
+  measureFirstLoad,
+  newUser,
+  openContext,
+  PHONE,
+  registerThroughUi,
+  Screenshots,
+} from './harness.ts';
+
+/** Open /app/, register, see the shell: the whole stack answers a real browser. */
+describeE2E('web client smoke', () => {
+  let server: E2EServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureWebBuild();
+    [server, browser] = await Promise.all([E2EServer.start(), launchBrowser()]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('measures the first load: gzipped JS and time to a usable login form', async () => {
+    // The first visit warms the server (route compilation, file reads); the second is measured.
+    await measureFirstLoad(browser, server.appUrl);
+    const load = await measureFirstLoad(browser, server.appUrl);
+    console.log(
+      `[e2e] first load: ${formatKb(load.gzippedJsBytes)} gzipped JS in ${load.jsFiles.length} file(s) ` +
+        `(${load.jsFiles.map((file) => `${file.url.split('/').pop()} ${formatKb(file.bytes)} → ${formatKb(file.gzipped)}`).join(', ')}); ` +
+        `login form usable ${load.interactiveMs.toFixed(0)} ms after navigation start`,
+    );
+    expect(load.jsFiles.length).toBeGreaterThan(0);
+    expect(load.gzippedJsBytes).toBeLessThan(250 * 1024);
+    expect(load.interactiveMs).toBeLessThan(2000);
+  });
+
+  it('registers through the form and shows the shell, at desktop and phone width', async () => {
+    const shots = new Screenshots('smoke');
+    const { context, page, log } = await openContext(browser);
+    const phone = await openContext(browser, { viewport: PHONE, colorScheme: 'dark' });
+    try {
+      await page.goto(server.appUrl);
+      await page.getByRole('form', { name: '로그인' }).waitFor();
+      await shots.take(page, 'login form');
+
+      // A refused registration shows the reason next to its field.
+      await page.getByRole('button', { name: '회원가입' }).click();
+      const form = page.getByRole('form', { name: '회원가입' });
+      await form.getByLabel('아이디').fill('no spaces allowed');
+      await form.getByLabel('이메일').fill('not-an-email');
+      await form.getByLabel('비밀번호').fill('short');
+      await form.getByRole('button', { name: '가입하기' }).click();
+      await expect.poll(() => form.getByLabel('아이디').getAttribute('aria-invalid'), { timeout: 20_000 }).toBe('true');
+      expect(await describedBy(page, form.getByLabel('아이디'))).toContain('영문, 숫자, 밑줄');
+      expect(await describedBy(page, form.getByLabel('비밀번호'))).toContain('8바이트 이상');
+      await shots.take(page, 'register field errors');
+
+      const user = newUser('smoke', '김철수');
+      await registerThroughUi(page, server.appUrl, user);
+      await page.getByRole('tab', { name: '채팅' }).waitFor();
+      await expect.poll(() => page.getByRole('button', { name: '프로필' }).textContent()).toContain('김철수');
+      await shots.take(page, 'shell desktop');
+
+      // A reload keeps the session (the tab's token), then logout returns to the login form.
+      await page.reload();
+      await page.getByRole('button', { name: '로그아웃' }).waitFor();
+      await page.getByRole('button', { name: '로그아웃' }).click();
+      await page.getByRole('form', { name: '로그인' }).waitFor();
+
+      const phoneUser = newUser('phone', '이영희');
+      await registerThroughUi(phone.page, server.appUrl, phoneUser);
+      await phone.page.getByRole('tab', { name: '친구' }).click();
+      await phone.page.getByRole('searchbox', { name: '사용자 검색' }).waitFor();
+      await shots.take(phone.page, 'shell phone dark');
+      expect([...log.errors, ...phone.log.errors]).toEqual([]);
+    } finally {
+      await context.close();
+      await phone.context.close();
+    }
+  });
+});
+
+/** The text of what a field's aria-describedby points at (its hint and error). */
+async function describedBy(page: Page, field: Locator): Promise<string> {
+  const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(' ').filter(Boolean);
+  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).textContent()));
+  return texts.join(' ');
+}
