@@ -37,7 +37,7 @@ export function Composer({ replyTo, replyName, onCancelReply, onSend, onKeystrok
           <span>
             <strong>{replyName}</strong> 님에게 답장: {messagePreview(replyTo).slice(0, 80)}
           </span>
-          <button type="button" onClick={onCancelReply}>
+          <button type="button" className="compact" onClick={onCancelReply}>
             답장 취소
           </button>
         </div>
@@ -69,7 +69,7 @@ export function Composer({ replyTo, replyName, onCancelReply, onSend, onKeystrok
           }}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" disabled={!text.trim()}>
+        <button type="submit" className="primary" disabled={!text.trim()}>
           보내기
         </button>
       </div>

@@ -54,19 +54,19 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
         {readLabel && <span className="chat-read">{readLabel}</span>}
       {!message.is_deleted && !editing && (
           <div className="chat-actions">
-            <button type="button" aria-expanded={picking} onClick={() => setPicking((open) => !open)}>
+            <button type="button" className="compact" aria-expanded={picking} onClick={() => setPicking((open) => !open)}>
               반응
             </button>
-            <button type="button" onClick={() => onReply(message)}>
+            <button type="button" className="compact" onClick={() => onReply(message)}>
               답장
             </button>
             {mine && message.message_type === 'text' && (
-              <button type="button" onClick={() => setEditing(true)}>
+              <button type="button" className="compact" onClick={() => setEditing(true)}>
                 수정
               </button>
             )}
             {mine && (
-              <button type="button" onClick={() => void remove()}>
+              <button type="button" className="compact" onClick={() => void remove()}>
                 삭제
               </button>
             )}
@@ -91,7 +91,7 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
           {shownReactions.map(({ kind, label, emoji }) => {
             const users = message.reactions[kind] ?? [];
             return (
-              <button key={kind} type="button" className="chat-chip" aria-pressed={users.includes(me.id)} aria-label={`${label} ${users.length}`} onClick={() => void react(kind)}>
+              <button key={kind} type="button" className="chat-chip compact" aria-pressed={users.includes(me.id)} aria-label={`${label} ${users.length}`} onClick={() => void react(kind)}>
                 {emoji} {users.length}
               </button>
             );
@@ -106,7 +106,7 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
       {picking && (
         <div className="chat-picker" role="group" aria-label="반응 선택">
           {REACTIONS.map(({ kind, label, emoji }) => (
-            <button key={kind} type="button" aria-label={label} title={label} onClick={() => void react(kind)}>
+            <button key={kind} type="button" className="compact" aria-label={label} title={label} onClick={() => void react(kind)}>
               {emoji} {label}
             </button>
           ))}
@@ -150,8 +150,10 @@ function EditForm({ initial, onSave, onCancel }: { initial: string; onSave(conte
       }}
     >
       <textarea aria-label="메시지 수정" value={text} rows={2} onChange={(event) => setText(event.target.value)} onKeyDown={onKeyDown} autoFocus />
-      <button type="submit">저장</button>
-      <button type="button" onClick={onCancel}>
+      <button type="submit" className="primary compact">
+        저장
+      </button>
+      <button type="button" className="compact" onClick={onCancel}>
         취소
       </button>
     </form>
@@ -180,10 +182,10 @@ export function PendingItem({ item, parent, onRetry, onDiscard }: PendingProps) 
       </span>
       {item.status === 'failed' && (
         <div className="chat-actions visible">
-          <button type="button" onClick={() => onRetry(item.tempId)}>
+          <button type="button" className="compact" onClick={() => onRetry(item.tempId)}>
             다시 보내기
           </button>
-          <button type="button" onClick={() => onDiscard(item.tempId)}>
+          <button type="button" className="compact" onClick={() => onDiscard(item.tempId)}>
             보내지 않기
           </button>
         </div>

@@ -64,7 +64,7 @@ export function NewGroupForm({ onCreated, onCancel }: { onCreated(roomId: number
         </p>
       )}
       <div className="chat-form-buttons">
-        <button type="submit" disabled={busy}>
+        <button type="submit" className="primary" disabled={busy}>
           만들기
         </button>
         <button type="button" onClick={onCancel}>

@@ -20,10 +20,10 @@ export function RoomList() {
   return (
     <nav className="chat-rooms" aria-label="채팅방 목록">
       <div className="chat-rooms-actions">
-        <button type="button" aria-expanded={panel === 'new'} onClick={() => toggle('new')}>
+        <button type="button" className="compact" aria-expanded={panel === 'new'} onClick={() => toggle('new')}>
           새 그룹
         </button>
-        <button type="button" aria-expanded={panel === 'discover'} onClick={() => toggle('discover')}>
+        <button type="button" className="compact" aria-expanded={panel === 'discover'} onClick={() => toggle('discover')}>
           공개 그룹 찾기
         </button>
       </div>

@@ -58,7 +58,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
     <section className="chat-settings" aria-label="방 설정">
       <div className="chat-settings-head">
         <h3>방 설정</h3>
-        <button type="button" onClick={onClose}>
+        <button type="button" className="compact" onClick={onClose}>
           설정 닫기
         </button>
       </div>
