@@ -1,0 +1,101 @@
+import { useLayoutEffect, useRef } from 'react';
+import { useSession } from '../session.tsx';
+import { MessageItem, PendingItem } from './MessageItem.tsx';
+import type { ChatMessage, Room } from './model.ts';
+import type { useRoomMessages } from './useRoomMessages.ts';
+
+/** Within this many pixels of the top, older messages are loaded. */
+const LOAD_OLDER_AT_PX = 120;
+/** Within this many pixels of the bottom, new messages keep the view at the bottom. */
+const STICK_TO_BOTTOM_PX = 80;
+
+interface Props {
+  roomType: Room['type'];
+  state: ReturnType<typeof useRoomMessages>;
+  nameOf(userId: number): string;
+  readCount(seq: number): number;
+  onReply(message: ChatMessage): void;
+}
+
+/** The scrolling log: loads older pages at the top without moving what is shown. */
+export function MessageList({ roomType, state, nameOf, readCount, onReply }: Props) {
+  const { me } = useSession();
+  const { messages, pending, hasMore, loading, error, loadOlder } = state;
+  const log = useRef<HTMLDivElement>(null);
+  const anchor = useRef<{ firstId: string | undefined; height: number; top: number } | null>(null);
+  const atBottom = useRef(true);
+  const count = messages.length + pending.length;
+
+  // Before each render commits, remember where we were, to restore it after a prepend.
+  const firstId = messages[0]?.id;
+  useLayoutEffect(() => {
+    const element = log.current;
+    if (!element) return;
+    const previous = anchor.current;
+    if (previous && previous.firstId !== undefined && previous.firstId !== firstId) {
+      // Older messages were put above: keep the same message under the reader's eyes.
+      element.scrollTop = previous.top + (element.scrollHeight - previous.height);
+    } else if (atBottom.current) {
+      element.scrollTop = element.scrollHeight;
+    }
+    anchor.current = { firstId, height: element.scrollHeight, top: element.scrollTop };
+  }, [firstId, count]);
+
+  // A first page that does not fill the view cannot be scrolled: load more until it does.
+  useLayoutEffect(() => {
+    const element = log.current;
+    if (element && hasMore && !loading && element.scrollHeight <= element.clientHeight) loadOlder();
+  }, [hasMore, loading, loadOlder, count]);
+
+  const onScroll = () => {
+    const element = log.current;
+    if (!element) return;
+    atBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < STICK_TO_BOTTOM_PX;
+    anchor.current = { firstId, height: element.scrollHeight, top: element.scrollTop };
+    if (element.scrollTop < LOAD_OLDER_AT_PX && hasMore && !loading) loadOlder();
+  };
+
+  // An image that finishes loading grows the log: stay at the bottom if we were there.
+  const keepBottom = () => {
+    const element = log.current;
+    if (element && atBottom.current) element.scrollTop = element.scrollHeight;
+  };
+
+  const byId = new Map(messages.map((message) => [message.id, message]));
+  return (
+    <div className="chat-log" role="log" aria-label="메시지" aria-busy={loading !== null} ref={log} onScroll={onScroll} onLoadCapture={keepBottom} tabIndex={0}>
+      {loading === 'older' && <p className="chat-muted chat-center">이전 메시지를 불러오는 중…</p>}
+      {!hasMore && loading === null && messages.length > 0 && <p className="chat-muted chat-center">대화의 시작입니다</p>}
+      {loading === 'initial' && messages.length === 0 && <p className="chat-muted chat-center">불러오는 중…</p>}
+      {loading === null && messages.length === 0 && pending.length === 0 && !error && (
+        <p className="chat-muted chat-center">첫 메시지를 보내 보세요</p>
+      )}
+      {error && (
+        <p role="alert" className="chat-error">
+          {error}
+        </p>
+      )}
+      {messages.map((message) => (
+        <MessageItem
+          key={message.id}
+          message={message}
+          mine={message.user_id === me.id}
+          authorName={nameOf(message.user_id)}
+          parent={message.reply_to ? (byId.get(message.reply_to) ?? null) : null}
+          parentName={message.reply_to ? nameOf(byId.get(message.reply_to)?.user_id ?? -1) : ''}
+          readLabel={readLabel(roomType, message.user_id === me.id ? readCount(message.seq) : 0)}
+          onReply={onReply}
+          onChanged={state.apply}
+        />
+      ))}
+      {pending.map((item) => (
+        <PendingItem key={item.tempId} item={item} parent={item.replyTo ? (byId.get(item.replyTo) ?? null) : null} onRetry={state.retry} onDiscard={state.discard} />
+      ))}
+    </div>
+  );
+}
+
+function readLabel(roomType: Room['type'], count: number): string | null {
+  if (count === 0) return null;
+  return roomType === 'group' ? `읽음 ${count}` : '읽음';
+}
