@@ -111,9 +111,6 @@ function AvatarEditor() {
       <div className="avatar-controls">
         <span className="avatar-title">프로필 사진</span>
         {/* The native picker's own text follows the browser's language, not the page's: a styled label instead. */}
-        <label className="file-button" htmlFor={inputId}>
-          사진 선택
-        </label>
         <input
           key={inputKey}
           id={inputId}
@@ -123,6 +120,9 @@ function AvatarEditor() {
           accept={AVATAR_TYPES}
           onChange={(event) => setFile(event.target.files?.[0])}
         />
+        <label className="file-button" htmlFor={inputId}>
+          사진 선택
+        </label>
         {file && <span className="file-name">{file.name}</span>}
         <div className="row">
           <button type="button" className="primary small" disabled={!file || action.busy} onClick={upload}>
