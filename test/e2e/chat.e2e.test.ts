@@ -218,6 +218,58 @@ describeE2E('web chat', () => {
     expect(b.log.errors).toEqual([]);
   });
 
+  it('joins a public group from the list; the owner deletes it and the member is told', async () => {
+    const shots = new Screenshots('chat public group');
+    const rooms = roomList(a.page);
+    await rooms.getByRole('button', { name: '새 그룹' }).click();
+    const form = a.page.getByRole('form', { name: '새 그룹' });
+    await form.getByLabel('그룹 이름').fill('공개 독서 모임');
+    await form.getByLabel(/공개 그룹/).check();
+    await form.getByRole('button', { name: '만들기' }).click();
+    await a.page.getByRole('region', { name: '채팅: 공개 독서 모임' }).waitFor();
+
+    await showChats(b.page);
+    await roomList(b.page).getByRole('button', { name: '공개 그룹 찾기' }).click();
+    await b.page.getByRole('button', { name: '공개 독서 모임 참여' }).click();
+    const herChat = b.page.getByRole('region', { name: '채팅: 공개 독서 모임' });
+    await herChat.waitFor();
+    await send(b.page, '참여했습니다');
+    await messageWithText(a.page, '참여했습니다');
+    await shots.take(b.page, 'joined a public group');
+
+    await a.page.getByRole('button', { name: '방 설정' }).click();
+    a.page.once('dialog', (dialog) => void dialog.accept());
+    await a.page.getByRole('region', { name: '방 설정' }).getByRole('button', { name: '그룹 삭제' }).click();
+    await expect.poll(() => roomList(a.page).getByRole('button', { name: /^공개 독서 모임/ }).count()).toBe(0);
+    await b.page.getByText('이 방에 참여하고 있지 않거나 방이 삭제되었습니다.').waitFor();
+    await expect.poll(() => roomList(b.page).getByRole('button', { name: /^공개 독서 모임/ }).count()).toBe(0);
+    await shots.take(b.page, 'member sees the group deleted');
+    expect(a.log.errors).toEqual([]);
+    expect(b.log.errors).toEqual([]);
+  });
+
+  it('shows a refused send with its error and sends it on retry, once', async () => {
+    const shots = new Screenshots('chat refused send');
+    await openRoom(a.page, '이영희');
+    await openRoom(b.page, '김철수');
+    // A block stops new content in the direct room: her send is refused.
+    expect((await people.a.api.POST('/api/blocks', { body: { user_id: people.b.id } })).response.status).toBe(201);
+    await send(b.page, '차단 중에 보낸 메시지');
+    const failed = b.page.getByRole('log', { name: '메시지' }).locator('[data-temp-id]').filter({ hasText: '차단 중에 보낸 메시지' });
+    await failed.getByRole('alert').filter({ hasText: '전송 실패' }).waitFor();
+    await shots.take(b.page, 'refused send');
+
+    expect((await people.a.api.DELETE('/api/blocks/{user_id}', { params: { path: { user_id: people.b.id } } })).response.status).toBe(204);
+    await failed.getByRole('button', { name: '다시 보내기' }).click();
+    await messageWithText(a.page, '차단 중에 보낸 메시지');
+    await expect.poll(() => failed.count()).toBe(0);
+    expect(await messageLocator(a.page, '차단 중에 보낸 메시지').count()).toBe(1);
+    expect(await messageLocator(b.page, '차단 중에 보낸 메시지').count()).toBe(1);
+    await shots.take(b.page, 'sent on retry');
+    expect(a.log.errors).toEqual([]);
+    expect(b.log.errors).toEqual([]);
+  });
+
   it('is usable at phone width: list, room, back', async () => {
     const shots = new Screenshots('chat phone');
     const phone = await openContext(browser, { viewport: PHONE });
@@ -234,6 +286,33 @@ describeE2E('web chat', () => {
       expect(phone.log.errors).toEqual([]);
     } finally {
       await phone.context.close();
+    }
+  });
+
+  // Last: it restarts the server under every other test's pages.
+  it('survives a server restart mid-chat: the message sent while down arrives once, nothing missed', async () => {
+    const shots = new Screenshots('chat restart');
+    await openRoom(a.page, '이영희');
+    await openRoom(b.page, '김철수');
+    await send(a.page, '재시작 전 메시지');
+    await messageWithText(b.page, '재시작 전 메시지');
+
+    const restarting = server.restart();
+    await b.page.getByRole('status').filter({ hasText: '연결이 끊겼습니다' }).waitFor({ timeout: 60_000 });
+    await send(b.page, '끊긴 동안 보낸 메시지');
+    await shots.take(b.page, 'sent while the server is down');
+    await restarting;
+
+    await messageWithText(a.page, '끊긴 동안 보낸 메시지');
+    await send(a.page, '재시작 후 메시지');
+    await messageWithText(b.page, '재시작 후 메시지');
+    await shots.take(b.page, 'after the restart');
+    for (const page of [a.page, b.page]) {
+      const log = page.getByRole('log', { name: '메시지' });
+      await expect.poll(() => log.locator('[data-temp-id]').count()).toBe(0);
+      const seqs = await seqsIn(log);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      for (const text of ['재시작 전 메시지', '끊긴 동안 보낸 메시지', '재시작 후 메시지']) expect(await messageLocator(page, text).count()).toBe(1);
     }
   });
 });
