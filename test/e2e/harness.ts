@@ -181,13 +181,19 @@ export class E2EServer {
       await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await conn.end();
     });
-    await server.launch();
+    await server.start();
     return server;
   }
 
   /** Stops the process and starts a new one on the same port. */
   async restart(options: { crash?: boolean } = {}): Promise<void> {
     await this.stop(options);
+    await this.start();
+  }
+
+  /** Starts the process again after stop() (same port, database and Redis db). */
+  async start(): Promise<void> {
+    if (this.process?.running) throw new Error('the server is already running');
     await this.launch();
   }
 
@@ -224,6 +230,8 @@ export async function launchBrowser(): Promise<Browser> {
 export const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
+const EXPECTED_CONSOLE_ERRORS = /^(Failed to load resource|WebSocket connection to .* failed)/;
+
 /** What went wrong inside a page: uncaught errors and console errors, for the failure message. */
 export interface PageLog {
   errors: string[];
@@ -246,8 +254,8 @@ export async function openContext(
   const log: PageLog = { errors: [] };
   page.on('pageerror', (error) => log.errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
-    // A 4xx answer is logged by Chromium as "Failed to load resource": tests provoke those on purpose.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) log.errors.push(`console: ${message.text()}`);
+    // Chromium logs refused requests and sockets as errors: tests provoke 4xx answers and restarts on purpose.
+    if (message.type() === 'error' && !EXPECTED_CONSOLE_ERRORS.test(message.text())) log.errors.push(`console: ${message.text()}`);
   });
   return { context, page, log };
 }
