@@ -1,6 +1,7 @@
 import type { Schema } from '@bigtech/chat-client';
 import { useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
+import { offline } from './model.ts';
 
 type Room = Schema<'Room'>;
 
@@ -12,7 +13,10 @@ export function DiscoverGroups({ onJoined }: { onJoined(roomId: number): void })
 
   useEffect(() => {
     let live = true;
-    void api.GET('/api/group-rooms', { params: { query: { discover: 'true', limit: 50 } } }).then(({ data, error: failure }) => {
+    void api
+      .GET('/api/group-rooms', { params: { query: { discover: 'true', limit: 50 } } })
+      .catch(offline)
+      .then(({ data, error: failure }) => {
       if (!live) return;
       if (data) setRooms(data);
       else setError(failure?.message ?? '공개 그룹을 불러오지 못했습니다');
@@ -23,7 +27,7 @@ export function DiscoverGroups({ onJoined }: { onJoined(roomId: number): void })
   }, [api]);
 
   async function join(roomId: number) {
-    const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/join', { params: { path: { room_id: roomId } } });
+    const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/join', { params: { path: { room_id: roomId } } }).catch(offline);
     if (response.ok) onJoined(roomId);
     else setError(failure?.message ?? '참여하지 못했습니다');
   }

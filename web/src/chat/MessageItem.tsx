@@ -2,7 +2,7 @@ import type { Reaction } from '@bigtech/chat-client';
 import { type KeyboardEvent, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { AttachmentView } from './AttachmentView.tsx';
-import { type ChatMessage, formatTime, messagePreview, REACTIONS, toChatMessage } from './model.ts';
+import { type ChatMessage, formatTime, messagePreview, offline, REACTIONS, toChatMessage } from './model.ts';
 import type { PendingMessage } from './useRoomMessages.ts';
 
 interface Props {
@@ -25,19 +25,19 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
 
   async function react(kind: Reaction) {
     setPicking(false);
-    const { data, error: failure } = await api.POST('/api/messages/{room_id}/{message_id}/reactions', { params: { path: roomPath }, body: { reaction: kind } });
+    const { data, error: failure } = await api.POST('/api/messages/{room_id}/{message_id}/reactions', { params: { path: roomPath }, body: { reaction: kind } }).catch(offline);
     if (data) onChanged(toChatMessage(data.message));
     else setError(failure?.message ?? '반응을 남기지 못했습니다');
   }
 
   async function remove() {
-    const { response, error: failure } = await api.DELETE('/api/messages/{room_id}/{message_id}', { params: { path: roomPath } });
+    const { response, error: failure } = await api.DELETE('/api/messages/{room_id}/{message_id}', { params: { path: roomPath } }).catch(offline);
     if (response.ok) onChanged({ ...message, is_deleted: true, content: null, attachment: null, attachment_url: null, version: message.version + 1 });
     else setError(failure?.message ?? '삭제하지 못했습니다');
   }
 
   async function save(content: string) {
-    const { data, error: failure } = await api.PUT('/api/messages/{room_id}/{message_id}', { params: { path: roomPath }, body: { content } });
+    const { data, error: failure } = await api.PUT('/api/messages/{room_id}/{message_id}', { params: { path: roomPath }, body: { content } }).catch(offline);
     if (data) {
       onChanged(toChatMessage(data.message));
       setEditing(false);

@@ -72,7 +72,10 @@ export function MessageList({ roomType, state, nameOf, readCount, onReply }: Pro
       )}
       {error && (
         <p role="alert" className="chat-error">
-          {error}
+          {error}{' '}
+          <button type="button" className="compact" onClick={state.reload}>
+            다시 시도
+          </button>
         </p>
       )}
       {messages.map((message) => (

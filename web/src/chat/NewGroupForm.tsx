@@ -1,6 +1,7 @@
 import type { Schema } from '@bigtech/chat-client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
+import { offline } from './model.ts';
 
 type Friend = Schema<'Friend'>;
 
@@ -16,7 +17,7 @@ export function NewGroupForm({ onCreated, onCancel }: { onCreated(roomId: number
 
   useEffect(() => {
     let live = true;
-    void api.GET('/api/friends/list').then(({ data }) => live && data && setFriends(data));
+    void api.GET('/api/friends/list').then(({ data }) => live && data && setFriends(data), () => undefined);
     return () => {
       live = false;
     };
@@ -26,7 +27,7 @@ export function NewGroupForm({ onCreated, onCancel }: { onCreated(roomId: number
     event.preventDefault();
     if (!name.trim()) return setError('그룹 이름을 입력하세요');
     setBusy(true);
-    const { data, error: failure } = await api.POST('/api/group-rooms', { body: { name: name.trim(), is_private: !isPublic, member_ids: [...chosen] } });
+    const { data, error: failure } = await api.POST('/api/group-rooms', { body: { name: name.trim(), is_private: !isPublic, member_ids: [...chosen] } }).catch(offline);
     setBusy(false);
     if (!data) return setError(failure?.message ?? '그룹을 만들지 못했습니다');
     onCreated(data.room.id);

@@ -67,7 +67,7 @@ export function RoomList() {
 function RoomButton({ room, name, current, onOpen }: { room: RoomEntry; name: string; current: boolean; onOpen(): void }) {
   const unread = current ? 0 : room.unread_count;
   return (
-    <button type="button" className={`chat-room${current ? ' current' : ''}`} aria-current={current ? 'true' : undefined} onClick={onOpen}>
+    <button type="button" className={`chat-room${current ? ' current' : ''}`} data-room-id={room.id} aria-current={current ? 'true' : undefined} onClick={onOpen}>
       <span className="chat-room-line">
         <span className="chat-room-name">{name}</span>
         {room.type === 'group' && <span className="chat-muted chat-room-count"> {room.members.length}명</span>}

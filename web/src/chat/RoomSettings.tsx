@@ -2,7 +2,7 @@ import type { Schema } from '@bigtech/chat-client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { announce } from './bus.ts';
-import { memberName, type Room, type RoomMember } from './model.ts';
+import { memberName, offline, type Room, type RoomMember } from './model.ts';
 
 type Friend = Schema<'Friend'>;
 type Role = RoomMember['role'];
@@ -31,7 +31,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
   async function change(run: () => Promise<{ data?: { room: Room }; error?: { message: string }; response: Response }>, done: string) {
     setError(null);
     setNotice(null);
-    const { data, error: failure, response } = await run();
+    const { data, error: failure, response } = await run().catch(offline);
     if (!response.ok) return setError(failure?.message ?? '변경하지 못했습니다');
     if (data) onRoomChanged(data.room);
     else await onReload();
@@ -40,7 +40,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
   }
 
   async function leave() {
-    const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/leave', { params: { path } });
+    const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/leave', { params: { path } }).catch(offline);
     if (!response.ok) return setError(failure?.message ?? '나가지 못했습니다');
     announce({ type: 'rooms_changed' });
     onLeft();
@@ -48,7 +48,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
 
   async function destroy() {
     if (!window.confirm(`"${room.name ?? ''}" 그룹을 삭제할까요? 모든 메시지가 사라집니다.`)) return;
-    const { response, error: failure } = await api.DELETE('/api/group-rooms/{room_id}', { params: { path } });
+    const { response, error: failure } = await api.DELETE('/api/group-rooms/{room_id}', { params: { path } }).catch(offline);
     if (!response.ok) return setError(failure?.message ?? '삭제하지 못했습니다');
     announce({ type: 'rooms_changed' });
     onLeft();
@@ -192,7 +192,7 @@ function AddMember({ room, onAdd }: { room: Room; onAdd(userId: number): Promise
   const [chosen, setChosen] = useState('');
   useEffect(() => {
     let live = true;
-    void api.GET('/api/friends/list').then(({ data }) => live && setFriends(data ?? []));
+    void api.GET('/api/friends/list').then(({ data }) => live && setFriends(data ?? []), () => live && setFriends([]));
     return () => {
       live = false;
     };

@@ -87,3 +87,15 @@ export function formatSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * In place of an answer when the request got none (network down, server restarting), so call
+ * sites handle it like any refusal: `await api.POST(...).catch(offline)`.
+ */
+export function offline() {
+  return {
+    data: undefined,
+    error: { error: 'network_error', message: '서버에 연결할 수 없습니다. 잠시 후 다시 시도하세요.' },
+    response: new Response(null, { status: 503 }),
+  } as const;
+}

@@ -9,7 +9,9 @@ export function useRoom(roomId: number) {
   const [gone, setGone] = useState(false);
 
   const reload = useCallback(async () => {
-    const { data, response } = await api.GET('/api/chat-rooms/{room_id}', { params: { path: { room_id: roomId } } });
+    const answer = await api.GET('/api/chat-rooms/{room_id}', { params: { path: { room_id: roomId } } }).catch(() => null);
+    if (!answer) return;
+    const { data, response } = answer;
     if (data) {
       setRoom(data.room);
       setGone(false);

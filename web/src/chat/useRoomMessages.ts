@@ -109,11 +109,12 @@ export function useRoomMessages(roomId: number) {
     async (before: string | null, replace: boolean) => {
       const mine = generation.current;
       dispatch({ type: 'loading', loading: replace ? 'initial' : 'older' });
-      const { data, error } = await api.GET('/api/messages/{room_id}', {
-        params: { path: { room_id: roomId }, query: { limit: PAGE_SIZE, ...(before ? { before } : {}) } },
-      });
+      const answer = await api
+        .GET('/api/messages/{room_id}', { params: { path: { room_id: roomId }, query: { limit: PAGE_SIZE, ...(before ? { before } : {}) } } })
+        .catch(() => null);
       if (mine !== generation.current) return;
-      if (!data) return dispatch({ type: 'failed', error: error?.message ?? '메시지를 불러오지 못했습니다' });
+      if (!answer?.data) return dispatch({ type: 'failed', error: answer?.error?.message ?? '메시지를 불러오지 못했습니다. 연결을 확인하세요.' });
+      const { data } = answer;
       dispatch({ type: 'page', messages: data.messages.map(toChatMessage), cursor: data.next_cursor, hasMore: data.has_more, replace });
     },
     [api, roomId],
@@ -130,6 +131,10 @@ export function useRoomMessages(roomId: number) {
       socket.on('message_updated', (frame) => forThisRoom(frame.message) && dispatch({ type: 'upsert', message: toChatMessage(frame.message) })),
       socket.on('message_deleted', (frame) => forThisRoom(frame.message) && dispatch({ type: 'upsert', message: toChatMessage(frame.message) })),
       socket.on('reaction', (frame) => forThisRoom(frame.message) && dispatch({ type: 'upsert', message: toChatMessage(frame.message) })),
+      // A page that failed while the server was unreachable is read again once it is back.
+      socket.on('open', () => {
+        if (stateRef.current.error) void fetchPage(null, stateRef.current.messages.length === 0);
+      }),
       socket.on('reset', (frame) => {
         if (frame.room_id !== roomId) return;
         generation.current += 1;
@@ -200,8 +205,9 @@ export function useRoomMessages(roomId: number) {
     [deliver],
   );
 
+  const reload = useCallback(() => void fetchPage(null, stateRef.current.messages.length === 0), [fetchPage]);
   const discard = useCallback((tempId: string) => dispatch({ type: 'pending_done', tempId, message: null }), []);
   const apply = useCallback((message: ChatMessage) => dispatch({ type: 'upsert', message }), []);
 
-  return { ...state, loadOlder, send, retry, discard, apply };
+  return { ...state, loadOlder, reload, send, retry, discard, apply };
 }

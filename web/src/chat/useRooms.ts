@@ -26,7 +26,10 @@ export function useRooms() {
   openRef.current = openRoomId;
 
   const refetch = useCallback(async () => {
-    const [list, unread] = await Promise.all([api.GET('/api/chat-rooms', { params: { query: { limit: 100 } } }), api.GET('/api/chat-rooms/unread')]);
+    // A network failure (the server restarting) keeps the list shown; the next refetch mends it.
+    const answers = await Promise.all([api.GET('/api/chat-rooms', { params: { query: { limit: 100 } } }), api.GET('/api/chat-rooms/unread')]).catch(() => null);
+    if (!answers) return;
+    const [list, unread] = answers;
     if (!list.data) return setError(list.error?.message ?? '채팅방을 불러오지 못했습니다');
     const counts = new Map((unread.data?.rooms ?? []).map((entry) => [entry.room_id, entry.unread_count]));
     setError(null);
