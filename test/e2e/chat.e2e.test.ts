@@ -177,6 +177,16 @@ describeE2E('web chat', () => {
     const seqs = await seqsIn(log);
     expect(seqs).toEqual(Array.from({ length: 120 }, (_, index) => index + 1));
     await expect.poll(() => log.getByRole('article').filter({ hasText: '기록 1번' }).count()).toBeGreaterThan(0);
+
+    // Scrolled up, a new message does not move the view: a button leads down to it.
+    const scrolledTo = await log.evaluate((element) => element.scrollTop);
+    await people.c.api.POST('/api/messages/{room_id}', { params: { path: { room_id: roomId } }, body: { content: '새로 온 메시지' } });
+    const jump = a.page.getByRole('button', { name: /새 메시지 1개/ });
+    await jump.waitFor();
+    expect(await log.evaluate((element) => element.scrollTop)).toBe(scrolledTo);
+    await jump.click();
+    await expect.poll(() => log.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight)).toBeLessThan(80);
+    await expect.poll(() => jump.count()).toBe(0);
     expect(a.log.errors).toEqual([]);
   });
 
