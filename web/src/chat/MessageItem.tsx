@@ -4,6 +4,7 @@ import { useSession } from '../session.tsx';
 import { AttachmentView } from './AttachmentView.tsx';
 import { type ChatMessage, formatTime, messagePreview, offline, REACTIONS, toChatMessage } from './model.ts';
 import type { PendingMessage } from './useRoomMessages.ts';
+import { describe } from './errors.ts';
 
 interface Props {
   message: ChatMessage;
@@ -27,13 +28,13 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
     setPicking(false);
     const { data, error: failure } = await api.POST('/api/messages/{room_id}/{message_id}/reactions', { params: { path: roomPath }, body: { reaction: kind } }).catch(offline);
     if (data) onChanged(toChatMessage(data.message));
-    else setError(failure?.message ?? '반응을 남기지 못했습니다');
+    else setError(describe(failure, '반응을 남기지 못했습니다'));
   }
 
   async function remove() {
     const { response, error: failure } = await api.DELETE('/api/messages/{room_id}/{message_id}', { params: { path: roomPath } }).catch(offline);
     if (response.ok) onChanged({ ...message, is_deleted: true, content: null, attachment: null, attachment_url: null, version: message.version + 1 });
-    else setError(failure?.message ?? '삭제하지 못했습니다');
+    else setError(describe(failure, '삭제하지 못했습니다'));
   }
 
   async function save(content: string) {
@@ -41,7 +42,7 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
     if (data) {
       onChanged(toChatMessage(data.message));
       setEditing(false);
-    } else setError(failure?.message ?? '수정하지 못했습니다');
+    } else setError(describe(failure, '수정하지 못했습니다'));
   }
 
   const shownReactions = REACTIONS.filter(({ kind }) => (message.reactions[kind]?.length ?? 0) > 0);

@@ -3,6 +3,7 @@ import { useNavigation } from '../navigation.tsx';
 import { useSession } from '../session.tsx';
 import { onChatChange } from './bus.ts';
 import { type ChatMessage, type Room, toChatMessage } from './model.ts';
+import { describe } from './errors.ts';
 
 /** A room of the list, its last message in the views' shape (a frame or REST may have given it). */
 export type RoomEntry = Omit<Room, 'last_message'> & { last_message: ChatMessage | null };
@@ -30,7 +31,7 @@ export function useRooms() {
     const answers = await Promise.all([api.GET('/api/chat-rooms', { params: { query: { limit: 100 } } }), api.GET('/api/chat-rooms/unread')]).catch(() => null);
     if (!answers) return;
     const [list, unread] = answers;
-    if (!list.data) return setError(list.error?.message ?? '채팅방을 불러오지 못했습니다');
+    if (!list.data) return setError(describe(list.error, '채팅방을 불러오지 못했습니다'));
     const counts = new Map((unread.data?.rooms ?? []).map((entry) => [entry.room_id, entry.unread_count]));
     setError(null);
     setRooms(list.data.map((room) => ({ ...room, last_message: room.last_message && toChatMessage(room.last_message), unread_count: room.id === openRef.current ? 0 : (counts.get(room.id) ?? room.unread_count) })));
