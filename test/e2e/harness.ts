@@ -10,6 +10,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { describe, inject } from 'vitest';
 import { parseMysqlUrl } from '../../src/db/mysql-url.ts';
 import { freePort, ServerProcess, sleep } from '../helpers/faults.ts';
+import { call, expectStatus, remoteLogin } from '../helpers/remote.ts';
 
 /**
  * End-to-end tests: the real server as a child process (`tsx src/server.ts`, on its own database
@@ -307,6 +308,17 @@ export function newUser(prefix: string, displayName: string): E2EUser {
   userCounter += 1;
   const username = `${prefix}_${randomBytes(3).toString('hex')}${userCounter}`;
   return { username, email: `${username}@example.com`, password: 'correct-horse-battery', displayName };
+}
+
+/** Registers and logs in over the API (for set-up that is not what a test is about). */
+export async function registerViaApi(baseUrl: string, user: E2EUser): Promise<{ id: number; token: string }> {
+  const registered = await expectStatus(
+    201,
+    'register',
+    call(baseUrl, 'POST', '/api/auth/register', { body: { email: user.email, username: user.username, password: user.password, display_name: user.displayName } }),
+  );
+  const login = await remoteLogin(baseUrl, { id: registered.body.user.id as number, email: user.email, username: user.username, password: user.password });
+  return { id: login.id, token: login.token };
 }
 
 /** Opens /app/ and registers through the register form; resolves once the shell is shown. */

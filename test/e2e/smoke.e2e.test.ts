@@ -67,7 +67,7 @@ describeE2E('web client smoke', () => {
       const user = newUser('smoke', '김철수');
       await registerThroughUi(page, server.appUrl, user);
       await page.getByRole('tab', { name: '채팅' }).waitFor();
-      await expect.poll(() => page.getByRole('button', { name: '프로필' }).textContent()).toContain('김철수');
+      await expect.poll(() => page.getByRole('button', { name: '프로필', exact: true }).textContent()).toContain('김철수');
       await shots.take(page, 'shell desktop');
 
       // A reload keeps the session (the tab's token), then logout returns to the login form.

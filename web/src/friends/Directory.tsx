@@ -13,11 +13,10 @@ const DEBOUNCE_MS = 250;
 const MIN_QUERY = 2;
 
 /** The user directory: search by username or display name, then ask, accept or cancel. */
-export function Directory({ onChanged }: { onChanged(): void }) {
+export function Directory({ onChanged, version }: { onChanged(): void; version: number }) {
   const { api } = useSession();
   const [query, setQuery] = useState('');
   const [results, setResults] = useState<Entry[] | undefined>();
-  const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
     const q = query.trim();
@@ -35,12 +34,8 @@ export function Directory({ onChanged }: { onChanged(): void }) {
       current = false;
       clearTimeout(timer);
     };
-  }, [api, query, generation]);
-
-  const changed = () => {
-    setGeneration((n) => n + 1);
-    onChanged();
-  };
+    // `version`: friendships changed (here or elsewhere), so each result's state may have too.
+  }, [api, query, version]);
 
   return (
     <section aria-label="사용자 찾기" className="panel-section">
@@ -57,7 +52,7 @@ export function Directory({ onChanged }: { onChanged(): void }) {
       {results && results.length > 0 && (
         <ul className="people" aria-label="검색 결과">
           {results.map((entry) => (
-            <DirectoryItem key={entry.user_id} entry={entry} onChanged={changed} />
+            <DirectoryItem key={entry.user_id} entry={entry} onChanged={onChanged} />
           ))}
         </ul>
       )}

@@ -1,4 +1,5 @@
 import { useNavigation } from '../navigation.tsx';
+import { useNotifications } from '../notifications/NotificationsProvider.tsx';
 import { nameOf } from '../people.tsx';
 import { useOnline } from '../presence.tsx';
 import { useSession } from '../session.tsx';
@@ -14,7 +15,7 @@ export function FriendsPanel() {
   const social = useSocial();
   return (
     <div className="friends">
-      <Directory onChanged={social.refresh} />
+      <Directory onChanged={social.refresh} version={social.version} />
       <Requests social={social} />
       <section aria-label="친구 목록" className="panel-section">
         <h2>친구 {social.friends.length > 0 && <span className="count">{social.friends.length}</span>}</h2>
@@ -87,6 +88,7 @@ function Requests({ social }: { social: Social }) {
 
 function RequestItem({ request, direction, onChanged }: { request: FriendRequest; direction: 'received' | 'sent'; onChanged(): void }) {
   const { api } = useSession();
+  const notifications = useNotifications();
   const action = useAction();
   const name = nameOf(request);
   const answer = (choice: 'accept' | 'reject') =>
@@ -96,6 +98,9 @@ function RequestItem({ request, direction, onChanged }: { request: FriendRequest
         body: { action: choice },
       });
       onChanged();
+      // The request is answered: its notification has nothing left to tell.
+      const told = notifications.items.filter((item) => item.type === 'friend_request' && item.actor_id === request.user_id && !item.read_at);
+      await notifications.markRead(told.map((item) => item.id));
       return describeError(error, '요청');
     });
   return (

@@ -13,6 +13,8 @@ export interface Social {
   sent: FriendRequest[];
   blocked: BlockedUser[];
   loaded: boolean;
+  /** Counts the loads: what shows relationships elsewhere (the directory) refreshes when it moves. */
+  version: number;
   /** Fetches everything again (after an action of mine, or a change someone else made). */
   refresh(): void;
 }
@@ -29,7 +31,7 @@ const COALESCE_MS = 300;
 export function useSocial(): Social {
   const { api, socket, connection } = useSession();
   const presence = usePresence();
-  const [state, setState] = useState<Omit<Social, 'refresh'>>({ friends: [], received: [], sent: [], blocked: [], loaded: false });
+  const [state, setState] = useState<Omit<Social, 'refresh'>>({ friends: [], received: [], sent: [], blocked: [], loaded: false, version: 0 });
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   const load = useCallback(async () => {
@@ -40,6 +42,7 @@ export function useSocial(): Social {
       sent: requests.data?.sent ?? current.sent,
       blocked: blocked.data ?? current.blocked,
       loaded: true,
+      version: current.version + 1,
     }));
   }, [api]);
 

@@ -109,8 +109,21 @@ function AvatarEditor() {
     <div className="avatar-editor card-flat">
       {preview ? <img className="avatar" src={preview} alt="새 프로필 사진 미리 보기" width={96} height={96} /> : <Avatar name={nameOf(me)} url={me.profile_image_url} size={96} />}
       <div className="avatar-controls">
-        <label htmlFor={inputId}>프로필 사진</label>
-        <input key={inputKey} id={inputId} type="file" accept={AVATAR_TYPES} onChange={(event) => setFile(event.target.files?.[0])} />
+        <span className="avatar-title">프로필 사진</span>
+        {/* The native picker's own text follows the browser's language, not the page's: a styled label instead. */}
+        <input
+          key={inputKey}
+          id={inputId}
+          className="visually-hidden"
+          type="file"
+          aria-label="프로필 사진"
+          accept={AVATAR_TYPES}
+          onChange={(event) => setFile(event.target.files?.[0])}
+        />
+        <label className="file-button" htmlFor={inputId}>
+          사진 선택
+        </label>
+        {file && <span className="file-name">{file.name}</span>}
         <div className="row">
           <button type="button" className="primary small" disabled={!file || action.busy} onClick={upload}>
             사진 올리기
