@@ -50,7 +50,7 @@ describeE2E('web chat', () => {
     await server?.close();
   });
 
-  it('creates a group, adds a friend, renames it and changes her role; she sees it and leaves', async () => {
+  it('creates a group, adds a friend, renames it and changes her role; she sets a nickname and leaves; re-added, she is removed', async () => {
     const shots = new Screenshots('chat group admin');
     const rooms = roomList(a.page);
     await rooms.getByRole('button', { name: '새 그룹' }).click();
@@ -97,6 +97,14 @@ describeE2E('web chat', () => {
     await herSettings.getByRole('button', { name: '나가기' }).click();
     await expect.poll(() => roomList(b.page).getByRole('button', { name: /^주말 등산/ }).count()).toBe(0);
     await expect.poll(() => settings.getByRole('listitem').count()).toBe(1);
+
+    // Added again, then removed by the owner.
+    await settings.getByLabel('추가할 친구').selectOption({ label: '이영희' });
+    await settings.getByRole('button', { name: '멤버 추가' }).click();
+    await settings.getByRole('button', { name: /이영희 내보내기|등산대장 내보내기/ }).click();
+    await expect.poll(() => settings.getByRole('listitem').count()).toBe(1);
+    const after = await people.a.api.GET('/api/chat-rooms/{room_id}', { params: { path: { room_id: roomId } } });
+    expect(after.data?.room.members.map((member) => member.user_id)).toEqual([people.a.id]);
     expect(a.log.errors).toEqual([]);
     expect(b.log.errors).toEqual([]);
   });
