@@ -10,6 +10,8 @@ interface Props {
   message: ChatMessage;
   mine: boolean;
   authorName: string;
+  /** The previous message is the same author's, just before: the name is not repeated. */
+  continued: boolean;
   parent: ChatMessage | null;
   parentName: string;
   readLabel: string | null;
@@ -17,7 +19,7 @@ interface Props {
   onChanged(message: ChatMessage): void;
 }
 
-export function MessageItem({ message, mine, authorName, parent, parentName, readLabel, onReply, onChanged }: Props) {
+export function MessageItem({ message, mine, authorName, continued, parent, parentName, readLabel, onReply, onChanged }: Props) {
   const { api, me } = useSession();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -49,7 +51,7 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
   return (
     <article className={`chat-message${mine ? ' mine' : ''}`} data-message-id={message.id} data-seq={message.seq} aria-label={`${authorName}: ${messagePreview(message)}`}>
       <div className="chat-meta">
-        {!mine && <span className="chat-author">{authorName}</span>}
+        {!mine && !continued && <span className="chat-author">{authorName}</span>}
         <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
         {message.is_edited && !message.is_deleted && <span className="chat-muted">(수정됨)</span>}
         {readLabel && <span className="chat-read">{readLabel}</span>}

@@ -108,6 +108,7 @@ export function MessageList({ roomType, state, nameOf, readCount, onReply }: Pro
               message={message}
               mine={message.user_id === me.id}
               authorName={nameOf(message.user_id)}
+              continued={continues(messages[index - 1], message)}
               parent={message.reply_to ? (byId.get(message.reply_to) ?? null) : null}
               parentName={message.reply_to ? nameOf(byId.get(message.reply_to)?.user_id ?? -1) : ''}
               readLabel={readLabel(roomType, message.user_id === me.id ? readCount(message.seq) : 0)}
@@ -127,6 +128,14 @@ export function MessageList({ roomType, state, nameOf, readCount, onReply }: Pro
       )}
     </div>
   );
+}
+
+/** Within a run of one author's messages a few minutes apart, the name is shown once. */
+const RUN_GAP_MS = 5 * 60_000;
+
+function continues(previous: ChatMessage | undefined, message: ChatMessage): boolean {
+  if (!previous || previous.user_id !== message.user_id || dayOf(previous) !== dayOf(message)) return false;
+  return Date.parse(message.created_at) - Date.parse(previous.created_at) < RUN_GAP_MS;
 }
 
 function dayOf(message: ChatMessage | undefined): string {
