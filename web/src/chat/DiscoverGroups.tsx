@@ -1,8 +1,8 @@
 import type { Schema } from '@bigtech/chat-client';
 import { useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
-import { offline } from './model.ts';
 import { describe } from './errors.ts';
+import { offline } from './model.ts';
 
 type Room = Schema<'Room'>;
 

@@ -2,9 +2,9 @@ import type { Reaction } from '@bigtech/chat-client';
 import { type KeyboardEvent, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { AttachmentView } from './AttachmentView.tsx';
+import { describe } from './errors.ts';
 import { type ChatMessage, formatTime, messagePreview, offline, REACTIONS, toChatMessage } from './model.ts';
 import type { PendingMessage } from './useRoomMessages.ts';
-import { describe } from './errors.ts';
 
 interface Props {
   message: ChatMessage;
@@ -29,22 +29,23 @@ export function MessageItem({ message, mine, authorName, continued, parent, pare
   async function react(kind: Reaction) {
     setPicking(false);
     const { data, error: failure } = await api.POST('/api/messages/{room_id}/{message_id}/reactions', { params: { path: roomPath }, body: { reaction: kind } }).catch(offline);
+    setError(data ? null : describe(failure, '반응을 남기지 못했습니다'));
     if (data) onChanged(toChatMessage(data.message));
-    else setError(describe(failure, '반응을 남기지 못했습니다'));
   }
 
   async function remove() {
     const { response, error: failure } = await api.DELETE('/api/messages/{room_id}/{message_id}', { params: { path: roomPath } }).catch(offline);
+    setError(response.ok ? null : describe(failure, '삭제하지 못했습니다'));
+    // The deletion's frame may come later: show it now, as the version it will have.
     if (response.ok) onChanged({ ...message, is_deleted: true, content: null, attachment: null, attachment_url: null, version: message.version + 1 });
-    else setError(describe(failure, '삭제하지 못했습니다'));
   }
 
   async function save(content: string) {
     const { data, error: failure } = await api.PUT('/api/messages/{room_id}/{message_id}', { params: { path: roomPath }, body: { content } }).catch(offline);
-    if (data) {
-      onChanged(toChatMessage(data.message));
-      setEditing(false);
-    } else setError(describe(failure, '수정하지 못했습니다'));
+    setError(data ? null : describe(failure, '수정하지 못했습니다'));
+    if (!data) return;
+    onChanged(toChatMessage(data.message));
+    setEditing(false);
   }
 
   const shownReactions = REACTIONS.filter(({ kind }) => (message.reactions[kind]?.length ?? 0) > 0);
@@ -55,7 +56,7 @@ export function MessageItem({ message, mine, authorName, continued, parent, pare
         <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
         {message.is_edited && !message.is_deleted && <span className="chat-muted">(수정됨)</span>}
         {readLabel && <span className="chat-read">{readLabel}</span>}
-      {!message.is_deleted && !editing && (
+        {!message.is_deleted && !editing && (
           <div className="chat-actions">
             <button type="button" className="compact" aria-expanded={picking} onClick={() => setPicking((open) => !open)}>
               반응

@@ -2,8 +2,8 @@ import type { Schema } from '@bigtech/chat-client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { announce } from './bus.ts';
-import { memberName, offline, type Room, type RoomMember } from './model.ts';
 import { describe } from './errors.ts';
+import { memberName, offline, type Room, type RoomMember } from './model.ts';
 
 type Friend = Schema<'Friend'>;
 type Role = RoomMember['role'];

@@ -1,9 +1,9 @@
 import { ChatSendError, type SendOptions } from '@bigtech/chat-client';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
 import { useSession } from '../session.tsx';
+import { describe, korean } from './errors.ts';
 import { type ChatMessage, toChatMessage } from './model.ts';
 import { uploadAttachment } from './upload.ts';
-import { describe, korean } from './errors.ts';
 
 const PAGE_SIZE = 50;
 
