@@ -345,6 +345,19 @@ export async function loginThroughUi(page: Page, appUrl: string, user: E2EUser):
 }
 
 // ---------------------------------------------------------------------------------------------
+// Accessibility
+
+const CONTROL_ROLES = 'button|link|textbox|searchbox|checkbox|radio|combobox|listbox|slider|spinbutton|switch|tab|menuitem|option';
+/** A control line of an ARIA snapshot with no name: `- button`, `- button [pressed]:`, ... */
+const UNNAMED_CONTROL = new RegExp(`^\\s*- (${CONTROL_ROLES})(?: \\[[^\\]]*\\])*:?$`);
+
+/** The controls on the page that have no accessible name (from Playwright's ARIA snapshot). */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  const snapshot = await page.locator('body').ariaSnapshot({ timeout: 30_000 });
+  return snapshot.split('\n').filter((line) => UNNAMED_CONTROL.test(line)).map((line) => line.trim());
+}
+
+// ---------------------------------------------------------------------------------------------
 // First-load measurements
 
 export interface FirstLoad {

@@ -15,6 +15,7 @@ import {
   registerViaApi,
   Screenshots,
   UI_TIMEOUT_MS,
+  unnamedControls,
 } from './harness.ts';
 
 /**
@@ -34,6 +35,12 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
   let meId = 0;
   let otherAccount: { id: number; token: string };
   const shots = new Screenshots('shell');
+
+  /** A screenshot of the step, and every control on screen has an accessible name. */
+  async function step(name: string): Promise<void> {
+    await shots.take(page, name);
+    expect(await unnamedControls(page), `controls without an accessible name at "${name}"`).toEqual([]);
+  }
 
   beforeAll(async () => {
     await ensureWebBuild();
@@ -60,7 +67,7 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     await form.getByLabel('비밀번호').fill('not-the-password');
     await form.getByRole('button', { name: '로그인' }).click();
     await form.getByRole('alert').filter({ hasText: '이메일 또는 비밀번호가 올바르지 않습니다' }).waitFor();
-    await shots.take(page, 'login refused');
+    await step('login refused');
     await loginThroughUi(page, server.appUrl, me);
   });
 
@@ -78,7 +85,7 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     const result = directoryItem(page, '최다니엘');
     await result.getByRole('button', { name: '친구 요청' }).click();
     await requests.getByRole('listitem').filter({ hasText: '최다니엘' }).waitFor();
-    await shots.take(page, 'request sent');
+    await step('request sent');
     await requests.getByRole('button', { name: '취소' }).click();
     await requests.waitFor({ state: 'detached' });
     await result.getByRole('button', { name: '친구 요청' }).waitFor();
@@ -93,7 +100,7 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     await blocked.getByRole('listitem').filter({ hasText: '한가인' }).waitFor();
     // Blocked either way: the directory no longer lists them.
     await expect.poll(() => directoryItem(page, '한가인').count(), { timeout: UI_TIMEOUT_MS }).toBe(0);
-    await shots.take(page, 'blocked');
+    await step('blocked');
     await blocked.getByRole('button', { name: '차단 해제' }).click();
     await blocked.waitFor({ state: 'detached' });
     await directoryItem(page, '한가인').waitFor();
@@ -111,12 +118,12 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     const avatar = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#2f6fed' } }).png().toBuffer();
     await profile.getByLabel('프로필 사진').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatar });
     await loaded(profile.getByRole('img', { name: '새 프로필 사진 미리 보기' }));
-    await shots.take(page, 'avatar preview');
+    await step('avatar preview');
     await profile.getByRole('button', { name: '사진 올리기' }).click();
     const headerAvatar = page.getByRole('button', { name: '프로필', exact: true }).locator('img');
     await loaded(headerAvatar);
     expect(await headerAvatar.getAttribute('src')).toMatch(/^\/uploads\/avatars\//);
-    await shots.take(page, 'avatar uploaded');
+    await step('avatar uploaded');
 
     // What others see: the profile over the API has the new name, status and picture.
     const { body } = await expectStatus(200, 'profile', call(server.baseUrl, 'GET', `/api/users/${meId}`, { token: otherAccount.token }));
@@ -142,11 +149,11 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     const entry = page.getByRole('region', { name: '알림 목록' }).getByRole('listitem').filter({ hasText: '퇴근하고 커피 한잔 어때요?' });
     await entry.waitFor();
     await expect.poll(() => entry.textContent(), { timeout: UI_TIMEOUT_MS }).toContain('한가인');
-    await shots.take(page, 'notifications');
+    await step('notifications');
     await entry.getByRole('button').click();
     await page.getByRole('region', { name: '채팅: 한가인' }).waitFor();
     await page.getByRole('log', { name: '메시지' }).getByRole('article').filter({ hasText: '퇴근하고 커피 한잔 어때요?' }).waitFor();
-    await shots.take(page, 'notification opened room');
+    await step('notification opened room');
     await page.getByRole('button', { name: '뒤로' }).click();
     await page.getByRole('button', { name: '알림', exact: true }).waitFor();
     expect(log.errors).toEqual([]);

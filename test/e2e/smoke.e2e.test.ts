@@ -30,17 +30,21 @@ describeE2E('web client smoke', () => {
   });
 
   it('measures the first load: gzipped JS and time to a usable login form', async () => {
-    // The first visit warms the server (route compilation, file reads); the second is measured.
+    // The first visit warms the server (route compilation, file reads); the next three are
+    // measured, each in a fresh context (empty cache), and the median is judged: the cores are
+    // shared with other suites, so one load can be unlucky.
     await measureFirstLoad(browser, server.appUrl);
-    const load = await measureFirstLoad(browser, server.appUrl);
+    const loads = [];
+    for (let run = 0; run < 3; run += 1) loads.push(await measureFirstLoad(browser, server.appUrl));
+    const median = [...loads].sort((a, b) => a.interactiveMs - b.interactiveMs)[1]!;
     console.log(
-      `[e2e] first load: ${formatKb(load.gzippedJsBytes)} gzipped JS in ${load.jsFiles.length} file(s) ` +
-        `(${load.jsFiles.map((file) => `${file.url.split('/').pop()} ${formatKb(file.bytes)} → ${formatKb(file.gzipped)}`).join(', ')}); ` +
-        `login form usable ${load.interactiveMs.toFixed(0)} ms after navigation start`,
+      `[e2e] first load: ${formatKb(median.gzippedJsBytes)} gzipped JS in ${median.jsFiles.length} file(s) ` +
+        `(${median.jsFiles.map((file) => `${file.url.split('/').pop()} ${formatKb(file.bytes)} → ${formatKb(file.gzipped)}`).join(', ')}); ` +
+        `login form usable ${median.interactiveMs.toFixed(0)} ms after navigation start (median of ${loads.map((load) => load.interactiveMs.toFixed(0)).join(', ')} ms)`,
     );
-    expect(load.jsFiles.length).toBeGreaterThan(0);
-    expect(load.gzippedJsBytes).toBeLessThan(250 * 1024);
-    expect(load.interactiveMs).toBeLessThan(2000);
+    expect(median.jsFiles.length).toBeGreaterThan(0);
+    expect(median.gzippedJsBytes).toBeLessThan(250 * 1024);
+    expect(median.interactiveMs).toBeLessThan(2000);
   });
 
   it('registers through the form and shows the shell, at desktop and phone width', async () => {

@@ -17,6 +17,7 @@ import {
   registerThroughUi,
   Screenshots,
   UI_TIMEOUT_MS,
+  unnamedControls,
 } from './harness.ts';
 
 /**
@@ -45,9 +46,12 @@ describeE2E('story: two users befriend each other and chat through a server rest
     return { user: newUser(prefix, displayName), page, log, close: () => context.close() };
   }
 
-  /** Both windows side by side in the step's screenshots. */
+  /** A screenshot of the step in each window, and every control on screen has an accessible name. */
   async function shot(name: string, ...people: Person[]): Promise<void> {
-    for (const who of people.length ? people : [minsu, jihyun]) await shots.take(who.page, `${name} (${who === minsu ? 'minsu' : 'jihyun'})`);
+    for (const who of people.length ? people : [minsu, jihyun]) {
+      await shots.take(who.page, `${name} (${who === minsu ? 'minsu' : 'jihyun'})`);
+      expect(await unnamedControls(who.page), `controls without an accessible name at "${name}"`).toEqual([]);
+    }
   }
 
   beforeAll(async () => {
