@@ -24,6 +24,8 @@ import {
  * deletions seen live by the other member, history loaded on scroll, attachments. Users are made
  * over REST (the register form is the smoke test's); everything under test goes through the UI.
  */
+const EVENT_TTL_S = 4;
+
 describeE2E('web chat', () => {
   let server: E2EServer;
   let browser: Browser;
@@ -34,8 +36,12 @@ describeE2E('web chat', () => {
 
   beforeAll(async () => {
     await ensureWebBuild();
-    // Seeding 120 messages at once must not meet the per-user message rate.
-    [server, browser] = await Promise.all([E2EServer.start({ MESSAGE_RATE_PER_USER: '1000', MESSAGE_BURST_PER_USER: '1000' }), launchBrowser()]);
+    // Seeding 120 messages at once must not meet the per-user message rate; a room's events are
+    // kept a few seconds only, so a socket that was away longer gets `reset` (the reset test).
+    [server, browser] = await Promise.all([
+      E2EServer.start({ MESSAGE_RATE_PER_USER: '1000', MESSAGE_BURST_PER_USER: '1000', EVENT_HISTORY_TTL_S: String(EVENT_TTL_S) }),
+      launchBrowser(),
+    ]);
     files = mkdtempSync(path.join(tmpdir(), 'bigtech-e2e-chat-'));
     people.a = await signUp(server, newUser('chat_a', '김철수'));
     people.b = await signUp(server, newUser('chat_b', '이영희'));
@@ -304,6 +310,40 @@ describeE2E('web chat', () => {
       expect(phone.log.errors).toEqual([]);
     } finally {
       await phone.context.close();
+    }
+  });
+
+  it('refetches the room after a reset (its events expired while away): nothing missed or doubled', async () => {
+    const shots = new Screenshots('chat reset');
+    await openRoom(a.page, '이영희');
+    await openRoom(b.page, '김철수');
+    const roomId = await openRoomId(a.page);
+    await send(a.page, '리셋 전 메시지');
+    await messageWithText(b.page, '리셋 전 메시지');
+    const resets: string[] = [];
+    b.page.on('websocket', (socket) =>
+      socket.on('framereceived', (frame) => {
+        if (typeof frame.payload === 'string' && frame.payload.includes('"type":"reset"')) resets.push(frame.payload);
+      }),
+    );
+
+    await server.stop();
+    await b.page.getByRole('status').filter({ hasText: '연결이 끊겼습니다' }).waitFor({ timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, (EVENT_TTL_S + 1) * 1000));
+    await server.start();
+    // Sent at once, before her socket is back: the room's history no longer covers where she
+    // was, so only the refetch after `reset` can show it.
+    const { response } = await people.a.api.POST('/api/messages/{room_id}', { params: { path: { room_id: roomId } }, body: { content: '리셋 중 메시지' } });
+    expect(response.status).toBe(201);
+    await messageWithText(b.page, '리셋 중 메시지');
+    await shots.take(b.page, 'after reset');
+    expect(resets.length).toBeGreaterThan(0);
+    await send(b.page, '리셋 후 메시지');
+    await messageWithText(a.page, '리셋 후 메시지');
+    for (const page of [a.page, b.page]) {
+      const seqs = await seqsIn(page.getByRole('log', { name: '메시지' }));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      for (const text of ['리셋 전 메시지', '리셋 중 메시지', '리셋 후 메시지']) expect(await messageLocator(page, text).count()).toBe(1);
     }
   });
 
