@@ -24,6 +24,8 @@ import {
  * deletions seen live by the other member, history loaded on scroll, attachments. Users are made
  * over REST (the register form is the smoke test's); everything under test goes through the UI.
  */
+const EVENT_TTL_S = 4;
+
 describeE2E('web chat', () => {
   let server: E2EServer;
   let browser: Browser;
@@ -34,8 +36,12 @@ describeE2E('web chat', () => {
 
   beforeAll(async () => {
     await ensureWebBuild();
-    // Seeding 120 messages at once must not meet the per-user message rate.
-    [server, browser] = await Promise.all([E2EServer.start({ MESSAGE_RATE_PER_USER: '1000', MESSAGE_BURST_PER_USER: '1000' }), launchBrowser()]);
+    // Seeding 120 messages at once must not meet the per-user message rate; a room's events are
+    // kept a few seconds only, so a socket that was away longer gets `reset` (the reset test).
+    [server, browser] = await Promise.all([
+      E2EServer.start({ MESSAGE_RATE_PER_USER: '1000', MESSAGE_BURST_PER_USER: '1000', EVENT_HISTORY_TTL_S: String(EVENT_TTL_S) }),
+      launchBrowser(),
+    ]);
     files = mkdtempSync(path.join(tmpdir(), 'bigtech-e2e-chat-'));
     people.a = await signUp(server, newUser('chat_a', '김철수'));
     people.b = await signUp(server, newUser('chat_b', '이영희'));
@@ -50,7 +56,7 @@ describeE2E('web chat', () => {
     await server?.close();
   });
 
-  it('creates a group, adds a friend, renames it and changes her role; she sees it and leaves', async () => {
+  it('creates a group, adds a friend, renames it and changes her role; she sets a nickname and leaves; re-added, she is removed', async () => {
     const shots = new Screenshots('chat group admin');
     const rooms = roomList(a.page);
     await rooms.getByRole('button', { name: '새 그룹' }).click();
@@ -97,6 +103,14 @@ describeE2E('web chat', () => {
     await herSettings.getByRole('button', { name: '나가기' }).click();
     await expect.poll(() => roomList(b.page).getByRole('button', { name: /^주말 등산/ }).count()).toBe(0);
     await expect.poll(() => settings.getByRole('listitem').count()).toBe(1);
+
+    // Added again, then removed by the owner.
+    await settings.getByLabel('추가할 친구').selectOption({ label: '이영희' });
+    await settings.getByRole('button', { name: '멤버 추가' }).click();
+    await settings.getByRole('button', { name: /이영희 내보내기|등산대장 내보내기/ }).click();
+    await expect.poll(() => settings.getByRole('listitem').count()).toBe(1);
+    const after = await people.a.api.GET('/api/chat-rooms/{room_id}', { params: { path: { room_id: roomId } } });
+    expect(after.data?.room.members.map((member) => member.user_id)).toEqual([people.a.id]);
     expect(a.log.errors).toEqual([]);
     expect(b.log.errors).toEqual([]);
   });
@@ -177,6 +191,16 @@ describeE2E('web chat', () => {
     const seqs = await seqsIn(log);
     expect(seqs).toEqual(Array.from({ length: 120 }, (_, index) => index + 1));
     await expect.poll(() => log.getByRole('article').filter({ hasText: '기록 1번' }).count()).toBeGreaterThan(0);
+
+    // Scrolled up, a new message does not move the view: a button leads down to it.
+    const scrolledTo = await log.evaluate((element) => element.scrollTop);
+    await people.c.api.POST('/api/messages/{room_id}', { params: { path: { room_id: roomId } }, body: { content: '새로 온 메시지' } });
+    const jump = a.page.getByRole('button', { name: /새 메시지 1개/ });
+    await jump.waitFor();
+    expect(await log.evaluate((element) => element.scrollTop)).toBe(scrolledTo);
+    await jump.click();
+    await expect.poll(() => log.evaluate((element) => element.scrollHeight - element.scrollTop - element.clientHeight)).toBeLessThan(80);
+    await expect.poll(() => jump.count()).toBe(0);
     expect(a.log.errors).toEqual([]);
   });
 
@@ -286,6 +310,40 @@ describeE2E('web chat', () => {
       expect(phone.log.errors).toEqual([]);
     } finally {
       await phone.context.close();
+    }
+  });
+
+  it('refetches the room after a reset (its events expired while away): nothing missed or doubled', async () => {
+    const shots = new Screenshots('chat reset');
+    await openRoom(a.page, '이영희');
+    await openRoom(b.page, '김철수');
+    const roomId = await openRoomId(a.page);
+    await send(a.page, '리셋 전 메시지');
+    await messageWithText(b.page, '리셋 전 메시지');
+    const resets: string[] = [];
+    b.page.on('websocket', (socket) =>
+      socket.on('framereceived', (frame) => {
+        if (typeof frame.payload === 'string' && frame.payload.includes('"type":"reset"')) resets.push(frame.payload);
+      }),
+    );
+
+    await server.stop();
+    await b.page.getByRole('status').filter({ hasText: '연결이 끊겼습니다' }).waitFor({ timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, (EVENT_TTL_S + 1) * 1000));
+    await server.start();
+    // Sent at once, before her socket is back: the room's history no longer covers where she
+    // was, so only the refetch after `reset` can show it.
+    const { response } = await people.a.api.POST('/api/messages/{room_id}', { params: { path: { room_id: roomId } }, body: { content: '리셋 중 메시지' } });
+    expect(response.status).toBe(201);
+    await messageWithText(b.page, '리셋 중 메시지');
+    await shots.take(b.page, 'after reset');
+    expect(resets.length).toBeGreaterThan(0);
+    await send(b.page, '리셋 후 메시지');
+    await messageWithText(a.page, '리셋 후 메시지');
+    for (const page of [a.page, b.page]) {
+      const seqs = await seqsIn(page.getByRole('log', { name: '메시지' }));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      for (const text of ['리셋 전 메시지', '리셋 중 메시지', '리셋 후 메시지']) expect(await messageLocator(page, text).count()).toBe(1);
     }
   });
 

@@ -1,6 +1,7 @@
 import type { Schema } from '@bigtech/chat-client';
 import { useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
+import { describe } from './errors.ts';
 import { offline } from './model.ts';
 
 type Room = Schema<'Room'>;
@@ -19,7 +20,7 @@ export function DiscoverGroups({ onJoined }: { onJoined(roomId: number): void })
       .then(({ data, error: failure }) => {
       if (!live) return;
       if (data) setRooms(data);
-      else setError(failure?.message ?? '공개 그룹을 불러오지 못했습니다');
+      else setError(describe(failure, '공개 그룹을 불러오지 못했습니다'));
     });
     return () => {
       live = false;
@@ -29,7 +30,7 @@ export function DiscoverGroups({ onJoined }: { onJoined(roomId: number): void })
   async function join(roomId: number) {
     const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/join', { params: { path: { room_id: roomId } } }).catch(offline);
     if (response.ok) onJoined(roomId);
-    else setError(failure?.message ?? '참여하지 못했습니다');
+    else setError(describe(failure, '참여하지 못했습니다'));
   }
 
   return (

@@ -2,6 +2,7 @@ import type { Reaction } from '@bigtech/chat-client';
 import { type KeyboardEvent, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { AttachmentView } from './AttachmentView.tsx';
+import { describe } from './errors.ts';
 import { type ChatMessage, formatTime, messagePreview, offline, REACTIONS, toChatMessage } from './model.ts';
 import type { PendingMessage } from './useRoomMessages.ts';
 
@@ -9,6 +10,8 @@ interface Props {
   message: ChatMessage;
   mine: boolean;
   authorName: string;
+  /** The previous message is the same author's, just before: the name is not repeated. */
+  continued: boolean;
   parent: ChatMessage | null;
   parentName: string;
   readLabel: string | null;
@@ -16,7 +19,7 @@ interface Props {
   onChanged(message: ChatMessage): void;
 }
 
-export function MessageItem({ message, mine, authorName, parent, parentName, readLabel, onReply, onChanged }: Props) {
+export function MessageItem({ message, mine, authorName, continued, parent, parentName, readLabel, onReply, onChanged }: Props) {
   const { api, me } = useSession();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -26,33 +29,34 @@ export function MessageItem({ message, mine, authorName, parent, parentName, rea
   async function react(kind: Reaction) {
     setPicking(false);
     const { data, error: failure } = await api.POST('/api/messages/{room_id}/{message_id}/reactions', { params: { path: roomPath }, body: { reaction: kind } }).catch(offline);
+    setError(data ? null : describe(failure, '반응을 남기지 못했습니다'));
     if (data) onChanged(toChatMessage(data.message));
-    else setError(failure?.message ?? '반응을 남기지 못했습니다');
   }
 
   async function remove() {
     const { response, error: failure } = await api.DELETE('/api/messages/{room_id}/{message_id}', { params: { path: roomPath } }).catch(offline);
+    setError(response.ok ? null : describe(failure, '삭제하지 못했습니다'));
+    // The deletion's frame may come later: show it now, as the version it will have.
     if (response.ok) onChanged({ ...message, is_deleted: true, content: null, attachment: null, attachment_url: null, version: message.version + 1 });
-    else setError(failure?.message ?? '삭제하지 못했습니다');
   }
 
   async function save(content: string) {
     const { data, error: failure } = await api.PUT('/api/messages/{room_id}/{message_id}', { params: { path: roomPath }, body: { content } }).catch(offline);
-    if (data) {
-      onChanged(toChatMessage(data.message));
-      setEditing(false);
-    } else setError(failure?.message ?? '수정하지 못했습니다');
+    setError(data ? null : describe(failure, '수정하지 못했습니다'));
+    if (!data) return;
+    onChanged(toChatMessage(data.message));
+    setEditing(false);
   }
 
   const shownReactions = REACTIONS.filter(({ kind }) => (message.reactions[kind]?.length ?? 0) > 0);
   return (
     <article className={`chat-message${mine ? ' mine' : ''}`} data-message-id={message.id} data-seq={message.seq} aria-label={`${authorName}: ${messagePreview(message)}`}>
       <div className="chat-meta">
-        {!mine && <span className="chat-author">{authorName}</span>}
+        {!mine && !continued && <span className="chat-author">{authorName}</span>}
         <time dateTime={message.created_at}>{formatTime(message.created_at)}</time>
         {message.is_edited && !message.is_deleted && <span className="chat-muted">(수정됨)</span>}
         {readLabel && <span className="chat-read">{readLabel}</span>}
-      {!message.is_deleted && !editing && (
+        {!message.is_deleted && !editing && (
           <div className="chat-actions">
             <button type="button" className="compact" aria-expanded={picking} onClick={() => setPicking((open) => !open)}>
               반응

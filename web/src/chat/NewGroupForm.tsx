@@ -1,6 +1,7 @@
 import type { Schema } from '@bigtech/chat-client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
+import { describe } from './errors.ts';
 import { offline } from './model.ts';
 
 type Friend = Schema<'Friend'>;
@@ -29,7 +30,7 @@ export function NewGroupForm({ onCreated, onCancel }: { onCreated(roomId: number
     setBusy(true);
     const { data, error: failure } = await api.POST('/api/group-rooms', { body: { name: name.trim(), is_private: !isPublic, member_ids: [...chosen] } }).catch(offline);
     setBusy(false);
-    if (!data) return setError(failure?.message ?? '그룹을 만들지 못했습니다');
+    if (!data) return setError(describe(failure, '그룹을 만들지 못했습니다'));
     onCreated(data.room.id);
   }
 

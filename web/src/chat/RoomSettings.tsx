@@ -2,6 +2,7 @@ import type { Schema } from '@bigtech/chat-client';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSession } from '../session.tsx';
 import { announce } from './bus.ts';
+import { describe } from './errors.ts';
 import { memberName, offline, type Room, type RoomMember } from './model.ts';
 
 type Friend = Schema<'Friend'>;
@@ -32,7 +33,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
     setError(null);
     setNotice(null);
     const { data, error: failure, response } = await run().catch(offline);
-    if (!response.ok) return setError(failure?.message ?? '변경하지 못했습니다');
+    if (!response.ok) return setError(describe(failure, '변경하지 못했습니다'));
     if (data) onRoomChanged(data.room);
     else await onReload();
     setNotice(done);
@@ -41,7 +42,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
 
   async function leave() {
     const { response, error: failure } = await api.POST('/api/group-rooms/{room_id}/leave', { params: { path } }).catch(offline);
-    if (!response.ok) return setError(failure?.message ?? '나가지 못했습니다');
+    if (!response.ok) return setError(describe(failure, '나가지 못했습니다'));
     announce({ type: 'rooms_changed' });
     onLeft();
   }
@@ -49,7 +50,7 @@ export function RoomSettings({ room, onRoomChanged, onReload, onClose, onLeft }:
   async function destroy() {
     if (!window.confirm(`"${room.name ?? ''}" 그룹을 삭제할까요? 모든 메시지가 사라집니다.`)) return;
     const { response, error: failure } = await api.DELETE('/api/group-rooms/{room_id}', { params: { path } }).catch(offline);
-    if (!response.ok) return setError(failure?.message ?? '삭제하지 못했습니다');
+    if (!response.ok) return setError(describe(failure, '삭제하지 못했습니다'));
     announce({ type: 'rooms_changed' });
     onLeft();
   }

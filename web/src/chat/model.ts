@@ -78,6 +78,12 @@ export function messagePreview(message: ChatMessage | RestMessage | null): strin
 
 const timeFormat = new Intl.DateTimeFormat('ko-KR', { hour: 'numeric', minute: '2-digit' });
 
+const dayFormat = new Intl.DateTimeFormat('ko-KR', { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' });
+
+export function formatDay(iso: string): string {
+  return dayFormat.format(new Date(iso));
+}
+
 export function formatTime(iso: string): string {
   return timeFormat.format(new Date(iso));
 }

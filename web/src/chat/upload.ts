@@ -1,4 +1,5 @@
 import type { ApiClient, Attachment } from '@bigtech/chat-client';
+import { describe } from './errors.ts';
 
 /** Uploads one file into the room (multipart field `file`). */
 export async function uploadAttachment(api: ApiClient, roomId: number, file: File): Promise<Attachment> {
@@ -13,6 +14,6 @@ export async function uploadAttachment(api: ApiClient, roomId: number, file: Fil
       return form;
     },
   });
-  if (!data) throw new Error(error?.message ?? '파일을 올리지 못했습니다');
+  if (!data) throw new Error(describe(error, '파일을 올리지 못했습니다'));
   return data.attachment;
 }

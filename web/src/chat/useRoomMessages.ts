@@ -1,6 +1,7 @@
 import { ChatSendError, type SendOptions } from '@bigtech/chat-client';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
 import { useSession } from '../session.tsx';
+import { describe, korean } from './errors.ts';
 import { type ChatMessage, toChatMessage } from './model.ts';
 import { uploadAttachment } from './upload.ts';
 
@@ -13,6 +14,8 @@ export interface PendingMessage {
   replyTo: string | null;
   file: File | null;
   attachmentId: string | null;
+  /** What the server judged the upload to be (by content, not by the file's name or type). */
+  attachmentKind: 'image' | 'file' | null;
   status: 'uploading' | 'sending' | 'failed';
   error: string | null;
   createdAt: string;
@@ -89,7 +92,7 @@ function newTempId(): string {
 }
 
 function sendError(error: unknown): string {
-  if (error instanceof ChatSendError) return error.message;
+  if (error instanceof ChatSendError) return korean(error.message);
   if (error instanceof Error) return error.message;
   return '알 수 없는 오류';
 }
@@ -113,7 +116,7 @@ export function useRoomMessages(roomId: number) {
         .GET('/api/messages/{room_id}', { params: { path: { room_id: roomId }, query: { limit: PAGE_SIZE, ...(before ? { before } : {}) } } })
         .catch(() => null);
       if (mine !== generation.current) return;
-      if (!answer?.data) return dispatch({ type: 'failed', error: answer?.error?.message ?? '메시지를 불러오지 못했습니다. 연결을 확인하세요.' });
+      if (!answer?.data) return dispatch({ type: 'failed', error: describe(answer?.error, '메시지를 불러오지 못했습니다') });
       const { data } = answer;
       dispatch({ type: 'page', messages: data.messages.map(toChatMessage), cursor: data.next_cursor, hasMore: data.has_more, replace });
     },
@@ -157,17 +160,20 @@ export function useRoomMessages(roomId: number) {
   const deliver = useCallback(
     async (item: PendingMessage) => {
       try {
-        let attachmentId = item.attachmentId;
+        let { attachmentId, attachmentKind } = item;
         if (item.file && !attachmentId) {
           dispatch({ type: 'pending_update', tempId: item.tempId, patch: { status: 'uploading', error: null } });
-          attachmentId = (await uploadAttachment(api, roomId, item.file)).id;
-          dispatch({ type: 'pending_update', tempId: item.tempId, patch: { attachmentId } });
+          const attachment = await uploadAttachment(api, roomId, item.file);
+          attachmentId = attachment.id;
+          attachmentKind = attachment.kind;
+          // Kept on the pending item: a retry sends this upload rather than uploading anew.
+          dispatch({ type: 'pending_update', tempId: item.tempId, patch: { attachmentId, attachmentKind } });
         }
         dispatch({ type: 'pending_update', tempId: item.tempId, patch: { status: 'sending', error: null } });
         const options: SendOptions = { temp_id: item.tempId };
         if (item.replyTo) options.reply_to = item.replyTo;
-        if (item.file && attachmentId) {
-          options.message_type = item.file.type.startsWith('image/') ? 'image' : 'file';
+        if (attachmentId) {
+          options.message_type = attachmentKind ?? 'file';
           options.attachment_id = attachmentId;
         }
         const message = await socket.send(roomId, item.content, options);
@@ -187,6 +193,7 @@ export function useRoomMessages(roomId: number) {
         replyTo: options.replyTo ?? null,
         file: options.file ?? null,
         attachmentId: null,
+        attachmentKind: null,
         status: options.file ? 'uploading' : 'sending',
         error: null,
         createdAt: new Date().toISOString(),

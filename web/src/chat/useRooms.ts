@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigation } from '../navigation.tsx';
 import { useSession } from '../session.tsx';
 import { onChatChange } from './bus.ts';
+import { describe } from './errors.ts';
 import { type ChatMessage, type Room, toChatMessage } from './model.ts';
 
 /** A room of the list, its last message in the views' shape (a frame or REST may have given it). */
@@ -24,16 +25,25 @@ export function useRooms() {
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const openRef = useRef(openRoomId);
   openRef.current = openRoomId;
+  const roomsRef = useRef(rooms);
+  roomsRef.current = rooms;
+  const known = (roomId: number) => roomsRef.current?.some((room) => room.id === roomId) ?? false;
 
   const refetch = useCallback(async () => {
     // A network failure (the server restarting) keeps the list shown; the next refetch mends it.
     const answers = await Promise.all([api.GET('/api/chat-rooms', { params: { query: { limit: 100 } } }), api.GET('/api/chat-rooms/unread')]).catch(() => null);
     if (!answers) return;
     const [list, unread] = answers;
-    if (!list.data) return setError(list.error?.message ?? '채팅방을 불러오지 못했습니다');
+    if (!list.data) return setError(describe(list.error, '채팅방을 불러오지 못했습니다'));
     const counts = new Map((unread.data?.rooms ?? []).map((entry) => [entry.room_id, entry.unread_count]));
     setError(null);
-    setRooms(list.data.map((room) => ({ ...room, last_message: room.last_message && toChatMessage(room.last_message), unread_count: room.id === openRef.current ? 0 : (counts.get(room.id) ?? room.unread_count) })));
+    setRooms(
+      list.data.map((room) => ({
+        ...room,
+        last_message: room.last_message && toChatMessage(room.last_message),
+        unread_count: room.id === openRef.current ? 0 : (counts.get(room.id) ?? room.unread_count),
+      })),
+    );
   }, [api]);
 
   const soon = useCallback(() => {
@@ -46,12 +56,10 @@ export function useRooms() {
     const offs = [
       socket.on('message', (frame) => {
         const message = frame.message;
+        if (!known(message.room_id)) return soon();
         setRooms((current) => {
           const room = current?.find((candidate) => candidate.id === message.room_id);
-          if (!current || !room) {
-            soon();
-            return current;
-          }
+          if (!current || !room) return current;
           const unread = message.room_id === openRef.current || message.user_id === me.id ? 0 : room.unread_count + 1;
           const updated: RoomEntry = { ...room, last_message: toChatMessage(message), unread_count: unread };
           return [updated, ...current.filter((candidate) => candidate !== room)];
@@ -91,10 +99,8 @@ export function useRooms() {
   // A room opened from elsewhere (a friend's direct room just created) joins the list.
   useEffect(() => {
     if (openRoomId === undefined) return;
-    setRooms((current) => {
-      if (current && !current.some((room) => room.id === openRoomId)) soon();
-      return current?.map((room) => (room.id === openRoomId ? { ...room, unread_count: 0 } : room)) ?? null;
-    });
+    if (roomsRef.current && !known(openRoomId)) soon();
+    setRooms((current) => current?.map((room) => (room.id === openRoomId ? { ...room, unread_count: 0 } : room)) ?? null);
   }, [openRoomId, soon]);
 
   return { rooms, error, refetch };
