@@ -51,8 +51,10 @@ export function useSocial(): Social {
     timer.current = setTimeout(() => load().catch(() => undefined), COALESCE_MS);
   }, [load]);
 
+  // At start, after every presence change (a friend's last_seen_display moves) and when the
+  // socket is back (what changed meanwhile was not pushed).
   useEffect(() => {
-    if (connection === 'online' || connection === 'restored') refresh();
+    if (connection === 'restored') refresh();
   }, [connection, refresh]);
   useEffect(refresh, [presence, refresh]);
   useEffect(() => {

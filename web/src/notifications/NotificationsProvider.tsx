@@ -45,14 +45,16 @@ export function NotificationsProvider({ children }: { children: ReactNode }) {
   const loadFirst = useCallback(async () => {
     const { data } = await api.GET('/api/notifications', { params: { query: { limit: PAGE } } });
     if (!data) return;
-    setItems(data.notifications);
+    // Merged, not replaced: a frame that arrived while this page was on its way stays.
+    setItems((current) => data.notifications.reduce(upsert, current));
     setUnread(data.unread_count);
-    setCursor(data.next_cursor);
-    setHasMore(data.has_more);
+    setCursor((current) => current ?? data.next_cursor);
+    setHasMore((current) => current || data.has_more);
   }, [api]);
 
+  // At start (whether or not the socket opens) and whenever the socket is back.
   useEffect(() => {
-    if (connection === 'online' || connection === 'restored') loadFirst().catch(() => undefined);
+    if (connection === 'connecting' || connection === 'restored') loadFirst().catch(() => undefined);
   }, [connection, loadFirst]);
 
   useEffect(() => {
