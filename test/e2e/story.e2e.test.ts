@@ -214,6 +214,31 @@ describeE2E('story: two users befriend each other and chat through a server rest
 
     expect([...minsu.log.errors, ...jihyun.log.errors]).toEqual([]);
   });
+
+  it('survives a crash right after a send: the message is stored and shown once', async () => {
+    // Back in the room after the reload.
+    await jihyun.page.getByRole('region', { name: '채팅: 김민수' }).waitFor();
+    const before = await messageIds(minsu.page);
+
+    // The send is on its way when the process dies (no shutdown, sockets cut): either it was
+    // stored and its ack was lost, or it never arrived. The SDK sends it again with the same
+    // temp_id after reconnecting, and the server keeps one either way.
+    await send(jihyun.page, '이건 서버가 죽기 직전에 보냈어요');
+    await server.stop({ crash: true });
+    for (const who of [minsu, jihyun]) await banner(who.page, '연결이 끊겼습니다').waitFor();
+    await server.start();
+    for (const who of [minsu, jihyun]) await message(who.page, '이건 서버가 죽기 직전에').and(who.page.locator('[data-message-id]')).waitFor({ timeout: 60_000 });
+    await send(minsu.page, '받았어요, 한 번만요');
+    await message(jihyun.page, '받았어요, 한 번만요').waitFor();
+    await shot('after crash');
+
+    const after = await messageIds(minsu.page);
+    expect(after).toHaveLength(before.length + 2);
+    expect(new Set(after).size).toBe(after.length);
+    await expect.poll(() => messageIds(jihyun.page), { timeout: UI_TIMEOUT_MS }).toEqual(after);
+    for (const who of [minsu, jihyun]) expect(await message(who.page, '이건 서버가 죽기 직전에').count()).toBe(1);
+    expect([...minsu.log.errors, ...jihyun.log.errors]).toEqual([]);
+  });
 });
 
 function friendItem(page: Page, name: string): Locator {
