@@ -315,9 +315,9 @@ export async function registerViaApi(baseUrl: string, user: E2EUser): Promise<{ 
   const registered = await expectStatus(
     201,
     'register',
-    call(baseUrl, 'POST', '/api/auth/register', { body: { email: user.email, username: user.username, password: user.password, display_name: user.displayName } }),
+    call<{ user: { id: number } }>(baseUrl, 'POST', '/api/auth/register', { body: { email: user.email, username: user.username, password: user.password, display_name: user.displayName } }),
   );
-  const login = await remoteLogin(baseUrl, { id: registered.body.user.id as number, email: user.email, username: user.username, password: user.password });
+  const login = await remoteLogin(baseUrl, { id: registered.body.user.id, email: user.email, username: user.username, password: user.password });
   return { id: login.id, token: login.token };
 }
 

@@ -126,7 +126,7 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     await step('avatar uploaded');
 
     // What others see: the profile over the API has the new name, status and picture.
-    const { body } = await expectStatus(200, 'profile', call(server.baseUrl, 'GET', `/api/users/${meId}`, { token: otherAccount.token }));
+    const { body } = await expectStatus(200, 'profile', call<{ user: { display_name: string; status_message: string; profile_image_url: string | null } }>(server.baseUrl, 'GET', `/api/users/${meId}`, { token: otherAccount.token }));
     expect(body.user).toMatchObject({ display_name: '정우성 (개발팀)', status_message: '오늘도 좋은 하루 🙂' });
     expect(body.user.profile_image_url).toMatch(/^\/uploads\//);
 
@@ -141,8 +141,8 @@ describeE2E('web shell: login, requests, blocks, profile, notifications', () => 
     await page.getByRole('tab', { name: '친구' }).click();
     await page.getByRole('region', { name: '친구 요청' }).getByRole('button', { name: '수락' }).click();
     await friendItem(page, '한가인').waitFor();
-    const room = await expectStatus(201, 'direct room', call(server.baseUrl, 'POST', '/api/chat-rooms', { token: otherAccount.token, body: { user_id: meId } }));
-    const roomId = room.body.room.id as number;
+    const room = await expectStatus(201, 'direct room', call<{ room: { id: number } }>(server.baseUrl, 'POST', '/api/chat-rooms', { token: otherAccount.token, body: { user_id: meId } }));
+    const roomId = room.body.room.id;
     await expectStatus(201, 'message', call(server.baseUrl, 'POST', `/api/messages/${roomId}`, { token: otherAccount.token, body: { content: '퇴근하고 커피 한잔 어때요?' } }));
 
     await page.getByRole('button', { name: /^알림 [1-9]/ }).click();

@@ -53,7 +53,7 @@ function Layout() {
         <Header onProfile={() => setMain({ kind: 'profile' })} onNotifications={() => setTab('notifications')} />
         <ConnectionBanner />
         <div className="columns">
-          <aside className="sidebar" aria-label="메뉴">
+          <aside className="sidebar" aria-label="사이드바">
             <Tabs tab={tab} onTab={setTab} />
             <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
               {tab === 'chats' && <RoomList />}
