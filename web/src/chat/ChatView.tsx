@@ -25,8 +25,9 @@ export function ChatView({ roomId, onClosed }: ChatViewProps) {
 function RoomView({ roomId, onClosed }: ChatViewProps) {
   const { me } = useSession();
   const { room, setRoom, gone, reload } = useRoom(roomId);
-  const messages = useRoomMessages(roomId);
+  // Before the messages hook: its clean-up (my typing stops) runs before the room is left.
   const typing = useTyping(roomId);
+  const messages = useRoomMessages(roomId);
   const receipts = useReadReceipts(roomId, messages.messages);
   const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
