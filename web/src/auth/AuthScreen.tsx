@@ -8,19 +8,12 @@ export interface SignedIn {
   user: User;
 }
 
-interface Props {
-  onSignedIn(value: SignedIn): void;
-  /** Shown above the form (e.g. the session ended). */
-  notice?: string | undefined;
-}
-
 /** Login, or register (then logged in at once). */
-export function AuthScreen({ onSignedIn, notice }: Props) {
+export function AuthScreen({ onSignedIn }: { onSignedIn(value: SignedIn): void }) {
   const [mode, setMode] = useState<'login' | 'register'>('login');
   return (
     <main className="auth">
       <h1 className="brand">BigTech Chat</h1>
-      {notice && <p className="notice">{notice}</p>}
       {mode === 'login' ? (
         <LoginForm onSignedIn={onSignedIn} onRegister={() => setMode('register')} />
       ) : (
