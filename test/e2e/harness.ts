@@ -263,7 +263,7 @@ export async function openContext(
 
 /**
  * Numbered step screenshots of one test: test-results/e2e/<test>/<NN-step>.png. The folder is
- * emptied first so a run leaves only its own steps.
+ * emptied at the first step, so a run leaves only its own steps.
  */
 export class Screenshots {
   private step = 0;
@@ -271,11 +271,14 @@ export class Screenshots {
 
   constructor(test: string) {
     this.dir = path.join(RESULTS, slug(test));
-    rmSync(this.dir, { recursive: true, force: true });
-    mkdirSync(this.dir, { recursive: true });
   }
 
   async take(page: Page, name: string): Promise<string> {
+    // Emptied at the first step, not when constructed: a skipped suite leaves the last run's.
+    if (this.step === 0) {
+      rmSync(this.dir, { recursive: true, force: true });
+      mkdirSync(this.dir, { recursive: true });
+    }
     this.step += 1;
     const file = path.join(this.dir, `${String(this.step).padStart(2, '0')}-${slug(name)}.png`);
     await page.screenshot({ path: file, fullPage: false, animations: 'disabled', timeout: 30_000 });
