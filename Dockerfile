@@ -13,13 +13,13 @@ COPY prisma.config.ts ./
 COPY scripts ./scripts
 RUN node scripts/prisma-generate.mjs
 
-# 3. The web client (web/ → web/dist), built with the development dependencies (Vite, React);
-#    only its static output reaches the runtime image.
+# 3. The web client served at /app/ (web/ → web/dist), built with the dev dependencies (Vite, React),
+#    which stay out of the runtime image.
 FROM node:20-bookworm-slim AS web
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY scripts ./scripts
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY scripts/build-web.mjs ./scripts/
 COPY client ./client
 COPY web ./web
 RUN node scripts/build-web.mjs --force

@@ -50,7 +50,20 @@ interface ProviderProps {
 
 /** One API client and one chat socket per signed-in session, shared by every view. */
 export function SessionProvider({ token, initialUser, onSignedOut, children }: ProviderProps) {
-  const api = useMemo(() => createApiClient({ baseUrl, token }), [token]);
+  const api = useMemo(() => {
+    const client = createApiClient({ baseUrl, token });
+    // An expired or revoked token: back to the login screen.
+    client.use({
+      onResponse({ response }) {
+        if (response.status === 401) {
+          storeToken(undefined);
+          onSignedOut();
+        }
+        return response;
+      },
+    });
+    return client;
+  }, [token, onSignedOut]);
   const socket = useMemo(() => new ChatSocket({ baseUrl, token }), [token]);
   const [me, setMe] = useState(initialUser);
   const [connection, setConnection] = useState<ConnectionState>('connecting');
