@@ -7,6 +7,8 @@
  *   npm run bench:rest                    # 10 s per target
  *   npm run bench:rest -- --quick         # 3 s per target
  *   npm run bench:rest -- --json out.json
+ *   npm run bench:rest -- --profile dir   # CPU profiles instead: one fresh server per target
+ *                                         # under `node --cpu-prof`, top frames printed
  *
  * Targets: GET /api/friends/list (50 friends), GET /api/messages/:room_id first page served
  * from the Redis cache and the same 20 messages read from the store (a `before` cursor skips
@@ -18,29 +20,28 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
+import { FRIENDS_OF_SQL } from '../src/modules/friends/friends.store.ts';
+import { parseCursor } from '../src/modules/messages/store/message-store.ts';
+import { PAGE_BEFORE_SQL } from '../src/modules/messages/store/mysql-message.store.ts';
+import type { SqlRoute } from './baseline-http-server.ts';
 import { seedFriendships } from './lib/seed-social.ts';
 import { BENCH_JWT_SECRET, type BenchDatabase, freePort, freshDatabase, startChatServer, seedGroupRooms, seedUsers, startProcess, stopProcess } from './lib/setup.ts';
+import { type RestResult, restTable } from './lib/rest-table.ts';
+import { formatSummary, profileIn, summarizeProfile } from './lib/cpu-profile.ts';
 import { argValue, cpuSecondsOf, hasFlag, progress, endProgress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
+const PROFILE_DIR = argValue('profile');
 /** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
 const METRICS_ROUNDS = quick ? 3 : 12;
 const METRICS_ROUND_S = quick ? 2 : 3;
 /** The metrics server is scraped this often while it is loaded (Prometheus' default is 15 s). */
 const SCRAPE_EVERY_MS = 1000;
 
-export interface RestResult {
-  target: string;
-  requestsPerSecond: number;
-  p99: number;
-  bareRequestsPerSecond: number;
-  bareP99: number;
-  ratio: number;
-  errors: number;
-}
+export type { RestResult };
 
 export interface MetricsOverhead {
   target: string;
@@ -66,7 +67,11 @@ interface Target {
   path: string;
   barePath: string;
   body?: () => string;
+  /** The statement the endpoint runs when it reads MySQL, for the same-SQL ceiling at `/bare/sql/...`. */
+  sql?: Omit<SqlRoute, 'url'>;
 }
+
+const sqlPathOf = (target: Target) => target.barePath.replace('/bare/', '/bare/sql/');
 
 async function load(url: string, target: Target, headers: Record<string, string>, durationS = DURATION_S): Promise<{ rps: number; total: number; p99: number; errors: number }> {
   let settle: (result: autocannon.Result) => void = () => {};
@@ -82,14 +87,15 @@ async function load(url: string, target: Target, headers: Record<string, string>
     requests: [
       {
         method: target.method,
-        path: url.endsWith('/bare') ? target.barePath : target.path,
+        path: url.endsWith('/bare') ? target.barePath : url.endsWith('/bare-sql') ? sqlPathOf(target) : target.path,
         headers: { ...headers, 'content-type': 'application/json' },
         ...(target.body ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: target.body!() }) } : {}),
       },
     ],
   }, (error, result) => (error ? fail(error) : settle(result)));
   let seconds = 0;
-  instance.on('tick', () => progress(`  ${target.name} ${url.endsWith('/bare') ? '(bare)' : ''}: ${++seconds}/${durationS}s`));
+  const side = url.endsWith('/bare') ? ' (bare)' : url.endsWith('/bare-sql') ? ' (same SQL)' : '';
+  instance.on('tick', () => progress(`  ${target.name}${side}: ${++seconds}/${durationS}s`));
   const result = await finished;
   endProgress();
   return { rps: result.requests.average, total: result.requests.total, p99: result.latency.p99, errors: result.errors + result.non2xx };
@@ -196,6 +202,29 @@ async function alternateRounds(
   };
 }
 
+/**
+ * Each GET target on a fresh server run under `node --cpu-prof` (the profile is written when it
+ * exits): a 2 s warm-up, then DURATION_S of load; the top frames are printed as Markdown.
+ */
+async function profileTargets(db: BenchDatabase, targets: readonly Target[], headers: Record<string, string>, dir: string): Promise<void> {
+  const sections: string[] = [];
+  for (const [i, target] of targets.entries()) {
+    if (target.method !== 'GET') continue;
+    const targetDir = path.join(dir, `target-${i}`);
+    const server = await startChatServer(db, {}, ['--cpu-prof', `--cpu-prof-dir=${targetDir}`]);
+    server.process.stdout?.removeAllListeners('data');
+    const base = `http://127.0.0.1:${server.port}`;
+    await load(base, target, headers, 2);
+    const loadStart = Date.now();
+    const result = await load(base, target, headers);
+    await stopProcess(server.process);
+    // The loaded seconds only: start-up (module loading) and the warm-up are left out.
+    const loadedMs = Date.now() - loadStart;
+    sections.push('', ...formatSummary(`${target.name}: ${round(result.rps, 0)} req/s while profiled`, summarizeProfile(profileIn(targetDir), 18, loadedMs)));
+  }
+  console.log(sections.join('\n'));
+}
+
 async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_rest', 12);
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
@@ -219,9 +248,21 @@ async function main(): Promise<void> {
     const cachedPath = `/api/messages/${roomId}?limit=20`;
     const uncachedPath = `/api/messages/${roomId}?limit=20&before=${newest.next_cursor}`;
     const targets: Target[] = [
-      { name: 'GET /api/friends/list (50 friends)', method: 'GET', path: '/api/friends/list', barePath: '/bare/friends' },
+      {
+        name: 'GET /api/friends/list (50 friends)',
+        method: 'GET',
+        path: '/api/friends/list',
+        barePath: '/bare/friends',
+        sql: { sql: FRIENDS_OF_SQL, params: [me, me, me, 50, 0] },
+      },
       { name: 'GET /api/messages/:room_id (cached first page)', method: 'GET', path: cachedPath, barePath: '/bare/messages-cached' },
-      { name: 'GET /api/messages/:room_id (uncached, from the store)', method: 'GET', path: uncachedPath, barePath: '/bare/messages-uncached' },
+      {
+        name: 'GET /api/messages/:room_id (uncached, from the store)',
+        method: 'GET',
+        path: uncachedPath,
+        barePath: '/bare/messages-uncached',
+        sql: { sql: PAGE_BEFORE_SQL, params: [roomId!, parseCursor(newest.next_cursor), 21] },
+      },
       { name: 'POST /api/messages/:room_id', method: 'POST', path: `/api/messages/${roomId}`, barePath: '/bare/messages-post', body: () => JSON.stringify({ content: 'bench message', client_message_id: randomUUID() }) },
     ];
 
@@ -231,15 +272,25 @@ async function main(): Promise<void> {
       const response = await fetch(`${base}${target.path}`, { method: target.method, headers: { ...auth, 'content-type': 'application/json' }, ...(target.body ? { body: target.body() } : {}) });
       payloads.push({ method: target.method, url: target.barePath, status: response.status, body: await response.text() });
     }
+    if (PROFILE_DIR) return await profileTargets(db, targets, auth, path.resolve(PROFILE_DIR));
     const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
     writeFileSync(payloadFile, JSON.stringify(payloads));
-    bare = await startProcess('bench/baseline-http-server.ts', { PAYLOADS_FILE: payloadFile }, /baseline listening on (\d+)/);
+    const sqlRoutes: SqlRoute[] = targets.flatMap((target) => (target.sql ? [{ url: sqlPathOf(target), ...target.sql }] : []));
+    const sqlFile = path.join(path.dirname(payloadFile), 'sql-routes.json');
+    writeFileSync(sqlFile, JSON.stringify(sqlRoutes));
+    bare = await startProcess(
+      'bench/baseline-http-server.ts',
+      { PAYLOADS_FILE: payloadFile, SQL_ROUTES_FILE: sqlFile, DATABASE_URL: db.databaseUrl },
+      /baseline listening on (\d+)/,
+    );
 
     const results: RestResult[] = [];
     for (const target of targets) {
       const real = await load(base, target, auth);
       const ceiling = await load(`http://127.0.0.1:${bare.port}/bare`, target, {});
+      const sameSql = target.sql ? await load(`http://127.0.0.1:${bare.port}/bare-sql`, target, {}) : undefined;
       results.push({
+        ...(sameSql ? { sql: { requestsPerSecond: round(sameSql.rps, 0), p99: sameSql.p99, ratio: round((real.rps / sameSql.rps) * 100, 1) } } : {}),
         target: target.name,
         requestsPerSecond: round(real.rps, 0),
         p99: real.p99,
@@ -252,11 +303,7 @@ async function main(): Promise<void> {
     const cached = targets[1]!;
     const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
-    console.log('| endpoint | req/s | p99 ms | bare req/s | bare p99 ms | % of bare | errors |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (const r of results) {
-      console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`);
-    }
+    for (const line of restTable(results)) console.log(line);
     console.log('');
     console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
     console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');

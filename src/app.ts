@@ -9,8 +9,9 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Config, trustProxyOption } from './config.ts';
+import { compiledSerializerCompiler } from './lib/response-serializer.ts';
 import attachmentsModule from './modules/attachments/index.ts';
 import authModule from './modules/auth/index.ts';
 import blocksModule from './modules/blocks/index.ts';
@@ -39,6 +40,7 @@ import redisPlugin from './plugins/redis.ts';
 import requestBodiesPlugin from './plugins/request-bodies.ts';
 import homePagePlugin from './plugins/home-page.ts';
 import swaggerPlugin from './plugins/swagger.ts';
+import webAppPlugin from './plugins/web-app.ts';
 
 export type App = FastifyInstance;
 
@@ -134,7 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // JSON, forms and multipart only: a text/plain body is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(compiledSerializerCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -179,6 +181,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(swaggerPlugin);
   // GET /, the page linking the documents (and the rest): always served.
   await app.register(homePagePlugin);
+  // /app/, the reference web client (web/dist), when it has been built.
+  await app.register(webAppPlugin);
 
   // Browser safety and request bodies: before any route's own hooks (see the Security section).
   await app.register(browserGuardPlugin);

@@ -91,9 +91,9 @@ export async function seedGroupRooms(databaseUrl: string, userIds: readonly numb
   }
 }
 
-/** Starts `node --import tsx <script>` with env; resolves once it prints its listening line. */
-export function startProcess(script: string, env: Record<string, string>, listening: RegExp): Promise<{ process: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening line. */
+export function startProcess(script: string, env: Record<string, string>, listening: RegExp, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000);
@@ -126,7 +126,7 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
  * production settings and info logs (the access line per request is part of the cost measured).
  */
-export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}): Promise<{ process: ChildProcess; port: number }> {
+export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
   return startProcess('src/server.ts', {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
@@ -147,7 +147,7 @@ export function startChatServer(db: BenchDatabase, env: Record<string, string> =
     MAX_SOCKETS_PER_USER: '100000000',
     MAX_STREAMS_PER_USER: '100000000',
     ...env,
-  }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+  }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, nodeArgs);
 }
 
 /** A TCP port free on loopback right now (for a server that must be told its port). */

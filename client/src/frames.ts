@@ -3,6 +3,10 @@
  * recovery), as a client sees them. REST bodies come from the OpenAPI document (./schema.ts).
  */
 
+import type { components } from './schema.ts';
+
+export type Attachment = components['schemas']['Attachment'];
+
 export type Reaction = 'like' | 'love' | 'laugh' | 'sad' | 'angry';
 
 export interface Message {
@@ -21,6 +25,8 @@ export interface Message {
   reactions: Partial<Record<Reaction, number[]>>;
   created_at: string;
   client_message_id: string | null;
+  /** The uploaded attachment this message sends (attachment_url is then its url). */
+  attachment?: Attachment | null;
   [extra: string]: unknown;
 }
 
@@ -82,6 +88,8 @@ export const ROOM_EVENT_TYPES: ReadonlySet<string> = new Set([
 export interface SendOptions {
   message_type?: 'text' | 'image' | 'file' | 'sticker';
   attachment_url?: string;
+  /** An upload of this room (POST /api/messages/{room_id}/attachments) to send as an image or file. */
+  attachment_id?: string;
   reply_to?: string;
   /** Set to resend a message the app already tried (else a fresh one is made). */
   temp_id?: string;

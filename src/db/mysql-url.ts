@@ -30,3 +30,6 @@ export function parseMysqlUrl(url: string): MysqlTarget {
 
 /** DATETIME(3) text in UTC, whatever the process's time zone (for statements sent without Prisma). */
 export const utcDateTime = (date: Date) => date.toISOString().replace('T', ' ').replace('Z', '');
+
+/** The inverse of utcDateTime: `2026-01-23 09:30:00.000` as a raw statement reads it with `dateStrings` (UTC, as stored). */
+export const parseUtcDateTime = (text: string) => new Date(`${text.replace(' ', 'T')}Z`);

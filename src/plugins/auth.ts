@@ -3,6 +3,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import type { Logger as PinoLogger } from 'pino';
 import { invalidToken } from '../lib/errors.ts';
 
 export const AUTH_COOKIE = 'jwt_token';
@@ -78,9 +79,15 @@ export class AccountStates {
   }
 
   isActive(userId: number): Promise<boolean> {
-    const known = this.known.get(userId);
-    if (known && Date.now() - known.checkedAt < this.ttlMs) return Promise.resolve(known.active);
+    const known = this.knownActive(userId);
+    if (known !== undefined) return Promise.resolve(known);
     return this.inFlight.get(userId) ?? this.load(userId);
+  }
+
+  /** The state checked less than the TTL ago, without waiting; undefined when it must be asked. */
+  knownActive(userId: number): boolean | undefined {
+    const known = this.known.get(userId);
+    return known && Date.now() - known.checkedAt < this.ttlMs ? known.active : undefined;
   }
 
   /** Asks the store now (no cache) about every one of `userIds`; the ones not active. Rejects when the store fails. */
@@ -148,6 +155,51 @@ export class AccountStates {
   }
 }
 
+/** What a verified token says, kept with its revocation key so a repeated token allocates nothing. */
+interface VerifiedToken {
+  auth: Readonly<AuthContext>;
+  revokedKey: string;
+}
+
+/**
+ * Tokens whose signature and claims were verified, keyed by the raw token (a client sends the
+ * same one on every request), so a repeat skips the HMAC, the JSON parse and the claim checks.
+ * An entry is kept until the token's `exp` and no longer, at most `maxEntries` of them (the
+ * oldest go first). It says nothing about revocation or the account: those are checked on every
+ * request (TokenService.verify).
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, VerifiedToken>();
+
+  constructor(
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(token: string): VerifiedToken | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    // The same rule as the verifier: a token is valid while now < exp.
+    if (this.now() < entry.auth.expiresAt * 1000) return entry;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  remember(token: string, auth: AuthContext): VerifiedToken {
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    const entry = { auth: Object.freeze(auth), revokedKey: revokedKey(auth.jti) };
+    this.entries.set(token, entry);
+    return entry;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 /** Issues, checks and revokes access tokens. Revocation lives in Redis so all instances see it. */
 export class TokenService {
   constructor(
@@ -155,6 +207,7 @@ export class TokenService {
     private readonly redis: Redis,
     private readonly lifetimeS: number,
     readonly accounts: AccountStates,
+    private readonly verified = new VerifiedTokens(),
   ) {}
 
   issue(userId: number): IssuedToken {
@@ -165,15 +218,20 @@ export class TokenService {
 
   /**
    * Verifies signature, expiry, revocation and that the user exists and is active (as of at most
-   * ACCOUNT_STATE_TTL_MS ago); throws 401 `invalid_token` otherwise.
+   * ACCOUNT_STATE_TTL_MS ago); throws 401 `invalid_token` otherwise. The signature and claims of
+   * a token seen before come from VerifiedTokens; revocation is asked of Redis every time, so a
+   * logout on any instance is refused on every instance from then on.
    */
-  async verify(token: string): Promise<AuthContext> {
-    const claims = this.decode(token);
-    const userId = Number(claims.sub);
-    const [revoked, active] = await Promise.all([this.isRevoked(claims.jti), this.accounts.isActive(userId)]);
+  async verify(token: string): Promise<Readonly<AuthContext>> {
+    const { auth, revokedKey: key } = this.verified.get(token) ?? this.verified.remember(token, this.decode(token));
+    const known = this.accounts.knownActive(auth.userId);
+    if (known === false) throw inactiveAccount();
+    const [revoked, active] = known
+      ? [await this.isRevokedKey(key), true]
+      : await Promise.all([this.isRevokedKey(key), this.accounts.isActive(auth.userId)]);
     if (revoked) throw invalidToken('Token has been revoked');
-    if (!active) throw invalidToken('The account behind this token does not exist or is deactivated');
-    return { userId, jti: claims.jti, expiresAt: claims.exp };
+    if (!active) throw inactiveAccount();
+    return auth;
   }
 
   /** Of these users (with open sockets or streams), the ones deleted or deactivated: one fresh query. */
@@ -186,8 +244,12 @@ export class TokenService {
     await this.redis.set(revokedKey(auth.jti), '1', 'EX', remainingS);
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    return (await this.redis.exists(revokedKey(jti))) === 1;
+  isRevoked(jti: string): Promise<boolean> {
+    return this.isRevokedKey(revokedKey(jti));
+  }
+
+  private async isRevokedKey(key: string): Promise<boolean> {
+    return (await this.redis.exists(key)) === 1;
   }
 
   /** The jtis among `jtis` that are revoked, in one pipelined round trip. */
@@ -199,7 +261,7 @@ export class TokenService {
     return jtis.filter((_, i) => results[i]?.[1] === 1);
   }
 
-  private decode(token: string): AccessClaims {
+  private decode(token: string): AuthContext {
     let claims: Partial<AccessClaims>;
     try {
       claims = this.jwt.verify<Partial<AccessClaims>>(token);
@@ -209,11 +271,21 @@ export class TokenService {
     const { sub, jti, exp } = claims;
     if (typeof sub !== 'string' || !SUBJECT.test(sub) || !Number.isSafeInteger(Number(sub))) throw invalidToken('Malformed access token');
     if (typeof jti !== 'string' || jti.length === 0 || typeof exp !== 'number') throw invalidToken('Malformed access token');
-    return claims as AccessClaims;
+    return { userId: Number(sub), jti, expiresAt: exp };
   }
 }
 
+const inactiveAccount = () => invalidToken('The account behind this token does not exist or is deactivated');
+
 const revokedKey = (jti: string) => `auth:revoked:${jti}`;
+
+/**
+ * Whether the query string can name `token` at all, so that the common query without it (a
+ * history cursor, a limit) is not parsed on every request. A `%` may spell the name encoded.
+ */
+function mayHoldToken(url: string, queryStart: number): boolean {
+  return url.includes('token=', queryStart) || url.includes('%', queryStart);
+}
 
 /** Token from `Authorization: Bearer`, else the `token` query parameter, else the `jwt_token` cookie. */
 export function extractToken(request: FastifyRequest): string | undefined {
@@ -223,7 +295,7 @@ export function extractToken(request: FastifyRequest): string | undefined {
     if (match) return match[1];
   }
   const queryStart = request.url.indexOf('?');
-  if (queryStart !== -1) {
+  if (queryStart !== -1 && mayHoldToken(request.url, queryStart)) {
     const fromQuery = new URLSearchParams(request.url.slice(queryStart + 1)).get('token');
     if (fromQuery) return fromQuery;
   }
@@ -249,13 +321,25 @@ declare module 'fastify' {
   }
 }
 
+type BindableLogger = FastifyBaseLogger & Partial<Pick<PinoLogger, 'setBindings'>>;
+
+/**
+ * Every later log line of the request names its user. The request's logger is its own child
+ * (Fastify makes one per request), so pino's setBindings adds to it in place instead of making
+ * yet another child per request.
+ */
+function bindUser(request: FastifyRequest, userId: number): void {
+  const log: BindableLogger = request.log;
+  if (log.setBindings) log.setBindings({ userId });
+  else request.log = request.log.child({ userId });
+}
+
 async function authPlugin(app: FastifyInstance): Promise<void> {
   await app.register(fastifyJwt, {
     secret: app.config.JWT_SECRET,
     sign: { algorithm: 'HS256' },
-    // Verified tokens are cached (signature and claims; expiry is still checked on every hit),
-    // so a client's repeated requests skip the HMAC. Revocation is checked separately, always.
-    verify: { algorithms: ['HS256'], cache: 10_000 },
+    // No cache here: TokenService keeps verified tokens itself (VerifiedTokens).
+    verify: { algorithms: ['HS256'] },
   });
   const accounts = new AccountStates(app.log.child({ component: 'account-states' }));
   const tokens = new TokenService(app.jwt, app.redis, app.config.JWT_EXPIRES_IN, accounts);
@@ -265,8 +349,8 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = extractToken(request);
     if (!token) throw invalidToken('Missing access token');
-    request.auth = await tokens.verify(token);
-    request.log = request.log.child({ userId: request.auth.userId });
+    request.auth = await tokens.verify(token).catch((error: unknown) => app.refusedAuthentication(request, error));
+    bindUser(request, request.auth.userId);
   });
 
   app.decorate('authenticateOptional', async (request: FastifyRequest) => {

@@ -84,8 +84,11 @@ export function corsOptions(policy: OriginPolicy): FastifyCorsOptions {
  * Swagger UI at /docs loads its bundle, its stylesheet and its initializer as files from this
  * origin and has no inline script (its React components set styles through the DOM, which CSP
  * does not govern; `'unsafe-inline'` styles stay allowed for the few style attributes in its
- * markup). HSTS and `upgrade-insecure-requests` only in production: a development server on
- * plain http://localhost must keep working.
+ * markup). The web client at /app/ (one bundled script, one stylesheet, avatars under /uploads/,
+ * attachments under /api/attachments/, its WebSocket and EventSource to this origin: CSP's
+ * 'self' covers ws: to the same host) needs only `blob:` images besides. HSTS and
+ * `upgrade-insecure-requests` only in production: a development server on plain
+ * http://localhost must keep working.
  */
 export function helmetOptions(production: boolean): FastifyHelmetOptions {
   return {
@@ -98,7 +101,8 @@ export function helmetOptions(production: boolean): FastifyHelmetOptions {
         'font-src': ["'self'", 'data:'],
         'form-action': ["'self'"],
         'frame-ancestors': ["'none'"],
-        'img-src': ["'self'", 'data:'],
+        // blob: for the web client's previews of a picture before it is uploaded (avatars, attachments).
+        'img-src': ["'self'", 'data:', 'blob:'],
         'object-src': ["'none'"],
         'script-src': ["'self'"],
         'script-src-attr': ["'none'"],

@@ -6,7 +6,7 @@ interface Link {
   text: string;
 }
 
-const APP_LINKS: readonly Link[] = [{ href: '/app/', text: 'Web client' }];
+const APP_LINKS: readonly Link[] = [{ href: '/app/', text: 'Web client: sign up and chat in the browser (open a second window to chat with yourself)' }];
 const DOCS_LINKS: readonly Link[] = [
   { href: '/docs', text: 'API documentation (Swagger UI)' },
   { href: '/openapi.json', text: 'OpenAPI document (also at /docs/json)' },

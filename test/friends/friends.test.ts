@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FriendsService } from '../../src/modules/friends/friends.service.ts';
+import { RedisFriendPresence } from '../../src/modules/friends/friend-presence.ts';
 import { FriendsStore } from '../../src/modules/friends/friends.store.ts';
 import { type App, createTestApp } from '../helpers/app.ts';
 import {
@@ -335,10 +336,10 @@ describe('GET /api/friends/list', () => {
     await befriend(app, me, friend);
     await setOffline(app, friend.id, 90 * 60_000);
     await app.db.user.update({ where: { id: friend.id }, data: { isOnline: true } });
-    const failingPresence = { onlineFlags: () => Promise.reject(new Error('redis down')) };
+    const failingPresence = { liveStates: () => Promise.reject(new Error('redis down')) };
     const fixedNow = new Date(Date.now() + 60_000);
     const service = new FriendsService(
-      new FriendsStore(app.db),
+      new FriendsStore(app.db, app.mysqlPool),
       app.users,
       app.relationships,
       failingPresence,
@@ -349,7 +350,7 @@ describe('GET /api/friends/list', () => {
     const [item] = await service.list(me.id, { limit: 50, offset: 0 });
     expect(item).toMatchObject({ user_id: friend.id, is_online: true, last_seen_display: '방금전' });
     // With the presence working, Redis says offline; the injected clock sets "now".
-    const live = new FriendsService(new FriendsStore(app.db), app.users, app.relationships, app.presence, app.events, app.log, () => fixedNow);
+    const live = new FriendsService(new FriendsStore(app.db, app.mysqlPool), app.users, app.relationships, new RedisFriendPresence(app.redis), app.events, app.log, () => fixedNow);
     expect((await live.list(me.id, { limit: 50, offset: 0 }))[0]).toMatchObject({ is_online: false, last_seen_display: '1시간 전' });
   });
 });

@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import { badRequest, conflict, notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
-import type { PresenceService } from '../presence/presence.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { toUserSummary } from '../users/user.view.ts';
@@ -15,6 +14,8 @@ import type {
   UserSearchResult,
 } from './friends.schemas.ts';
 import { BlockedPairError, type FriendRow, type FriendsStore, type FriendshipRecord, type RequestRow } from './friends.store.ts';
+import { FriendListCache } from './friend-list.cache.ts';
+import type { FriendPresence, LiveStates } from './friend-presence.ts';
 import { lastSeenDisplay } from './last-seen-display.ts';
 
 /** How often a request re-reads the pair when a concurrent writer changed it under us. */
@@ -57,10 +58,12 @@ export class FriendsService {
     private readonly store: FriendsStore,
     private readonly users: UserService,
     private readonly relationships: RelationshipService,
-    private readonly presence: Pick<PresenceService, 'onlineFlags'>,
+    private readonly presence: FriendPresence,
     private readonly events: Pick<EventBus, 'publishAfterCommit'>,
     private readonly log: FastifyBaseLogger,
     private readonly clock: () => Date = () => new Date(),
+    /** Friend lists of this process; the module drops entries on the events that change them. */
+    readonly lists: FriendListCache = new FriendListCache(),
   ) {}
 
   /**
@@ -145,16 +148,21 @@ export class FriendsService {
   async unfriend(userId: number, friendId: number): Promise<void> {
     const removed = await this.store.deleteWhere(userId, friendId, { status: 'accepted' });
     if (!removed) throw notFound(`User ${friendId} is not your friend`);
+    this.dropLists(userId, friendId);
     await this.publish({ type: 'friendship_changed', user_ids: [userId, friendId], status: 'ended' });
   }
 
-  /** My friends with their online state (Redis, one pipelined call) and Korean last-seen label. */
+  /**
+   * My friends (cached: FriendListCache) with their live state: online and last seen from Redis
+   * (one MGET), MySQL's copy only where Redis has none, and the Korean last-seen label.
+   */
   async list(userId: number, page: Page): Promise<FriendView[]> {
-    const friends = await this.store.friendsOf(userId, page);
-    const online = await this.onlineFlags(friends);
+    const friends = await this.friendRows(userId, page);
+    const live = await this.liveStates(friends);
     const now = this.clock();
-    return friends.map((friend) => {
-      const isOnline = online?.get(friend.id) ?? friend.isOnline;
+    return friends.map((friend, i) => {
+      const isOnline = live ? live.online[i]! : friend.isOnline;
+      const lastSeenAt = live?.lastSeen[i] ?? friend.lastSeenAt;
       return {
         user_id: friend.id,
         username: friend.username,
@@ -162,10 +170,19 @@ export class FriendsService {
         email: friend.email,
         profile_image_url: friend.profileImageUrl,
         is_online: isOnline,
-        last_seen_at: friend.lastSeenAt?.toISOString() ?? null,
-        last_seen_display: lastSeenDisplay({ isOnline, lastSeenAt: friend.lastSeenAt }, now),
+        last_seen_at: lastSeenAt?.toISOString() ?? null,
+        last_seen_display: lastSeenDisplay({ isOnline, lastSeenAt }, now),
       };
     });
+  }
+
+  private async friendRows(userId: number, page: Page): Promise<readonly FriendRow[]> {
+    const cached = this.lists.get(userId, page);
+    if (cached) return cached;
+    const generation = this.lists.generation;
+    const rows = await this.store.friendsOf(userId, page);
+    this.lists.set(userId, page, rows, generation);
+    return rows;
   }
 
   /** Pending requests to me (`received`) and from me (`sent`); `page` applies to each list. */
@@ -189,17 +206,24 @@ export class FriendsService {
 
   /** `row` is the request its addressee just accepted. */
   private async publishAccepted(row: FriendshipRecord): Promise<void> {
+    this.dropLists(row.requesterId, row.addresseeId);
     await Promise.all([
       this.publish({ type: 'friendship_changed', user_ids: [row.requesterId, row.addresseeId], status: 'accepted' }),
       this.publish(requestChanged(row, 'accepted', row.updatedAt)),
     ]);
   }
 
-  /** Redis flags, or null when Redis fails (the caller falls back to users.is_online). */
-  private async onlineFlags(friends: FriendRow[]): Promise<Map<number, boolean> | null> {
-    if (friends.length === 0) return new Map();
+  /** This process's lists at once (the event drops them on every instance, this one included, a moment later). */
+  private dropLists(a: number, b: number): void {
+    this.lists.dropOwner(a);
+    this.lists.dropOwner(b);
+  }
+
+  /** Live states from Redis, or null when Redis fails (the caller falls back to MySQL's copy). */
+  private async liveStates(friends: readonly FriendRow[]): Promise<LiveStates | null> {
+    if (friends.length === 0) return { online: [], lastSeen: [] };
     try {
-      return await this.presence.onlineFlags(friends.map((friend) => friend.id));
+      return await this.presence.liveStates(friends.map((friend) => friend.id));
     } catch (error) {
       this.log.warn({ err: error }, 'presence lookup failed; using users.is_online');
       return null;

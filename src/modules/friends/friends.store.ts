@@ -1,3 +1,5 @@
+import type { Pool } from 'mariadb';
+import { parseUtcDateTime } from '../../db/mysql-url.ts';
 import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Db } from '../../db/prisma.ts';
 import { type Friendship, type FriendshipStatus, Prisma } from '../../generated/prisma/client.ts';
@@ -48,8 +50,23 @@ interface RawFriendRow {
   email: string;
   profile_image_url: string | null;
   is_online: number | boolean;
-  last_seen_at: Date | null;
+  /** UTC text as stored (`dateStrings`), never through the connection's time zone. */
+  last_seen_at: string | null;
 }
+
+/**
+ * A page of my accepted friends (parameters: me three times, limit, offset). Exported for the
+ * benchmark's same-SQL ceiling (bench/baseline-http-server.ts).
+ */
+export const FRIENDS_OF_SQL = `SELECT u.id, u.username, u.display_name, u.email, u.profile_image_url, u.is_online, u.last_seen_at
+  FROM friendships f
+  JOIN users u ON u.id = IF(f.user_low_id = ?, f.user_high_id, f.user_low_id)
+  WHERE (f.user_low_id = ? OR f.user_high_id = ?)
+    AND f.status = 'accepted'
+    AND u.is_active = TRUE
+  ORDER BY COALESCE(u.display_name, u.username), u.id
+  LIMIT ? OFFSET ?`;
+
 
 interface RawRequestRow {
   user_id: number;
@@ -94,7 +111,10 @@ async function refuseIfBlocked(tx: Prisma.TransactionClient, a: number, b: numbe
  * and guarded by the state it expects: concurrent writers never both succeed.
  */
 export class FriendsStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly pool: Pool,
+  ) {}
 
   findPair(a: number, b: number): Promise<FriendshipRecord | null> {
     return this.db.friendship.findUnique({ where: { pair: pairOf(a, b) } });
@@ -149,17 +169,12 @@ export class FriendsStore {
     return count > 0;
   }
 
-  /** My accepted friends, active accounts only: one query over the pair and (user_high_id, status) indexes. */
+  /**
+   * My accepted friends, active accounts only: one plain statement on the pool (the list is a hot
+   * read; Prisma's query layer cost as much as the query) over the pair and (user_high_id, status) indexes.
+   */
   async friendsOf(userId: number, page: Page): Promise<FriendRow[]> {
-    const rows = await this.db.$queryRaw<RawFriendRow[]>`
-      SELECT u.id, u.username, u.display_name, u.email, u.profile_image_url, u.is_online, u.last_seen_at
-      FROM friendships f
-      JOIN users u ON u.id = IF(f.user_low_id = ${userId}, f.user_high_id, f.user_low_id)
-      WHERE (f.user_low_id = ${userId} OR f.user_high_id = ${userId})
-        AND f.status = 'accepted'
-        AND u.is_active = TRUE
-      ORDER BY COALESCE(u.display_name, u.username), u.id
-      LIMIT ${page.limit} OFFSET ${page.offset}`;
+    const rows = await this.pool.query<RawFriendRow[]>({ sql: FRIENDS_OF_SQL, dateStrings: true }, [userId, userId, userId, page.limit, page.offset]);
     return rows.map((row) => ({
       id: row.id,
       username: row.username,
@@ -167,7 +182,7 @@ export class FriendsStore {
       email: row.email,
       profileImageUrl: row.profile_image_url,
       isOnline: Boolean(row.is_online),
-      lastSeenAt: row.last_seen_at,
+      lastSeenAt: row.last_seen_at === null ? null : parseUtcDateTime(row.last_seen_at),
     }));
   }
 

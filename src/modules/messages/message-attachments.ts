@@ -40,6 +40,13 @@ export class MessageAttachments {
     return (await this.unsigned(messages)).map((view) => this.sign(view, grant));
   }
 
+  /** Cached messages' JSON joined as an array body, with fresh URLs; a page without attachments is one scan. */
+  signJsonList(jsons: readonly string[], grant: UrlGrant): string {
+    const joined = jsons.join(',');
+    if (!joined.includes(ATTACHMENT_FIELD)) return joined;
+    return jsons.map((json) => this.signJson(json, grant)).join(',');
+  }
+
   /** A cached message's JSON with fresh URLs for the reader; only messages with an attachment are parsed. */
   signJson(json: string, grant: UrlGrant): string {
     if (!json.includes(ATTACHMENT_FIELD)) return json;

@@ -215,9 +215,8 @@ export class MessageService implements RoomMessages {
         const fresh = await this.store.page(roomId, { limit: count });
         return { messages: await this.views.unsigned(fresh.messages), hasMore: fresh.hasMore };
       });
-      const nextCursor = page.hasMore && page.oldest ? cursorFor(page.oldest) : null;
-      const messageJson = page.messageJson.map((json) => this.views.signJson(json, grant));
-      return new RawJson(`{"messages":[${messageJson.join(',')}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`);
+      const nextCursor = page.hasMore && page.oldestSeq !== undefined ? cursorFor({ seq: page.oldestSeq }) : null;
+      return new RawJson(`{"messages":[${this.views.signJsonList(page.messageJson, grant)}],"next_cursor":${JSON.stringify(nextCursor)},"has_more":${page.hasMore}}`);
     }
     const page = await this.store.page(roomId, { limit: request.limit, beforeSeq: beforeSeqOf(request.before) });
     return { messages: await this.views.signed(page.messages, grant), has_more: page.hasMore, next_cursor: page.nextCursor };

@@ -73,8 +73,8 @@ export interface CachedPage {
   /** Each message already serialised as JSON, newest first. */
   messageJson: string[];
   hasMore: boolean;
-  /** The oldest message of the page (for the next cursor). */
-  oldest: UnsignedMessageView | undefined;
+  /** The `seq` of the page's oldest message (for the next cursor). */
+  oldestSeq: number | undefined;
 }
 
 export interface FreshPage {
@@ -112,10 +112,11 @@ export class RecentMessagesCache {
       .exec();
     const items = (results?.[0]?.[1] as string[] | undefined) ?? [];
     if (!results?.[0]?.[0] && items.length > 0) {
-      // Served as stored: the JSON is spliced into the response without parsing it again.
-      const page = items.slice(0, limit).map(messageJsonOf);
-      const oldest = page.at(-1);
-      return { messageJson: page, hasMore: items.length > limit, oldest: oldest ? (JSON.parse(oldest) as UnsignedMessageView) : undefined };
+      // Served as stored: the JSON is spliced into the response without parsing it again, and
+      // the cursor's seq is the oldest entry's sort key (its prefix), not a parse of its JSON.
+      const served = items.slice(0, limit);
+      const oldest = served.at(-1);
+      return { messageJson: served.map(messageJsonOf), hasMore: items.length > limit, oldestSeq: oldest === undefined ? undefined : seqOf(oldest) };
     }
     const version = (results?.[1]?.[1] as string | null | undefined) ?? '';
     const fresh = await load(LIST_LENGTH);
@@ -124,7 +125,7 @@ export class RecentMessagesCache {
     return {
       messageJson: page.map((message) => JSON.stringify(message)),
       hasMore: fresh.hasMore || fresh.messages.length > limit,
-      oldest: page.at(-1),
+      oldestSeq: page.at(-1)?.seq,
     };
   }
 
@@ -184,4 +185,9 @@ export class RecentMessagesCache {
 
 function messageJsonOf(entry: string): string {
   return entry.slice(entry.indexOf('|') + 1);
+}
+
+/** An entry's sort key is its message's seq, zero-padded (sortKey in store/message-store.ts). */
+function seqOf(entry: string): number {
+  return Number(entry.slice(0, entry.indexOf('|')));
 }

@@ -17,7 +17,7 @@ declare module 'fastify' {
 /** Accounts and how two users stand to each other, and the user directory (`/api/users`). */
 async function usersModule(app: FastifyInstance): Promise<void> {
   const relationships = new RelationshipService(new RelationshipStore(app.db));
-  const users = new UserService(new UserStore(app.db), relationships);
+  const users = new UserService(new UserStore(app.db), relationships, app.events, app.log);
   app.decorate('users', users);
   app.decorate('relationships', relationships);
   // Every token check asks (through a short cache) whether its user still exists and is active.
@@ -25,4 +25,4 @@ async function usersModule(app: FastifyInstance): Promise<void> {
   await app.register(usersRoutes, { prefix: '/api/users' });
 }
 
-export default fp(usersModule, { name: 'users', dependencies: ['prisma', 'auth'] });
+export default fp(usersModule, { name: 'users', dependencies: ['prisma', 'auth', 'events'] });

@@ -1,4 +1,6 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { notFound } from '../../lib/errors.ts';
+import type { EventBus } from '../../plugins/events.ts';
 import type { RelationshipService } from './relationship.service.ts';
 import type { DirectoryEntry, UserView } from './user.schemas.ts';
 import type { NewUser, ProfileChanges, UserStore } from './user.store.ts';
@@ -11,6 +13,8 @@ export class UserService {
   constructor(
     private readonly store: UserStore,
     private readonly relationships: RelationshipService,
+    private readonly events: Pick<EventBus, 'publishAfterCommit'>,
+    private readonly log: FastifyBaseLogger,
   ) {}
 
   findById(id: number): Promise<UserRecord | null> {
@@ -39,8 +43,11 @@ export class UserService {
     return this.store.create(user);
   }
 
-  update(id: number, changes: ProfileChanges): Promise<UserRecord> {
-    return this.store.update(id, changes);
+  /** Changes profile fields; every instance hears of it (`user_changed`: cached friend lists drop them). */
+  async update(id: number, changes: ProfileChanges): Promise<UserRecord> {
+    const user = await this.store.update(id, changes);
+    await this.events.publishAfterCommit({ type: 'user_changed', user_id: id }, this.log);
+    return user;
   }
 
   /** MySQL's copy of the online flag (Redis holds the live one). */

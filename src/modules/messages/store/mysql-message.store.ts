@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
-import { utcDateTime } from '../../../db/mysql-url.ts';
+import { parseUtcDateTime, utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import { isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
@@ -13,6 +13,7 @@ import {
   type NewMessage,
   normalizeReactions,
   type PageRequest,
+  REACTION_KINDS,
   type ReactionKind,
   type RoomSummary,
   type RoomSummaryQuery,
@@ -46,6 +47,84 @@ function toStored(row: MessageRow): StoredMessage {
     isDeleted: row.isDeleted,
     reactions: normalizeReactions(row.reactions.map((r) => ({ userId: r.userId, reaction: r.reaction as ReactionKind }))),
     createdAt: row.createdAt,
+    version: row.version,
+  };
+}
+
+/**
+ * A history page: newest first, each message with its reactions as `user_id:reaction` pairs
+ * (one index lookup per message on the reactions' primary key). Dates come back as the stored
+ * UTC text (`dateStrings`), never through the connection's time zone. Exported for the
+ * benchmark's same-SQL ceiling (bench/baseline-http-server.ts).
+ */
+const PAGE_COLUMNS = `SELECT m.id, m.room_id, m.seq, m.user_id, m.content, m.message_type, m.attachment_url, m.attachment_id,
+  m.reply_to, m.client_message_id, m.is_edited, m.edited_at, m.is_deleted, m.created_at, m.version,
+  (SELECT GROUP_CONCAT(r.user_id, ':', r.reaction) FROM message_reactions r WHERE r.message_id = m.id) AS reactions,
+  (SELECT COUNT(*) FROM message_reactions r WHERE r.message_id = m.id) AS reaction_count
+  FROM messages m`;
+/** The reactions of messages whose GROUP_CONCAT came back cut at `group_concat_max_len` (1 KiB on MySQL 8). */
+const REACTIONS_SQL = 'SELECT message_id, user_id, reaction FROM message_reactions WHERE message_id IN (?)';
+export const PAGE_SQL = `${PAGE_COLUMNS} WHERE m.room_id = ? ORDER BY m.seq DESC LIMIT ?`;
+export const PAGE_BEFORE_SQL = `${PAGE_COLUMNS} WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`;
+
+/** A row of PAGE_SQL as the driver returns it (BOOLEAN as 0/1, BIGINT as bigint, dates as text). */
+interface RawMessageRow {
+  id: bigint | number;
+  room_id: number;
+  seq: bigint | number;
+  user_id: number;
+  content: string | null;
+  message_type: MessageType;
+  attachment_url: string | null;
+  attachment_id: string | null;
+  reply_to: string | null;
+  client_message_id: string | null;
+  is_edited: number | boolean;
+  edited_at: string | null;
+  is_deleted: number | boolean;
+  created_at: string;
+  version: number;
+  reactions: string | null;
+  reaction_count: bigint | number;
+}
+
+
+const REACTION_KIND_SET: ReadonlySet<string> = new Set(REACTION_KINDS);
+const USER_ID = /^[1-9][0-9]*$/;
+
+/** The `user_id:reaction` pairs, or null when the list was cut short (a pair missing or broken). */
+export function reactionPairs(list: string | null, count: number): { userId: number; reaction: ReactionKind }[] | null {
+  if (!list) return count === 0 ? [] : null;
+  const pairs = list.split(',');
+  if (pairs.length !== count) return null;
+  const parsed: { userId: number; reaction: ReactionKind }[] = [];
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    const userId = pair.slice(0, colon);
+    const reaction = pair.slice(colon + 1);
+    if (colon < 0 || !USER_ID.test(userId) || !REACTION_KIND_SET.has(reaction)) return null;
+    parsed.push({ userId: Number(userId), reaction: reaction as ReactionKind });
+  }
+  return parsed;
+}
+
+function fromRawRow(row: RawMessageRow, pairs: { userId: number; reaction: ReactionKind }[]): StoredMessage {
+  return {
+    id: row.id.toString(),
+    roomId: row.room_id,
+    seq: Number(row.seq),
+    userId: row.user_id,
+    content: row.content,
+    messageType: row.message_type,
+    attachmentUrl: row.attachment_url,
+    attachmentId: row.attachment_id,
+    replyTo: row.reply_to,
+    clientMessageId: row.client_message_id,
+    isEdited: Boolean(row.is_edited),
+    editedAt: row.edited_at === null ? null : parseUtcDateTime(row.edited_at),
+    isDeleted: Boolean(row.is_deleted),
+    reactions: normalizeReactions(pairs),
+    createdAt: parseUtcDateTime(row.created_at),
     version: row.version,
   };
 }
@@ -173,14 +252,30 @@ export class MysqlMessageStore implements MessageStore {
     return this.read(this.db, roomId, BigInt(id));
   }
 
+  /**
+   * One plain statement on the pool (history is the hottest read): the page and its reactions
+   * in one round trip, where Prisma's `include` costs two queries and its query layer.
+   */
   async page(roomId: number, request: PageRequest): Promise<MessagePage> {
-    const rows = await this.db.chatMessage.findMany({
-      where: { roomId, ...(request.beforeSeq !== undefined ? { seq: { lt: request.beforeSeq } } : {}) },
-      orderBy: { seq: 'desc' },
-      take: request.limit + 1,
-      include: withReactions,
-    });
-    return toMessagePage(rows.map(toStored), request.limit);
+    const before = request.beforeSeq !== undefined;
+    const rows = await this.pool.query<RawMessageRow[]>(
+      { sql: before ? PAGE_BEFORE_SQL : PAGE_SQL, dateStrings: true },
+      before ? [roomId, request.beforeSeq, request.limit + 1] : [roomId, request.limit + 1],
+    );
+    const pairs = rows.map((row) => reactionPairs(row.reactions, Number(row.reaction_count)));
+    const cut = rows.filter((_, i) => pairs[i] === null);
+    const reread = cut.length > 0 ? await this.reactionsOf(cut.map((row) => row.id)) : new Map<string, { userId: number; reaction: ReactionKind }[]>();
+    return toMessagePage(rows.map((row, i) => fromRawRow(row, pairs[i] ?? reread.get(row.id.toString()) ?? [])), request.limit);
+  }
+
+  private async reactionsOf(messageIds: readonly (bigint | number)[]): Promise<Map<string, { userId: number; reaction: ReactionKind }[]>> {
+    const rows = await this.pool.query<{ message_id: bigint | number; user_id: number; reaction: ReactionKind }[]>(REACTIONS_SQL, [messageIds]);
+    const byMessage = new Map<string, { userId: number; reaction: ReactionKind }[]>();
+    for (const row of rows) {
+      const id = row.message_id.toString();
+      byMessage.set(id, [...(byMessage.get(id) ?? []), { userId: row.user_id, reaction: row.reaction }]);
+    }
+    return byMessage;
   }
 
   async editContent(roomId: number, id: string, content: string, at: Date): Promise<StoredMessage | null> {
