@@ -93,7 +93,9 @@ export async function seedGroupRooms(databaseUrl: string, userIds: readonly numb
 
 /** Starts `node --import tsx <script>` with env; resolves once it prints its listening line. */
 export function startProcess(script: string, env: Record<string, string>, listening: RegExp): Promise<{ process: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF_DIR: each server process writes a V8 CPU profile there when it exits (--cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000);

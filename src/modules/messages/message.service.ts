@@ -13,6 +13,7 @@ import { MessageAttachments, ROOM_GRANT, userGrant } from './message-attachments
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
 import type { UnsignedMessageView } from './message.view.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
+import { GroupCommit } from './group-commit.ts';
 import { RoomActivityWriter } from './room-activity.writer.ts';
 import {
   cursorFor,
@@ -118,6 +119,8 @@ function validateSend(input: SendInput): ValidSend {
 export class MessageService implements RoomMessages {
   private readonly activity: RoomActivityWriter;
   private readonly views: MessageAttachments;
+  /** Concurrent sends to one room are stored by one transaction (see GroupCommit). */
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly store: MessageStore,
@@ -130,6 +133,7 @@ export class MessageService implements RoomMessages {
   ) {
     this.activity = new RoomActivityWriter((roomId, at) => this.rooms.recordMessageActivity(roomId, at));
     this.views = new MessageAttachments(attachments);
+    this.commits = new GroupCommit((roomId, inputs) => this.store.createMany(roomId, inputs));
   }
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
@@ -161,8 +165,8 @@ export class MessageService implements RoomMessages {
    * upload is safe from the sweep once claimed).
    */
   private async createClaiming(input: NewMessage, claim: AttachmentClaim | null) {
-    if (!claim) return this.store.create(input);
-    const result = await this.store.create(input).catch(async (error: unknown) => {
+    if (!claim) return this.commits.submit(input);
+    const result = await this.commits.submit(input).catch(async (error: unknown) => {
       await this.attachments.release(claim).catch((releaseError: unknown) => {
         this.log.warn({ err: releaseError, attachmentId: claim.info.id }, 'could not give back the claim of a failed send');
       });

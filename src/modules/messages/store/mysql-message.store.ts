@@ -5,7 +5,10 @@ import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import { isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
+  type BatchOutcome,
   type CreateResult,
+  firstOfEachKey,
+  repeatOutcome,
   type MessagePage,
   type MessageStore,
   toMessagePage,
@@ -20,6 +23,9 @@ import {
 } from './message-store.ts';
 
 const MAX_ID = 9_223_372_036_854_775_807n;
+/** Batch attempts before a batch that keeps meeting resends raced in by others is stored one by one. */
+const BATCH_ATTEMPTS = 3;
+const INSERT_COLUMNS = 'room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at';
 const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 const withReactions = { reactions: { select: { userId: true, reaction: true } } } as const;
@@ -47,6 +53,31 @@ function toStored(row: MessageRow): StoredMessage {
     reactions: normalizeReactions(row.reactions.map((r) => ({ userId: r.userId, reaction: r.reaction as ReactionKind }))),
     createdAt: row.createdAt,
     version: row.version,
+  };
+}
+
+/** The columns of a new message after room_id and seq, up to created_at. */
+function insertValues(input: NewMessage): (string | number | null)[] {
+  return [input.userId, input.content, input.messageType, input.attachmentUrl, input.attachmentId ?? null, input.replyTo, input.clientMessageId];
+}
+
+function resendKey(message: { userId: number; clientMessageId: string | null }): string {
+  return `${message.userId}:${message.clientMessageId ?? ''}`;
+}
+
+/** A message just inserted, as stored: no read-back needed (version is the column's default). */
+function newMessage(input: NewMessage, row: { id: string; seq: number }, createdAt: Date): StoredMessage {
+  return {
+    ...input,
+    attachmentId: input.attachmentId ?? null,
+    id: row.id,
+    seq: row.seq,
+    isEdited: false,
+    editedAt: null,
+    isDeleted: false,
+    reactions: {},
+    createdAt,
+    version: 1,
   };
 }
 
@@ -96,21 +127,8 @@ export class MysqlMessageStore implements MessageStore {
   async create(input: NewMessage): Promise<CreateResult> {
     const createdAt = new Date();
     try {
-      const { id, seq } = await retryOnConflict(() => this.insertNumbered(input, createdAt));
-      const message: StoredMessage = {
-        ...input,
-        attachmentId: input.attachmentId ?? null,
-        id,
-        seq,
-        isEdited: false,
-        editedAt: null,
-        isDeleted: false,
-        reactions: {},
-        createdAt,
-        // The column's default: no read-back needed.
-        version: 1,
-      };
-      return { message, created: true };
+      const row = await retryOnConflict(() => this.insertNumbered(input, createdAt));
+      return { message: newMessage(input, row, createdAt), created: true };
     } catch (error) {
       if (!isUniqueViolation(error) || input.clientMessageId === null) throw error;
       const first = await this.db.chatMessage.findUnique({
@@ -120,6 +138,89 @@ export class MysqlMessageStore implements MessageStore {
       if (!first) throw error;
       return { message: toStored(first), created: false };
     }
+  }
+
+  /**
+   * Group commit: one transaction takes `n` numbers from the room's counter (its row lock held
+   * until commit, as for one message) and inserts every message in one multi-row INSERT. Repeats
+   * inside the batch share their first send's outcome. A unique violation means a resend of an
+   * earlier message: those are read back and the rest tried again. Any other failure, or a batch
+   * that keeps meeting fresh resends, is stored one message at a time, so one bad message fails
+   * alone.
+   */
+  async createMany(roomId: number, inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
+    const { firsts, sharedWith } = firstOfEachKey(inputs);
+    const outcomes = new Map<number, BatchOutcome>();
+    let pending = firsts;
+    for (let attempt = 0; attempt < BATCH_ATTEMPTS && pending.length > 1; attempt += 1) {
+      const createdAt = new Date();
+      const batch = pending.map((i) => inputs[i]!);
+      try {
+        const rows = await retryOnConflict(() => this.insertBatch(roomId, batch, createdAt));
+        pending.forEach((i, k) => outcomes.set(i, { ok: true, result: { message: newMessage(inputs[i]!, rows[k]!, createdAt), created: true } }));
+        pending = [];
+      } catch (error) {
+        if (!isUniqueViolation(error)) break;
+        const earlier = await this.findResends(roomId, batch);
+        if (earlier.size === 0) break;
+        for (const i of pending) {
+          const first = earlier.get(resendKey(inputs[i]!));
+          if (first) outcomes.set(i, { ok: true, result: { message: first, created: false } });
+        }
+        pending = pending.filter((i) => !outcomes.has(i));
+      }
+    }
+    for (const i of pending) {
+      outcomes.set(
+        i,
+        await this.create(inputs[i]!).then(
+          (result): BatchOutcome => ({ ok: true, result }),
+          (error: unknown): BatchOutcome => ({ ok: false, error }),
+        ),
+      );
+    }
+    return inputs.map((_, i) => (sharedWith[i] === i ? outcomes.get(i)! : repeatOutcome(outcomes.get(sharedWith[i]!)!)));
+  }
+
+  /** BEGIN, the counter bump by n and its read-back go out together (the driver pipelines), then the INSERT. */
+  private async insertBatch(roomId: number, batch: readonly NewMessage[], createdAt: Date): Promise<{ id: string; seq: number }[]> {
+    const conn = await this.pool.getConnection();
+    try {
+      const begun = conn.beginTransaction();
+      const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_seq = last_seq + ?', [
+        roomId,
+        batch.length,
+        batch.length,
+      ]);
+      const counter = conn.query<{ last_seq: bigint | number }[]>('SELECT last_seq FROM message_sequences WHERE room_id = ?', [roomId]);
+      const rows = await Promise.all([begun, bumped, counter])
+        .then(([, , [row]]) => {
+          if (!row) throw new Error(`no message_sequences row for room ${roomId} after its bump`);
+          const firstSeq = Number(row.last_seq) - batch.length + 1;
+          const at = utcDateTime(createdAt);
+          return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
+            `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id, seq`,
+            batch.flatMap((input, k) => [roomId, firstSeq + k, ...insertValues(input), at]),
+          );
+        })
+        .catch(async (error: unknown) => {
+          await conn.rollback().catch(() => {});
+          throw error;
+        });
+      await conn.commit();
+      if (rows.length !== batch.length) throw new Error(`a batch INSERT of ${batch.length} returned ${rows.length} rows`);
+      return [...rows].sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => ({ id: row.id.toString(), seq: Number(row.seq) }));
+    } finally {
+      await conn.release();
+    }
+  }
+
+  /** Messages stored earlier under the batch's client_message_ids, by sender and id. */
+  private async findResends(roomId: number, batch: readonly NewMessage[]): Promise<Map<string, StoredMessage>> {
+    const keyed = batch.flatMap((input) => (input.clientMessageId === null ? [] : [{ userId: input.userId, clientMessageId: input.clientMessageId }]));
+    if (keyed.length === 0) return new Map();
+    const rows = await this.db.chatMessage.findMany({ where: { roomId, OR: keyed }, include: withReactions });
+    return new Map(rows.map((row) => [resendKey(row), toStored(row)]));
   }
 
   private async insertNumbered(input: NewMessage, createdAt: Date): Promise<{ id: string; seq: number }> {
@@ -154,17 +255,7 @@ export class MysqlMessageStore implements MessageStore {
       `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
        SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
        RETURNING id, seq`,
-      [
-        input.userId,
-        input.content,
-        input.messageType,
-        input.attachmentUrl,
-        input.attachmentId ?? null,
-        input.replyTo,
-        input.clientMessageId,
-        utcDateTime(createdAt),
-        input.roomId,
-      ],
+      [...insertValues(input), utcDateTime(createdAt), input.roomId],
     );
   }
 
