@@ -125,7 +125,7 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
     it('stores a batch in one seq range, in input order, repeats (in the batch or stored before) taking none', async () => {
       const [room, user, other] = [await fx.newRoom(), await fx.newUser(), await fx.newUser()];
       const earlier = await store.create(message(room, user, { clientMessageId: 'stored', content: 'earlier' }));
-      const outcomes = await store.createMany(room, [
+      const outcomes = await store.createMany([
         message(room, user, { content: 'b1', clientMessageId: 'b1' }),
         message(room, user, { content: 'resend of earlier', clientMessageId: 'stored' }),
         message(room, other, { content: 'b2', clientMessageId: 'b1' }),
@@ -146,15 +146,33 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       expect(page.messages.map((m) => m.seq)).toEqual([4, 3, 2, 1]);
       expect(await store.findById(room, results[4]!.message.id)).toMatchObject({ content: 'b3', seq: 4, version: 1 });
       // A batch of resends only stores nothing and takes no number.
-      const again = await store.createMany(room, [message(room, user, { clientMessageId: 'b1' }), message(room, other, { clientMessageId: 'b1' })]);
+      const again = await store.createMany([message(room, user, { clientMessageId: 'b1' }), message(room, other, { clientMessageId: 'b1' })]);
       expect(again.map((o) => o.ok && !o.result.created && o.result.message.seq)).toEqual([2, 3]);
       expect((await store.create(message(room, user))).message.seq).toBe(5);
+    });
+
+    it('numbers a batch over several rooms per room, in input order', async () => {
+      const [a, b, user] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser()];
+      await store.create(message(b, user, { content: 'b0' }));
+      const outcomes = await store.createMany([
+        message(a, user, { content: 'a1', clientMessageId: 'x' }),
+        message(b, user, { content: 'b1', clientMessageId: 'x' }),
+        message(a, user, { content: 'a2' }),
+        message(b, user, { content: 'b2' }),
+      ]);
+      expect(outcomes.map((o) => o.ok && [o.result.message.roomId, o.result.message.content, o.result.message.seq, o.result.created])).toEqual([
+        [a, 'a1', 1, true],
+        [b, 'b1', 2, true],
+        [a, 'a2', 2, true],
+        [b, 'b2', 3, true],
+      ]);
+      expect((await store.page(b, { limit: 10 })).messages.map((m) => m.content)).toEqual(['b2', 'b1', 'b0']);
     });
 
     it('gives concurrent batches and single sends to one room gapless, distinct seqs', async () => {
       const [room, user] = [await fx.newRoom(), await fx.newUser()];
       const batches = Array.from({ length: 6 }, (_, b) =>
-        store.createMany(room, Array.from({ length: 5 }, (_, i) => message(room, user, { content: `batch ${b} ${i}`, clientMessageId: `c${b}-${i % 4}` }))),
+        store.createMany(Array.from({ length: 5 }, (_, i) => message(room, user, { content: `batch ${b} ${i}`, clientMessageId: `c${b}-${i % 4}` }))),
       );
       const singles = Array.from({ length: 5 }, (_, i) => store.create(message(room, user, { content: `single ${i}` })));
       const outcomes = (await Promise.all(batches)).flat();

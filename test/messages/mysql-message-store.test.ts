@@ -40,7 +40,7 @@ describe('MySQL store: group commit with a failing message', () => {
         clientMessageId: null,
       });
       // No such user: the foreign key refuses that row, and with it the batch's one INSERT.
-      const outcomes = await store.createMany(room.id, [message('a'), message('orphan', 2_000_000_000), message('b'), message('c')]);
+      const outcomes = await store.createMany([message('a'), message('orphan', 2_000_000_000), message('b'), message('c')]);
       expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
       const seqs = outcomes.flatMap((o) => (o.ok ? [o.result.message.seq] : []));
       expect(seqs).toEqual([1, 2, 3]);

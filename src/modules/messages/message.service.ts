@@ -131,9 +131,9 @@ export class MessageService implements RoomMessages {
     private readonly log: FastifyBaseLogger,
     private readonly attachments: AttachmentService,
   ) {
-    this.activity = new RoomActivityWriter((roomId, at) => this.rooms.recordMessageActivity(roomId, at));
+    this.activity = new RoomActivityWriter((times) => this.rooms.recordMessageActivity(times));
     this.views = new MessageAttachments(attachments);
-    this.commits = new GroupCommit((roomId, inputs) => this.store.createMany(roomId, inputs));
+    this.commits = new GroupCommit((inputs) => this.store.createMany(inputs));
   }
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {

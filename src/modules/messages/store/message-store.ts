@@ -7,9 +7,9 @@ import { decodeCursor, encodeCursor, InvalidCursorError } from '../../../lib/cur
 export { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind };
 export { decodeCursor, encodeCursor, InvalidCursorError };
 
-/** Key of a send's idempotency: sender and client_message_id (undefined without one). */
-export function dedupeKeyOf(input: Pick<NewMessage, 'userId' | 'clientMessageId'>): string | undefined {
-  return input.clientMessageId === null ? undefined : `${input.userId}:${input.clientMessageId}`;
+/** Key of a send's idempotency: room, sender and client_message_id (undefined without one). */
+export function dedupeKeyOf(input: Pick<NewMessage, 'roomId' | 'userId' | 'clientMessageId'>): string | undefined {
+  return input.clientMessageId === null ? undefined : `${input.roomId}:${input.userId}:${input.clientMessageId}`;
 }
 
 /**
@@ -177,12 +177,13 @@ export interface MessageStore {
   /** Idempotent on (room, sender, clientMessageId) when clientMessageId is set, even under concurrency. */
   create(input: NewMessage): Promise<CreateResult>;
   /**
-   * Group commit: messages of one room stored together, outcomes in input order. The new ones get
-   * consecutive `seq` in input order; a repeated (sender, client_message_id), within the batch or
-   * of a message stored earlier, gives that first message (created: false) and takes no `seq`;
-   * a message that fails on its own fails alone, never the others.
+   * Group commit: messages (of one room or several) stored together, outcomes in input order.
+   * Each room's new ones get consecutive `seq` in input order; a repeated (room, sender,
+   * client_message_id), within the batch or of a message stored earlier, gives that first
+   * message (created: false) and takes no `seq`; a message that fails on its own fails alone,
+   * never the others.
    */
-  createMany(roomId: number, inputs: readonly NewMessage[]): Promise<BatchOutcome[]>;
+  createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]>;
   /** The message, or null when unknown, malformed or in another room. */
   findById(roomId: number, id: string): Promise<StoredMessage | null>;
   /** Newest first. */

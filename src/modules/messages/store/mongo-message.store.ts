@@ -88,8 +88,8 @@ const MESSAGE_INDEXES: readonly IndexSpec[] = [
  */
 const NEXT_VERSION = { $add: [{ $ifNull: ['$version', 1] }, 1] };
 
-function clientKey(userId: number, clientMessageId: string | null): string {
-  return `${userId}:${clientMessageId ?? ''}`;
+function clientKey(roomId: number, userId: number, clientMessageId: string | null): string {
+  return `${roomId}:${userId}:${clientMessageId ?? ''}`;
 }
 
 function newDocument(input: NewMessage, seq: number, createdAt: Date): MessageDoc {
@@ -215,29 +215,46 @@ export class MongoMessageStore implements MessageStore {
   }
 
   /**
-   * Group commit without transactions: resends are looked up first (one query), the room's
-   * counter takes the new ones' numbers in one `$inc` by their count, and one unordered
+   * Group commit without transactions: resends are looked up first (one query), each room's
+   * counter takes its new ones' numbers in one `$inc` by their count, and one unordered
    * `insertMany` stores them. A document that fails alone fails only its message (a duplicate
    * key from a resend raced in meanwhile gives the first message); its number stays unused, the
    * same gap as in `create`.
    */
-  async createMany(roomId: number, inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
+  async createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
     const { firsts, sharedWith } = firstOfEachKey(inputs);
     const outcomes = new Map<number, BatchOutcome>();
-    const earlier = await this.findResends(roomId, firsts.map((i) => inputs[i]!));
+    const earlier = await this.findResends(firsts.map((i) => inputs[i]!));
     for (const i of firsts) {
-      const first = earlier.get(clientKey(inputs[i]!.userId, inputs[i]!.clientMessageId));
+      const first = earlier.get(clientKey(inputs[i]!.roomId, inputs[i]!.userId, inputs[i]!.clientMessageId));
       if (first) outcomes.set(i, { ok: true, result: { message: toStored(first), created: false } });
     }
     const fresh = firsts.filter((i) => !outcomes.has(i));
     if (fresh.length > 0) {
-      const lastSeq = await this.nextSeq(roomId, fresh.length);
+      const seqs = await this.takeSeqs(fresh.map((i) => inputs[i]!));
       const createdAt = new Date();
-      const docs = fresh.map((i, k) => newDocument(inputs[i]!, lastSeq - fresh.length + 1 + k, createdAt));
+      const docs = fresh.map((i, k) => newDocument(inputs[i]!, seqs[k]!, createdAt));
       const failed = await this.insertEach(docs);
       for (const [k, i] of fresh.entries()) outcomes.set(i, await this.outcomeOf(inputs[i]!, docs[k]!, failed.get(k)));
     }
     return inputs.map((_, i) => (sharedWith[i] === i ? outcomes.get(i)! : repeatOutcome(outcomes.get(sharedWith[i]!)!)));
+  }
+
+  /** Numbers for the batch, in batch order per room: one `$inc` by its count per room. */
+  private async takeSeqs(batch: readonly NewMessage[]): Promise<number[]> {
+    const counts = new Map<number, number>();
+    for (const input of batch) counts.set(input.roomId, (counts.get(input.roomId) ?? 0) + 1);
+    const next = new Map<number, number>();
+    await Promise.all(
+      [...counts].map(async ([roomId, count]) => {
+        next.set(roomId, (await this.nextSeq(roomId, count)) - count + 1);
+      }),
+    );
+    return batch.map((input) => {
+      const seq = next.get(input.roomId)!;
+      next.set(input.roomId, seq + 1);
+      return seq;
+    });
   }
 
   /** Inserts every document it can; returns the errors of those it could not, by index. */
@@ -258,11 +275,13 @@ export class MongoMessageStore implements MessageStore {
     return first ? { ok: true, result: { message: toStored(first), created: false } } : { ok: false, error };
   }
 
-  private async findResends(roomId: number, batch: readonly NewMessage[]): Promise<Map<string, MessageDoc>> {
-    const keyed = batch.flatMap((input) => (input.clientMessageId === null ? [] : [{ user_id: input.userId, client_message_id: input.clientMessageId }]));
+  private async findResends(batch: readonly NewMessage[]): Promise<Map<string, MessageDoc>> {
+    const keyed = batch.flatMap((input) =>
+      input.clientMessageId === null ? [] : [{ room_id: input.roomId, user_id: input.userId, client_message_id: input.clientMessageId }],
+    );
     if (keyed.length === 0) return new Map();
-    const docs = await this.messages.find({ room_id: roomId, client_message_id: { $type: 'string' }, $or: keyed }).toArray();
-    return new Map(docs.map((doc) => [clientKey(doc.user_id, doc.client_message_id), doc]));
+    const docs = await this.messages.find({ client_message_id: { $type: 'string' }, $or: keyed }).toArray();
+    return new Map(docs.map((doc) => [clientKey(doc.room_id, doc.user_id, doc.client_message_id), doc]));
   }
 
   /** `$type: 'string'` repeats the partial index's filter, so the planner can use that index. */

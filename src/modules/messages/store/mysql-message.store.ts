@@ -61,8 +61,22 @@ function insertValues(input: NewMessage): (string | number | null)[] {
   return [input.userId, input.content, input.messageType, input.attachmentUrl, input.attachmentId ?? null, input.replyTo, input.clientMessageId];
 }
 
-function resendKey(message: { userId: number; clientMessageId: string | null }): string {
-  return `${message.userId}:${message.clientMessageId ?? ''}`;
+function resendKey(message: { roomId: number; userId: number; clientMessageId: string | null }): string {
+  return `${message.roomId}:${message.userId}:${message.clientMessageId ?? ''}`;
+}
+
+/**
+ * Each message's seq: its room's numbers are the `count` up to the bumped `last_seq`, given out
+ * in batch order.
+ */
+function seqsFor(batch: readonly NewMessage[], counts: ReadonlyMap<number, number>, lastSeqs: readonly { room_id: number; last_seq: bigint | number }[]): number[] {
+  const next = new Map(lastSeqs.map((row) => [Number(row.room_id), Number(row.last_seq) - (counts.get(Number(row.room_id)) ?? 0) + 1]));
+  return batch.map((input) => {
+    const seq = next.get(input.roomId);
+    if (seq === undefined) throw new Error(`no message_sequences row for room ${input.roomId} after its bump`);
+    next.set(input.roomId, seq + 1);
+    return seq;
+  });
 }
 
 /** A message just inserted, as stored: no read-back needed (version is the column's default). */
@@ -141,14 +155,14 @@ export class MysqlMessageStore implements MessageStore {
   }
 
   /**
-   * Group commit: one transaction takes `n` numbers from the room's counter (its row lock held
-   * until commit, as for one message) and inserts every message in one multi-row INSERT. Repeats
-   * inside the batch share their first send's outcome. A unique violation means a resend of an
-   * earlier message: those are read back and the rest tried again. Any other failure, or a batch
-   * that keeps meeting fresh resends, is stored one message at a time, so one bad message fails
-   * alone.
+   * Group commit: one transaction takes each room's numbers from its counter (the rows locked in
+   * room order, held until commit, as for one message) and inserts every message in one
+   * multi-row INSERT. Repeats inside the batch share their first send's outcome. A unique
+   * violation means a resend of an earlier message: those are read back and the rest tried
+   * again. Any other failure, or a batch that keeps meeting fresh resends, is stored one message
+   * at a time, so one bad message fails alone.
    */
-  async createMany(roomId: number, inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
+  async createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
     const { firsts, sharedWith } = firstOfEachKey(inputs);
     const outcomes = new Map<number, BatchOutcome>();
     let pending = firsts;
@@ -156,12 +170,12 @@ export class MysqlMessageStore implements MessageStore {
       const createdAt = new Date();
       const batch = pending.map((i) => inputs[i]!);
       try {
-        const rows = await retryOnConflict(() => this.insertBatch(roomId, batch, createdAt));
+        const rows = await retryOnConflict(() => this.insertBatch(batch, createdAt));
         pending.forEach((i, k) => outcomes.set(i, { ok: true, result: { message: newMessage(inputs[i]!, rows[k]!, createdAt), created: true } }));
         pending = [];
       } catch (error) {
         if (!isUniqueViolation(error)) break;
-        const earlier = await this.findResends(roomId, batch);
+        const earlier = await this.findResends(batch);
         if (earlier.size === 0) break;
         for (const i of pending) {
           const first = earlier.get(resendKey(inputs[i]!));
@@ -182,25 +196,34 @@ export class MysqlMessageStore implements MessageStore {
     return inputs.map((_, i) => (sharedWith[i] === i ? outcomes.get(i)! : repeatOutcome(outcomes.get(sharedWith[i]!)!)));
   }
 
-  /** BEGIN, the counter bump by n and its read-back go out together (the driver pipelines), then the INSERT. */
-  private async insertBatch(roomId: number, batch: readonly NewMessage[], createdAt: Date): Promise<{ id: string; seq: number }[]> {
+  /**
+   * BEGIN, the counters' bump and their read-back go out together (the driver pipelines), then
+   * the INSERT, then COMMIT. Rooms are bumped in ascending id order, so two instances' batches
+   * lock shared counters in the same order. Returns each message's id and seq, in batch order.
+   */
+  private async insertBatch(batch: readonly NewMessage[], createdAt: Date): Promise<{ id: string; seq: number }[]> {
+    const counts = new Map<number, number>();
+    for (const input of batch) counts.set(input.roomId, (counts.get(input.roomId) ?? 0) + 1);
+    const rooms = [...counts.keys()].sort((a, b) => a - b);
     const conn = await this.pool.getConnection();
     try {
       const begun = conn.beginTransaction();
-      const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, ?) ON DUPLICATE KEY UPDATE last_seq = last_seq + ?', [
-        roomId,
-        batch.length,
-        batch.length,
-      ]);
-      const counter = conn.query<{ last_seq: bigint | number }[]>('SELECT last_seq FROM message_sequences WHERE room_id = ?', [roomId]);
-      const rows = await Promise.all([begun, bumped, counter])
-        .then(([, , [row]]) => {
-          if (!row) throw new Error(`no message_sequences row for room ${roomId} after its bump`);
-          const firstSeq = Number(row.last_seq) - batch.length + 1;
+      const bumped = conn.query(
+        `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
+        rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
+      );
+      const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
+        `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
+        rooms,
+      );
+      let seqs: number[] = [];
+      const rows = await Promise.all([begun, bumped, counters])
+        .then(([, , lastSeqs]) => {
+          seqs = seqsFor(batch, counts, lastSeqs);
           const at = utcDateTime(createdAt);
-          return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
-            `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id, seq`,
-            batch.flatMap((input, k) => [roomId, firstSeq + k, ...insertValues(input), at]),
+          return conn.query<{ id: bigint | number; room_id: number; seq: bigint | number }[]>(
+            `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id, room_id, seq`,
+            batch.flatMap((input, k) => [input.roomId, seqs[k]!, ...insertValues(input), at]),
           );
         })
         .catch(async (error: unknown) => {
@@ -209,17 +232,20 @@ export class MysqlMessageStore implements MessageStore {
         });
       await conn.commit();
       if (rows.length !== batch.length) throw new Error(`a batch INSERT of ${batch.length} returned ${rows.length} rows`);
-      return [...rows].sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => ({ id: row.id.toString(), seq: Number(row.seq) }));
+      const ids = new Map(rows.map((row) => [`${row.room_id}:${row.seq}`, row.id.toString()]));
+      return batch.map((input, k) => ({ id: ids.get(`${input.roomId}:${seqs[k]}`)!, seq: seqs[k]! }));
     } finally {
       await conn.release();
     }
   }
 
-  /** Messages stored earlier under the batch's client_message_ids, by sender and id. */
-  private async findResends(roomId: number, batch: readonly NewMessage[]): Promise<Map<string, StoredMessage>> {
-    const keyed = batch.flatMap((input) => (input.clientMessageId === null ? [] : [{ userId: input.userId, clientMessageId: input.clientMessageId }]));
+  /** Messages stored earlier under the batch's client_message_ids, by room, sender and id. */
+  private async findResends(batch: readonly NewMessage[]): Promise<Map<string, StoredMessage>> {
+    const keyed = batch.flatMap((input) =>
+      input.clientMessageId === null ? [] : [{ roomId: input.roomId, userId: input.userId, clientMessageId: input.clientMessageId }],
+    );
     if (keyed.length === 0) return new Map();
-    const rows = await this.db.chatMessage.findMany({ where: { roomId, OR: keyed }, include: withReactions });
+    const rows = await this.db.chatMessage.findMany({ where: { OR: keyed }, include: withReactions });
     return new Map(rows.map((row) => [resendKey(row), toStored(row)]));
   }
 
