@@ -56,6 +56,22 @@ function toStored(row: MessageRow): StoredMessage {
   };
 }
 
+/**
+ * `rooms.last_message_at` of the rooms written to, moved forward only, inside the send's
+ * transaction (pipelined with BEGIN and the counter bump: no round trip or commit of its own).
+ * It is the transaction's first lock, taken in room id order: the counter bump and the INSERT
+ * then take shared locks on the same room rows for their foreign keys, and a send that took
+ * those before another's exclusive one would deadlock with it. Raw so that updated_at keeps
+ * meaning "room edited".
+ */
+function touchRooms(conn: PoolConnection, roomIds: readonly number[], at: Date): Promise<unknown> {
+  const time = utcDateTime(at);
+  return conn.query(
+    `UPDATE rooms SET last_message_at = ? WHERE id IN (${roomIds.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ?) ORDER BY id`,
+    [time, ...roomIds, time],
+  );
+}
+
 /** The columns of a new message after room_id and seq, up to created_at. */
 function insertValues(input: NewMessage): (string | number | null)[] {
   return [input.userId, input.content, input.messageType, input.attachmentUrl, input.attachmentId ?? null, input.replyTo, input.clientMessageId];
@@ -112,6 +128,7 @@ export function likeContains(text: string): string {
  */
 export class MysqlMessageStore implements MessageStore {
   readonly kind = 'mysql' as const;
+  readonly recordsRoomActivity = true;
 
   constructor(
     private readonly db: Db,
@@ -208,6 +225,7 @@ export class MysqlMessageStore implements MessageStore {
     const conn = await this.pool.getConnection();
     try {
       const begun = conn.beginTransaction();
+      const touched = touchRooms(conn, rooms, createdAt);
       const bumped = conn.query(
         `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
         rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
@@ -217,8 +235,8 @@ export class MysqlMessageStore implements MessageStore {
         rooms,
       );
       let seqs: number[] = [];
-      const rows = await Promise.all([begun, bumped, counters])
-        .then(([, , lastSeqs]) => {
+      const rows = await Promise.all([begun, touched, bumped, counters])
+        .then(([, , , lastSeqs]) => {
           seqs = seqsFor(batch, counts, lastSeqs);
           const at = utcDateTime(createdAt);
           return conn.query<{ id: bigint | number; room_id: number; seq: bigint | number }[]>(
@@ -273,11 +291,12 @@ export class MysqlMessageStore implements MessageStore {
     createdAt: Date,
     begun: Promise<void>,
   ): Promise<{ id: bigint | number; seq: bigint | number }[]> {
+    const touched = touchRooms(conn, [input.roomId], createdAt);
     const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [
       input.roomId,
     ]);
-    await Promise.all([begun, bumped]);
-    return conn.query(
+    await Promise.all([begun, touched, bumped]);
+    return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
       `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
        SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
        RETURNING id, seq`,
