@@ -9,7 +9,7 @@
  * the targets checked.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -23,9 +23,11 @@ import type { RecoveryResult } from './recovery.ts';
 import type { MetricsOverhead, RestResult } from './rest.ts';
 import type { SeqResult } from './seq.ts';
 import type { FanoutResult } from './ws.ts';
+import type { SendResult } from './send.ts';
 
 const quick = hasFlag('quick');
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'bigtech-bench-'));
+const profilesDir = path.join('bench', 'profiles');
 
 interface PresenceResult {
   streams: number;
@@ -93,9 +95,11 @@ async function main(): Promise<void> {
     bcrypt: path.join(outDir, 'bcrypt.json'),
     seq: path.join(outDir, 'seq.json'),
     recovery: path.join(outDir, 'recovery.json'),
+    send: path.join(outDir, 'send.json'),
   };
   const q = quick ? ['--quick'] : [];
   await run('REST (autocannon) vs a bare Fastify route', 'bench/rest.ts', [...q, '--json', files.rest]);
+  await run('Message send vs a bare route running the same SQL', 'bench/send.ts', [...q, '--json', files.send]);
   await run('WebSocket fan-out at 200 msg/s vs a bare ws server', 'bench/ws.ts', [...q, '--json', files.ws]);
   await run('WebSocket fan-out at the target rate (2,000 msg/s = 20,000 deliveries/s)', 'bench/ws.ts', [...(quick ? ['--sockets', '1000', '--duration', '4'] : []), '--rate', '2000', '--json', files.wsTarget]);
   await run('SSE presence streams', 'bench/presence.ts', [...q, '--json', files.presence]);
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
   const hashing = readJson<BcryptResult>(files.bcrypt);
   const seq = readJson<{ durationS: number; results: SeqResult[] }>(files.seq);
   const recovery = readJson<RecoveryResult>(files.recovery);
+  const send = readJson<{ durationS: number; connections: number; rooms: number; results: SendResult[]; ratio: number }>(files.send);
   const busyRoom = seq.results[0]!;
 
   const cached = rest.results.find((r) => r.target.includes('cached first page'));
@@ -131,6 +136,12 @@ async function main(): Promise<void> {
     ...rest.results.map((r) => `| ${r.target} | ${r.requestsPerSecond} | ${r.p99} | ${r.bareRequestsPerSecond} | ${r.bareP99} | ${r.ratio}% | ${r.errors} |`),
     '',
     ...metricsSection(rest.metrics),
+    `## Message send (autocannon, ${send.connections} connections, ${send.rooms} room(s), ${send.durationS} s each; the bare routes run the send's SQL through the same driver and answer the same body)`,
+    '',
+    '| target | req/s | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|',
+    ...send.results.map((r) => `| ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} |`),
+    '',
     '## WebSocket fan-out (rooms of 10, two server instances; the bare ws server is one process with no auth, storage or Redis)',
     '',
     '| run | target | sockets | msg/s sent | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |',
@@ -178,6 +189,7 @@ async function main(): Promise<void> {
     `- Recovery of 500 events under 50 ms: p50 ${recovery.p50} ms (p99 ${recovery.p99} ms) → ${holds(recovery.p50 < 50)}`,
     `- Cached history page at least 40% of the bare route: ${cached?.ratio ?? '?'}% → ${holds((cached?.ratio ?? 0) >= 40)}`,
     `- Metrics collection costs under 5% of the cached history page's throughput: CPU per request ${rest.metrics.cpuOverheadPercent}%, throughput ${rest.metrics.overheadPercent}% (noise of the shared cores) → ${holds(rest.metrics.cpuOverheadPercent < 5)} (judged by CPU per request, a CPU-bound server's throughput)`,
+    `- Message send at least 60% of the same-SQL bare route: ${send.ratio}% → ${holds(send.ratio >= 60)}`,
     `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,
     `- Other requests keep a p95 under ${hashing.targetP95Ms} ms while ${hashing.authClients} clients register and log in: p95 ${hashing.p95} ms → ${holds(hashing.p95 < hashing.targetP95Ms)}`,
     `- 10,000 idle sockets per instance: ${capacity.sockets >= 10_000 ? capacity.sockets : `${capacity.sockets} held, ${capacity.projectedUnder1GiB} projected`} under 1 GiB → ${holds(capacity.sockets >= 10_000 || (quick && capacity.projectedUnder1GiB >= 10_000))}`,
@@ -185,6 +197,9 @@ async function main(): Promise<void> {
     'Where a target is missed, README.md (Benchmarks) says where the time goes.',
     '',
   ];
+  // Profile summaries are kept by hand in bench/profiles/*.md (they need --cpu-prof runs) and carried into every report.
+  const profiles = existsSync(profilesDir) ? readdirSync(profilesDir).filter((name) => name.endsWith('.md')).sort() : [];
+  for (const name of profiles) lines.push(readFileSync(path.join(profilesDir, name), 'utf8'));
   const report = lines.join('\n');
   // The quick run never overwrites the committed full run.
   const reportFile = path.join('bench', quick ? 'results-quick.md' : 'results.md');
