@@ -3,7 +3,7 @@ import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
 import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
-import { isUniqueViolation } from '../../../plugins/prisma.ts';
+import { isMysqlUnavailable, isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
   type BatchOutcome,
   type CreateResult,
@@ -191,6 +191,8 @@ export class MysqlMessageStore implements MessageStore {
         pending.forEach((i, k) => outcomes.set(i, { ok: true, result: { message: newMessage(inputs[i]!, rows[k]!, createdAt), created: true } }));
         pending = [];
       } catch (error) {
+        // MySQL out of reach: every message fails now, rather than each after its own wait.
+        if (isMysqlUnavailable(error)) for (const i of pending.splice(0)) outcomes.set(i, { ok: false, error });
         if (!isUniqueViolation(error)) break;
         const earlier = await this.findResends(batch);
         if (earlier.size === 0) break;
