@@ -13,7 +13,18 @@ COPY prisma.config.ts ./
 COPY scripts ./scripts
 RUN node scripts/prisma-generate.mjs
 
-# 3. Runtime: the app source, the generated client and production modules, as a non-root user.
+# 3. The web client (web/ → web/dist), built with the development dependencies (Vite, React);
+#    only its static output reaches the runtime image.
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY scripts ./scripts
+COPY client ./client
+COPY web ./web
+RUN node scripts/build-web.mjs --force
+
+# 4. Runtime: the app source, the generated client and production modules, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -27,6 +38,7 @@ COPY scripts ./scripts
 COPY src ./src
 # After src: the client generated at build time (.dockerignore keeps any local one out).
 COPY --from=build /app/src/generated ./src/generated
+COPY --from=web /app/web/dist ./web/dist
 # Only the uploads directory is writable by the app's user; the code stays root-owned.
 RUN mkdir -p /app/uploads && chown -R node:node /app/uploads
 USER node

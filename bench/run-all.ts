@@ -17,6 +17,7 @@ import mariadb from 'mariadb';
 import { parseMysqlUrl } from '../src/db/mysql-url.ts';
 import type { BcryptResult } from './bcrypt.ts';
 import type { CapacityResult } from './capacity.ts';
+import type { FloodResult } from './flood.ts';
 import { BENCH_MYSQL, BENCH_REDIS } from './lib/setup.ts';
 import { hasFlag, round } from './lib/stats.ts';
 import type { RecoveryResult } from './recovery.ts';
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     seq: path.join(outDir, 'seq.json'),
     recovery: path.join(outDir, 'recovery.json'),
     send: path.join(outDir, 'send.json'),
+    flood: path.join(outDir, 'flood.json'),
   };
   const q = quick ? ['--quick'] : [];
   await run('REST (autocannon) vs a bare Fastify route', 'bench/rest.ts', [...q, '--json', files.rest]);
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
   await run('Other requests while 50 clients register and log in (bcrypt)', 'bench/bcrypt.ts', [...q, '--json', files.bcrypt]);
   await run('Messages into one busy room (seq under the room counter lock)', 'bench/seq.ts', [...q, '--json', files.seq]);
   await run('Recovery of 500 events, SSE chat-stream delivery', 'bench/recovery.ts', [...q, '--json', files.recovery]);
+  await run('One user flooding (issue 11): health probes, other users, every stored message acknowledged and published', 'bench/flood.ts', [...q, '--json', files.flood]);
 
   const rest = readJson<{ durationS: number; connections: number; results: RestResult[]; metrics: MetricsOverhead }>(files.rest);
   const ws = readJson<{ sockets: number; rate: number; durationS: number; results: FanoutResult[] }>(files.ws);
@@ -117,6 +120,9 @@ async function main(): Promise<void> {
   const seq = readJson<{ durationS: number; results: SeqResult[] }>(files.seq);
   const recovery = readJson<RecoveryResult>(files.recovery);
   const send = readJson<{ durationS: number; connections: number; rooms: number; results: SendResult[]; ratio: number }>(files.send);
+  const flood = readJson<FloodResult>(files.flood);
+  const floodHealthMax = Math.max(...flood.health.map((h) => h.max));
+  const floodMessagesOk = flood.messages.storedNotAcked === 0 && flood.messages.storedNotPublished === 0 && flood.messages.ackedNotStored === 0;
   const busyRoom = seq.results[0]!;
 
   const cached = rest.results.find((r) => r.target.includes('cached first page'));
@@ -183,6 +189,16 @@ async function main(): Promise<void> {
     `- \`join\` with \`since\` → \`joined\` with ${recovery.events - 1} events replayed: p50 ${recovery.p50} ms, p99 ${recovery.p99} ms over ${recovery.runs} runs.`,
     `- ${recovery.sse.streams} \`GET /api/messages/stream/:room_id\` streams (rooms of 10), ${recovery.sse.messagesPerSecond} messages/s: ${recovery.sse.delivered}/${recovery.sse.expected} delivered, p50 ${recovery.sse.p50} ms, p99 ${recovery.sse.p99} ms.`,
     '',
+    `## One user flooding (two instances, default limits, ${flood.durationS} s; load average at the end ${flood.loadAverage.join(', ')})`,
+    '',
+    `${flood.flood.roomsCalls} \`GET /api/chat-rooms?limit=100\` by one user in 24 loops (${flood.flood.rooms429} × 429), ${flood.flood.messageSends} message sends by another (${flood.flood.message429} refused, ${flood.flood.messageOther} other errors); other users' \`GET /api/chat-rooms\`: p50 ${flood.others.p50} ms, p99 ${flood.others.p99} ms, ${flood.others.errors} errors; the load generator's own event-loop delay: max ${flood.clientLoopDelay.max} ms.`,
+    '',
+    '| `/api/health/live` every 50 ms | probes | p50 ms | p99 ms | max ms | ≥ 100 ms |',
+    '|---|---|---|---|---|---|',
+    ...flood.health.map((h) => `| ${h.instance} | ${h.probes} | ${h.p50} | ${h.p99} | ${h.max} | ${h.over100} |`),
+    '',
+    `Messages: ${flood.messages.stored} stored, ${flood.messages.acked} acknowledged, ${flood.messages.published} published (stored but not acknowledged ${flood.messages.storedNotAcked}, not published ${flood.messages.storedNotPublished}).`,
+    '',
     '## Targets',
     '',
     `- A busy room takes at least 1,000 messages/s (MySQL store): ${busyRoom.messagesPerSecond}/s, ${busyRoom.gapsOrDuplicates} gaps → ${holds(busyRoom.messagesPerSecond >= 1000 && busyRoom.gapsOrDuplicates === 0)}`,
@@ -192,6 +208,7 @@ async function main(): Promise<void> {
     `- Message send at least 60% of the same-SQL bare route: ${send.ratio}% → ${holds(send.ratio >= 60)}`,
     `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,
     `- Other requests keep a p95 under ${hashing.targetP95Ms} ms while ${hashing.authClients} clients register and log in: p95 ${hashing.p95} ms → ${holds(hashing.p95 < hashing.targetP95Ms)}`,
+    `- Under one user's flood no instance exits (${flood.instancesRunning}/2 running), \`/api/health/live\` stays under 100 ms (max ${floodHealthMax} ms), other users' p99 under 250 ms (${flood.others.p99} ms), every stored message acknowledged and published (${floodMessagesOk ? 'yes' : 'no'}) → ${holds(flood.instancesRunning === 2 && floodHealthMax < 100 && flood.others.p99 < 250 && floodMessagesOk)}`,
     `- 10,000 idle sockets per instance: ${capacity.sockets >= 10_000 ? capacity.sockets : `${capacity.sockets} held, ${capacity.projectedUnder1GiB} projected`} under 1 GiB → ${holds(capacity.sockets >= 10_000 || (quick && capacity.projectedUnder1GiB >= 10_000))}`,
     '',
     'Where a target is missed, README.md (Benchmarks) says where the time goes.',

@@ -39,6 +39,7 @@ import redisPlugin from './plugins/redis.ts';
 import requestBodiesPlugin from './plugins/request-bodies.ts';
 import homePagePlugin from './plugins/home-page.ts';
 import swaggerPlugin from './plugins/swagger.ts';
+import webAppPlugin from './plugins/web-app.ts';
 
 export type App = FastifyInstance;
 
@@ -179,6 +180,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(swaggerPlugin);
   // GET /, the page linking the documents (and the rest): always served.
   await app.register(homePagePlugin);
+  // /app/, the reference web client (web/dist), when it has been built.
+  await app.register(webAppPlugin);
 
   // Browser safety and request bodies: before any route's own hooks (see the Security section).
   await app.register(browserGuardPlugin);

@@ -94,6 +94,8 @@ const configSchema = z.object({
   ROOM_CREATE_PER_HOUR: positiveInt(30),
   MAX_SOCKETS_PER_USER: positiveInt(20),
   MAX_STREAMS_PER_USER: positiveInt(10),
+  /** Requests of one signed-in user handled at once per instance; more wait their turn (abuse-limits.ts). */
+  API_CONCURRENCY_PER_USER: positiveInt(4),
 
   // Operations: Prometheus metrics on their own listener, never on the public port.
   METRICS_ENABLED: booleanFlag.default(true),

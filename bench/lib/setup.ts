@@ -91,11 +91,14 @@ export async function seedGroupRooms(databaseUrl: string, userIds: readonly numb
   }
 }
 
-/** Starts `node --import tsx <script>` with env; resolves once it prints its listening line. */
-export function startProcess(script: string, env: Record<string, string>, listening: RegExp): Promise<{ process: ChildProcess; port: number }> {
-  // BENCH_CPU_PROF_DIR: each server process writes a V8 CPU profile there when it exits (--cpu-prof).
+/**
+ * Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening
+ * line. `nodeArgs` are Node's own flags (`--cpu-prof`, which NODE_OPTIONS does not take).
+ */
+export function startProcess(script: string, env: Record<string, string>, listening: RegExp, nodeArgs: string[] = []): Promise<{ process: ChildProcess; port: number }> {
+  // BENCH_CPU_PROF_DIR: every process started here also writes a V8 CPU profile there when it exits.
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000);
@@ -128,7 +131,7 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
  * production settings and info logs (the access line per request is part of the cost measured).
  */
-export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}): Promise<{ process: ChildProcess; port: number }> {
+export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ process: ChildProcess; port: number }> {
   return startProcess('src/server.ts', {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
@@ -149,7 +152,7 @@ export function startChatServer(db: BenchDatabase, env: Record<string, string> =
     MAX_SOCKETS_PER_USER: '100000000',
     MAX_STREAMS_PER_USER: '100000000',
     ...env,
-  }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+  }, /Server listening at http:\/\/127\.0\.0\.1:(\d+)/, nodeArgs);
 }
 
 /** A TCP port free on loopback right now (for a server that must be told its port). */

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import fp from 'fastify-plugin';
 import type { Redis, Result } from 'ioredis';
 import { type AppError, rateLimited } from '../lib/errors.ts';
+import { extractToken } from './auth.ts';
 import type { RateLimitName } from './metrics.ts';
 
 /**
@@ -25,12 +26,18 @@ import type { RateLimitName } from './metrics.ts';
 /** The verdict on one action: allowed, or refused with the 429 to answer. */
 export type LimitDecision = { allowed: true } | { allowed: false; error: AppError };
 
+/**
+ * The verdict on one message: when allowed, `giveBack` returns its token (for a resend of a
+ * stored message, which sends nothing new: it never uses up the budget). Never rejects.
+ */
+export type MessageDecision = { allowed: true; giveBack: () => void } | { allowed: false; error: AppError };
+
 /** A slot of a concurrency limit (a socket, a stream): `release` frees it (idempotent). */
 export type SlotDecision = { allowed: true; release: () => void } | { allowed: false; error: AppError };
 
 export interface AbuseLimits {
   /** One message sent, over REST or WebSocket (MESSAGE_RATE_PER_USER a second, bursts of MESSAGE_BURST_PER_USER). */
-  message(userId: number): Promise<LimitDecision>;
+  message(userId: number): Promise<MessageDecision>;
   /** One room about to be created: a group or a new direct room (ROOM_CREATE_PER_HOUR). */
   roomCreation(userId: number): Promise<LimitDecision>;
   /** One WebSocket about to be accepted (MAX_SOCKETS_PER_USER open at once). */
@@ -47,6 +54,8 @@ export interface AbuseLimits {
 export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId: number, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const slot = await limits.stream(userId);
   if (!slot.allowed) throw slot.error;
+  // A stream lasts: from now on the stream limit counts it, not the user's request lanes.
+  laneLeavers.get(request)?.();
   reply.raw.once('close', slot.release);
   if (request.raw.socket.destroyed) slot.release();
 }
@@ -54,12 +63,19 @@ export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId
 declare module 'fastify' {
   interface FastifyInstance {
     abuseLimits: AbuseLimits;
+    /**
+     * For `authenticate` when it refuses a token: counts the call against the client's address,
+     * as an anonymous call (such a request never reaches the route's API limit), then throws
+     * 429 when that is over API_RATE_PER_IP, else `error`.
+     */
+    refusedAuthentication(request: FastifyRequest, error: unknown): Promise<never>;
   }
 }
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     abuseTokenBucket(key: string, ratePerS: number, burst: number): Result<[number, number], Context>;
+    abuseTokenReturn(key: string, burst: number): Result<number, Context>;
     abuseSlidingLog(key: string, limit: number, windowMs: number, member: string): Result<[number, number], Context>;
     abuseLeaseAcquire(key: string, max: number, leaseMs: number, member: string): Result<number, Context>;
     abuseLeaseRenew(key: string, leaseMs: number, ...members: string[]): Result<number, Context>;
@@ -95,6 +111,17 @@ end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}`;
+
+/**
+ * KEYS[1] the bucket; ARGV: burst. Puts one token back (never above the burst). A bucket gone
+ * meanwhile has expired full: nothing to return. Returns 1 when a token was put back.
+ */
+const TOKEN_RETURN_LUA = `local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens == nil then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
+return 1`;
 
 /**
  * KEYS[1] the log; ARGV: limit, window (ms), a unique member. Returns {1, 0} when the action
@@ -143,6 +170,7 @@ return #ARGV - 1`;
 function defineScripts(redis: Redis): void {
   if (typeof redis.abuseTokenBucket === 'function') return;
   redis.defineCommand('abuseTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+  redis.defineCommand('abuseTokenReturn', { numberOfKeys: 1, lua: TOKEN_RETURN_LUA });
   redis.defineCommand('abuseSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA });
   redis.defineCommand('abuseLeaseAcquire', { numberOfKeys: 1, lua: LEASE_ACQUIRE_LUA });
   redis.defineCommand('abuseLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW_LUA });
@@ -190,8 +218,17 @@ export class TokenBucketLimiter {
 
   /** Takes a token; refused with the milliseconds until the next one. */
   async take(userId: number): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    const [allowed, waitMs] = await this.redis.abuseTokenBucket(`${KEY_PREFIX}${this.name}:${userId}`, this.ratePerS, this.burst);
+    const [allowed, waitMs] = await this.redis.abuseTokenBucket(this.key(userId), this.ratePerS, this.burst);
     return { allowed: allowed === 1, retryAfterMs: waitMs };
+  }
+
+  /** Returns a token taken by `take`. */
+  async giveBack(userId: number): Promise<void> {
+    await this.redis.abuseTokenReturn(this.key(userId), this.burst);
+  }
+
+  private key(userId: number): string {
+    return `${KEY_PREFIX}${this.name}:${userId}`;
   }
 }
 
@@ -345,6 +382,119 @@ export class ConcurrencyLimiter {
   }
 }
 
+/**
+ * A request's place in its user's lanes: `ready` resolves true once it may run, false if it left
+ * the line first; `leave` (idempotent) frees its lane or takes it out of the line.
+ */
+export interface LaneTicket {
+  ready: Promise<boolean>;
+  leave: () => void;
+}
+
+interface UserLanes {
+  running: number;
+  waiting: ((admitted: boolean) => void)[];
+}
+
+/**
+ * At most `maxRunning` requests of one user are handled at once by this instance; the next ones
+ * wait their turn in arrival order, and beyond `maxWaiting` waiting ones more are refused. It
+ * shapes how much of this process one user occupies at a time: a flood of heavy calls by one
+ * user (issue 11: 24 loops of a 100-room list) keeps a few lanes of the event loop instead of
+ * all of it, so other users' requests and health probes are answered in between. In memory: it
+ * is about this process's event loop, not a budget shared by instances (that is the API limit).
+ */
+export class UserRequestLanes {
+  private readonly users = new Map<number, UserLanes>();
+
+  constructor(
+    private readonly maxRunning: number,
+    private readonly maxWaiting: number,
+  ) {}
+
+  /** A ticket for one request, or undefined when too many of the user's requests already wait. */
+  enter(userId: number): LaneTicket | undefined {
+    let lanes = this.users.get(userId);
+    if (!lanes) {
+      lanes = { running: 0, waiting: [] };
+      this.users.set(userId, lanes);
+    }
+    if (lanes.running < this.maxRunning) {
+      lanes.running += 1;
+      return { ready: Promise.resolve(true), leave: this.leaver(userId, lanes, () => true) };
+    }
+    if (lanes.waiting.length >= this.maxWaiting) return undefined;
+    let admitted = false;
+    let answer: (admitted: boolean) => void = () => {};
+    const ready = new Promise<boolean>((resolve) => {
+      answer = (value) => {
+        admitted = value;
+        resolve(value);
+      };
+    });
+    const queue = lanes.waiting;
+    queue.push(answer);
+    const leave = this.leaver(userId, lanes, () => {
+      if (admitted) return true;
+      // Gone before its turn (the client closed): out of the line, holding no lane.
+      queue.splice(queue.indexOf(answer), 1);
+      answer(false);
+      return false;
+    });
+    return { ready, leave };
+  }
+
+  /** Requests of `userId` running now (tests, diagnostics). */
+  runningOf(userId: number): number {
+    return this.users.get(userId)?.running ?? 0;
+  }
+
+  /** Frees the lane (handing it to the next in line) if `holdsLane()` says the ticket held one. */
+  private leaver(userId: number, lanes: UserLanes, holdsLane: () => boolean): () => void {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (!holdsLane()) return;
+      const next = lanes.waiting.shift();
+      if (next) return next(true);
+      lanes.running -= 1;
+      if (lanes.running === 0 && lanes.waiting.length === 0) this.users.delete(userId);
+    };
+  }
+}
+
+/** How many of one user's requests may wait for a lane, per allowed running one. */
+const WAITING_PER_LANE = 25;
+/** Requests freeing their lane early (streams that outlive their request), by request. */
+const laneLeavers = new WeakMap<FastifyRequest, () => void>();
+
+/**
+ * Puts every signed-in request of the routes declared from here on into its user's lanes (after
+ * authentication and the API limit, so a refusal never waits). WebSocket upgrades leave the HTTP
+ * server at once and are not counted; SSE streams leave their lane once their stream slot is taken.
+ */
+function requestLanes(app: FastifyInstance): void {
+  const perUser = app.config.API_CONCURRENCY_PER_USER;
+  const lanes = new UserRequestLanes(perUser, perUser * WAITING_PER_LANE);
+  const takeLane = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!request.auth || isUnlimited(request)) return;
+    const ticket = lanes.enter(request.auth.userId);
+    if (!ticket) {
+      app.metrics.rateLimited('api');
+      throw rateLimited(1, `Too many requests at once: at most ${perUser} at a time, ${perUser * WAITING_PER_LANE} more waiting`);
+    }
+    reply.raw.once('close', ticket.leave);
+    laneLeavers.set(request, ticket.leave);
+    // Closed while waiting: nobody is left to answer, so the request goes no further.
+    if (!(await ticket.ready)) throw rateLimited(1, 'The request was closed while it waited for its turn');
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.websocket) return;
+    route.onRequest = [route.onRequest ?? []].flat().concat(takeLane);
+  });
+}
+
 /** Health probes are never limited (a flood must not make an instance look dead). */
 const UNLIMITED_PREFIXES = ['/api/health'];
 
@@ -356,6 +506,9 @@ export function isUnlimitedUrl(url: string): boolean {
 function isUnlimited(request: FastifyRequest): boolean {
   return isUnlimitedUrl(request.routeOptions.url ?? request.url);
 }
+
+/** Anonymous calls are counted first (see `countAnonymousCalls`): the route's hook skips them. */
+const countedEarly = new WeakSet<FastifyRequest>();
 
 /** The API rate key: the signed-in user, else the client's address. */
 function apiRateKey(request: FastifyRequest): string {
@@ -381,7 +534,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     max: (_request, key) => (key.startsWith('user:') ? config.API_RATE_PER_USER : config.API_RATE_PER_IP),
     // Redis out of reach: let the call through at once rather than after the command times out
     // (the route's own use of Redis answers 503 if it needs it).
-    allowList: (request) => isUnlimited(request) || redis.status !== 'ready',
+    allowList: (request) => isUnlimited(request) || countedEarly.has(request) || redis.status !== 'ready',
     skipOnError: true,
     onExceeded: () => metrics.rateLimited('api'),
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
@@ -394,6 +547,9 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
           : `Too many requests: at most ${context.max} a minute from one address without signing in`,
       ),
   });
+
+  countAnonymousCalls(app);
+  requestLanes(app);
 
   const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
   const roomCreations = new SlidingWindowLimiter(redis, 'room-creations', config.ROOM_CREATE_PER_HOUR, HOUR_MS);
@@ -429,10 +585,18 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     return { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
   };
 
+  const message = async (userId: number): Promise<MessageDecision> => {
+    const decision = await decide(userId, 'message', () => messages.take(userId), () =>
+      `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`);
+    if (!decision.allowed) return decision;
+    const giveBack = () => {
+      messages.giveBack(userId).catch((error: unknown) => warnings.warn('message_return', { err: error, userId }, 'could not give a message token back'));
+    };
+    return { allowed: true, giveBack };
+  };
+
   const limits: AbuseLimits = {
-    message: (userId) =>
-      decide(userId, 'message', () => messages.take(userId), () =>
-        `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`),
+    message,
     roomCreation: (userId) =>
       decide(userId, 'room_create', () => roomCreations.take(userId), () =>
         `Too many rooms created: at most ${config.ROOM_CREATE_PER_HOUR} an hour`),
@@ -443,6 +607,43 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
 
   app.addHook('onClose', async () => {
     await Promise.all([sockets.stop(), streams.stop()]);
+  });
+}
+
+/**
+ * A call that `authenticate` refuses never reaches the route's API limit (its hook runs after
+ * authentication), so a flood without a token or with a forged one would go uncounted. Both are
+ * counted against the client's address in the same @fastify/rate-limit counter as other
+ * anonymous calls (API_RATE_PER_IP): one without any token here, before the route's hooks;
+ * one with a token that fails verification by `refusedAuthentication`, which `authenticate` calls.
+ */
+function countAnonymousCalls(app: FastifyInstance): void {
+  // No options: the plugin's own store, key (the address, as `request.auth` is null) and limits.
+  const anonymousCall = app.createRateLimit();
+  const refuseWhenOver = async (request: FastifyRequest): Promise<void> => {
+    const verdict = await anonymousCall(request);
+    // Only now: the allow-list of that same call would otherwise let it through uncounted.
+    countedEarly.add(request);
+    if (verdict.isAllowed || !verdict.isExceeded) return;
+    app.metrics.rateLimited('api');
+    throw rateLimited(verdict.ttlInSeconds, `Too many requests: at most ${verdict.max} a minute from one address without signing in`);
+  };
+
+  // The routes the API limit covers: those declared from here on (as @fastify/rate-limit's own hook).
+  const limitedRoutes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) limitedRoutes.add(`${method} ${route.url}`);
+  });
+  const isLimitedRoute = (request: FastifyRequest) =>
+    !isUnlimited(request) && limitedRoutes.has(`${request.method} ${request.routeOptions.url}`);
+
+  app.addHook('onRequest', async (request) => {
+    if (extractToken(request) === undefined && isLimitedRoute(request)) await refuseWhenOver(request);
+  });
+
+  app.decorate('refusedAuthentication', async (request: FastifyRequest, error: unknown): Promise<never> => {
+    if (!countedEarly.has(request) && isLimitedRoute(request)) await refuseWhenOver(request);
+    throw error;
   });
 }
 

@@ -265,7 +265,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('authenticate', async (request: FastifyRequest) => {
     const token = extractToken(request);
     if (!token) throw invalidToken('Missing access token');
-    request.auth = await tokens.verify(token);
+    request.auth = await tokens.verify(token).catch((error: unknown) => app.refusedAuthentication(request, error));
     request.log = request.log.child({ userId: request.auth.userId });
   });
 

@@ -1,13 +1,10 @@
+import type { RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
+import { ipLimitKey } from '../lib/client-ip.ts';
+import { rateLimited } from '../lib/errors.ts';
 import type { RateLimitName } from './metrics.ts';
-
-export interface RateLimitResult {
-  allowed: boolean;
-  count: number;
-  retryAfterS: number;
-}
 
 /** One counter of a reservation: its key and the most it may reach within the window. */
 export interface CounterLimit {
@@ -53,21 +50,17 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return count
 `;
 
-/** Fixed-window counters in Redis, so every instance shares the same limits. */
+/**
+ * The failed-login counters: reserved before bcrypt and kept or given back after it, which a
+ * request-rate library cannot do (it counts a request once, on arrival). Kept in Redis, so every
+ * instance shares them.
+ */
 export class RateLimiter {
   constructor(
     private readonly redis: Redis,
     /** Told of every refusal, with the limit's name (metrics). */
     private readonly onRefused: (limit: RateLimitName) => void = () => {},
   ) {}
-
-  /** Counts one hit against `key` and says whether it is within `limit` per `windowS`. */
-  async hit(key: string, limit: number, windowS: number, name: RateLimitName): Promise<RateLimitResult> {
-    const count = await this.increment(key, windowS);
-    const allowed = count.value <= limit;
-    if (!allowed) this.onRefused(name);
-    return { allowed, count: count.value, retryAfterS: allowed ? 0 : count.ttl };
-  }
 
   /**
    * Atomically takes a slot on all `counters` (each within its own limit per `windowS`) before
@@ -88,17 +81,39 @@ export class RateLimiter {
     await this.redis.eval(RELEASE_SCRIPT, 1, key);
   }
 
-  async increment(key: string, windowS: number): Promise<{ value: number; ttl: number }> {
-    const results = await this.redis.multi().incr(key).expire(key, windowS, 'NX').ttl(key).exec();
-    if (!results) throw new Error('rate limit transaction aborted');
-    const value = Number(results[0]?.[1]);
-    const ttl = Number(results[2]?.[1]);
-    return { value, ttl: ttl > 0 ? ttl : windowS };
-  }
-
   async reset(key: string): Promise<void> {
     await this.redis.del(key);
   }
+}
+
+/** Register and login calls a minute per address: AUTH_RATE_PER_IP (the contract's Auth section). */
+const AUTH_WINDOW_MS = 60_000;
+
+/**
+ * @fastify/rate-limit options for register and login calls per client IP (an IPv6 client by its
+ * /64), in Redis so all instances share the count. Registered once more, in a context holding
+ * only those routes (`modules/auth`), next to the per-user API limit (`abuse-limits.ts`): both
+ * count such a call. `request.ip` is the peer unless it is a proxy named in TRUST_PROXY.
+ */
+export function authIpRateLimit(app: Pick<FastifyInstance, 'redis' | 'config' | 'metrics'>): RateLimitPluginOptions {
+  const { redis, config, metrics } = app;
+  return {
+    global: true,
+    hook: 'onRequest',
+    redis,
+    nameSpace: 'auth:ip:',
+    timeWindow: AUTH_WINDOW_MS,
+    max: config.AUTH_RATE_PER_IP,
+    keyGenerator: (request) => ipLimitKey(request.ip),
+    // Redis out of reach: no waiting for the command to time out (the login's own use of Redis answers 503).
+    allowList: () => redis.status !== 'ready',
+    skipOnError: true,
+    onExceeded: () => metrics.rateLimited('auth_ip'),
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': true },
+    errorResponseBuilder: (_request, context) =>
+      rateLimited(context.ttl / 1000, `Too many sign-ups and logins: at most ${context.max} a minute from one address`),
+  };
 }
 
 declare module 'fastify' {

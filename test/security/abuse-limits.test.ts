@@ -1,8 +1,9 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConcurrencyLimiter } from '../../src/plugins/abuse-limits.ts';
+import { ConcurrencyLimiter, UserRequestLanes } from '../../src/plugins/abuse-limits.ts';
 import { type App, createTestApp, startTestServer } from '../helpers/app.ts';
 import { createGroup, eventually, makeUsers, openDirect } from '../helpers/rooms.ts';
 import { makeFriends } from '../helpers/social.ts';
@@ -163,6 +164,58 @@ describe('anonymous API calls per address (API_RATE_PER_IP, default 1200 a minut
   });
 });
 
+describe('calls refused by authentication count against the address (API_RATE_PER_IP)', () => {
+  let app: App;
+  const LIMIT = 20;
+  beforeAll(async () => {
+    app = await createTestApp({ ...DEFAULT_LIMITS, API_RATE_PER_IP: String(LIMIT) });
+  });
+  afterAll(async () => app?.close());
+
+  const freshAddress = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+  const forged = createSigner({ key: 'not-the-server-secret-0123456789abcdef', algorithm: 'HS256' });
+  const forgedToken = () => forged({ sub: '1', jti: randomUUID(), iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 });
+
+  it('a client forging tokens gets 429 like an anonymous flood, on REST and WebSocket routes', async () => {
+    const address = freshAddress();
+    const forgedCall = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: address });
+    const answers = await pooled(Array.from({ length: LIMIT }, (_, i) => () => forgedCall(i % 2 ? '/api/chat-rooms' : '/api/auth/me')), 10);
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(LIMIT).fill(401));
+    expect(answers[0]!.json()).toMatchObject({ error: 'invalid_token' });
+
+    const refused = await forgedCall('/api/chat-rooms');
+    expectRateLimited(refused, 60);
+    expect(refused.json().message).toContain(String(LIMIT));
+    // A garbage token and the socket route are refused the same way.
+    expectRateLimited(await app.inject({ url: '/api/chat-rooms/unread', headers: { authorization: 'Bearer not.a.jwt' }, remoteAddress: address }), 60);
+    expectRateLimited(await app.inject({ url: `/ws/chat?token=${forgedToken()}`, remoteAddress: address }), 60);
+    // A real user on that address counts as themself; another address is not affected.
+    const [user] = await makeUsers(app, 1, 'lim_forge');
+    expect((await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: freshAddress() })).statusCode).toBe(401);
+  });
+
+  it('calls without a token to routes that need one, forged tokens and anonymous calls share one count per address', async () => {
+    const address = freshAddress();
+    const kinds = [
+      () => app.inject({ url: '/api/chat-rooms', remoteAddress: address }),
+      () => app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: address }),
+      () => app.inject({ method: 'POST', url: '/api/auth/login/json', payload: {}, remoteAddress: address }),
+    ];
+    const answers = await pooled(Array.from({ length: LIMIT }, (_, i) => kinds[i % kinds.length]!), 10);
+    expect(answers.filter((res) => res.statusCode === 429)).toHaveLength(0);
+    for (const kind of kinds) expectRateLimited(await kind(), 60);
+    // Probes are never limited, and unknown paths are answered as before (404).
+    expect((await app.inject({ url: '/api/health/live', remoteAddress: address })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/no-such-route', remoteAddress: address })).statusCode).toBe(404);
+    // Counted once each: the count in Redis is exactly what was asked.
+    const ttl = await app.redis.pttl(`abuse:api:ip:${address}`);
+    expect(Number(await app.redis.get(`abuse:api:ip:${address}`))).toBe(LIMIT + kinds.length);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+});
+
 describe('messages per user, REST and WebSocket together (default 20 a second, bursts of 40)', () => {
   it('the issue recipe, scaled down: a REST flood on A and WebSocket sends on B draw from one bucket', async () => {
     const [sender, peer] = await makeUsers(a.app, 2, 'lim_msg');
@@ -209,6 +262,48 @@ describe('messages per user, REST and WebSocket together (default 20 a second, b
     expect((await call(b, sender!, 'POST', `/api/messages/${room.id}`, { content: 'after the pause' })).statusCode).toBe(201);
     // The peer has a bucket of their own.
     expect((await call(a, peer!, 'POST', `/api/messages/${room.id}`, { content: 'mine' })).statusCode).toBe(201);
+  });
+});
+
+describe('resends of a stored message (same client_message_id)', () => {
+  // A bucket that refills slowly (1 a second, bursts of 5), so that the resends below outrun it.
+  let slowA: Server;
+  let slowB: Server;
+  beforeAll(async () => {
+    const slowBucket = { ...DEFAULT_LIMITS, MESSAGE_RATE_PER_USER: '1', MESSAGE_BURST_PER_USER: '5' };
+    [slowA, slowB] = await Promise.all([startTestServer(slowBucket), startTestServer(slowBucket)]);
+  });
+  afterAll(async () => {
+    await Promise.all([slowA?.app.close(), slowB?.app.close()]);
+  });
+
+  it('never use up the message budget, over REST and WebSocket on both instances', async () => {
+    const [sender, peer] = await makeUsers(slowA.app, 2, 'lim_resend');
+    const room = await createGroup(slowA.app, sender!, { name: 'resends', member_ids: [peer!.id] });
+    const send = (server: Server, payload: object) => call(server, sender!, 'POST', `/api/messages/${room.id}`, payload);
+    const first = await send(slowA, { content: 'once', client_message_id: 'resent-1' });
+    expect(first.statusCode).toBe(201);
+    const original = first.json().message;
+
+    // Six times the burst in resends, one after another (a token is given back once the send
+    // has found the stored message: resends all at once could still find the bucket empty).
+    const resends = [];
+    for (let i = 0; i < 20; i += 1) resends.push(await send(i % 2 === 0 ? slowA : slowB, { content: 'once', client_message_id: 'resent-1' }));
+    expect(resends.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+    expect(new Set(resends.map((res) => res.json().message.id))).toEqual(new Set([original.id]));
+    const ws = await connect(slowB, sender!);
+    for (let i = 0; i < 10; i += 1) {
+      ws.send({ type: 'message', room_id: room.id, content: 'once', temp_id: 'resent-1' });
+      const answer = await ws.next((frame) => frame.type === 'ack' || frame.type === 'error');
+      expect(answer).toMatchObject({ type: 'ack', temp_id: 'resent-1', message: { id: original.id } });
+    }
+
+    // What is left of the burst still sends new messages, and the budget still holds.
+    const fresh = await Promise.all(Array.from({ length: 8 }, (_, i) => send(slowB, { content: `new ${i}`, client_message_id: `new-${i}` })));
+    const created = fresh.filter((res) => res.statusCode === 201).length;
+    expect(created).toBeGreaterThanOrEqual(4);
+    expect(created).toBeLessThan(8);
+    expect(fresh.filter((res) => res.statusCode !== 201).map((res) => res.statusCode)).toEqual(Array(8 - created).fill(429));
   });
 });
 
@@ -366,6 +461,66 @@ describe('open streams per user (MAX_STREAMS_PER_USER, default 10)', () => {
     await eventuallyAsync(async () => (await stream(b, user!)) instanceof SseClient);
     const full = await stream(a, user!);
     expect(full instanceof SseClient ? 200 : full.status).toBe(429);
+  });
+});
+
+describe('requests of one user at once (API_CONCURRENCY_PER_USER, default 4 per instance)', () => {
+  it('UserRequestLanes: runs a few at a time in arrival order, hands a freed lane to the next, drops one that left the line, refuses beyond the line', async () => {
+    const lanes = new UserRequestLanes(2, 2);
+    const [first, second, third, fourth] = [lanes.enter(7)!, lanes.enter(7)!, lanes.enter(7)!, lanes.enter(7)!];
+    expect(lanes.enter(7)).toBeUndefined();
+    expect(lanes.enter(8)).toBeDefined();
+    expect(await first.ready).toBe(true);
+    expect(await second.ready).toBe(true);
+    let thirdRan = false;
+    void third.ready.then(() => (thirdRan = true));
+    fourth.leave();
+    expect(await fourth.ready).toBe(false);
+    await Promise.resolve();
+    expect(thirdRan).toBe(false);
+    first.leave();
+    first.leave();
+    expect(await third.ready).toBe(true);
+    expect(lanes.runningOf(7)).toBe(2);
+    second.leave();
+    third.leave();
+    expect(lanes.runningOf(7)).toBe(0);
+  });
+
+  let app: App;
+  beforeAll(async () => {
+    app = await createTestApp({ ...DEFAULT_LIMITS, API_CONCURRENCY_PER_USER: '1' });
+  });
+  afterAll(async () => app?.close());
+
+  it('lets the others wait their turn (all answered), refuses what the line cannot hold, and never holds up anyone else', async () => {
+    const [busy, other] = await makeUsers(app, 2, 'lim_lanes');
+    // One lane and 25 places in line: 40 at once are more than that.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => app.inject({ url: '/api/chat-rooms', headers: busy!.auth })));
+    const statuses = answers.map((res) => res.statusCode);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(26);
+    expect(statuses.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+    const refused = answers.find((res) => res.statusCode === 429);
+    if (refused) expectRateLimited(refused, 1);
+    // The same number at once as the line holds: every one answered.
+    const queued = await Promise.all(Array.from({ length: 20 }, () => app.inject({ url: '/api/chat-rooms', headers: busy!.auth })));
+    expect(queued.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+    expect((await app.inject({ url: '/api/chat-rooms', headers: other!.auth })).statusCode).toBe(200);
+  });
+
+  it('a stream leaves its lane once it is open (it is counted by MAX_STREAMS_PER_USER instead)', async () => {
+    const server = await startTestServer({ ...DEFAULT_LIMITS, API_CONCURRENCY_PER_USER: '1' });
+    try {
+      const [user] = await makeUsers(server.app, 1, 'lim_lane_sse');
+      const open = await openSse(`${server.baseUrl}/api/online-status/stream?token=${user!.token}`);
+      expect(open).toBeInstanceOf(SseClient);
+      if (open instanceof SseClient) streams.push(open);
+      const res = await fetch(`${server.baseUrl}/api/chat-rooms`, { headers: user!.auth, signal: AbortSignal.timeout(3000) });
+      expect(res.status).toBe(200);
+    } finally {
+      for (const open of streams.splice(0)) open.close();
+      await server.app.close();
+    }
   });
 });
 

@@ -196,6 +196,32 @@ describe('register and login calls per IP (AUTH_RATE_PER_IP)', () => {
     }
   });
 
+  it('is counted by @fastify/rate-limit in Redis (one key per address, a minute long), beside the API limit; logout and me are outside it', async () => {
+    const limited = await createTestApp({ AUTH_RATE_PER_IP: '3', API_RATE_PER_IP: '1000' });
+    try {
+      const ip = freshIp();
+      const register = () => limited.inject({ method: 'POST', url: '/api/auth/register', remoteAddress: ip, payload: { email: 'bad' } });
+      for (let i = 0; i < 3; i += 1) expect((await register()).statusCode).toBe(400);
+      const refused = await register();
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toEqual({ error: 'rate_limited', message: expect.stringContaining('3 a minute') });
+      expect(refused.headers['cache-control']).toBe('no-store');
+      expect(Number(await limited.redis.get(`auth:ip:${ip}`))).toBe(4);
+      const ttl = await limited.redis.pttl(`auth:ip:${ip}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      // The same calls count against the anonymous API limit too.
+      expect(Number(await limited.redis.get(`abuse:api:ip:${ip}`))).toBe(4);
+      // Other auth routes are not register/login calls.
+      for (let i = 0; i < 3; i += 1) {
+        expect((await limited.inject({ url: '/api/auth/me', remoteAddress: ip })).statusCode).toBe(401);
+        expect((await limited.inject({ method: 'POST', url: '/api/auth/logout', remoteAddress: ip })).statusCode).toBe(401);
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('ipLimitKey: IPv4 (also IPv4-mapped) as it is, IPv6 by /64', () => {
     expect(ipLimitKey('10.1.2.3')).toBe('10.1.2.3');
     expect(ipLimitKey('::ffff:10.1.2.3')).toBe('10.1.2.3');

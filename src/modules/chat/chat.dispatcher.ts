@@ -107,7 +107,7 @@ export class ChatDispatcher {
         connection.send(errorFrame('RATE_LIMITED', limit.error.message, frame.temp_id));
         return;
       }
-      const { message } = await this.deps.messages.send(connection.userId, frame.room_id, {
+      const { message, created } = await this.deps.messages.send(connection.userId, frame.room_id, {
         content: frame.content,
         message_type: frame.message_type,
         attachment_url: frame.attachment_url,
@@ -115,6 +115,7 @@ export class ChatDispatcher {
         reply_to: frame.reply_to,
         client_message_id: frame.temp_id,
       });
+      if (!created) limit.giveBack(); // a resend of a stored message: nothing new was sent
       connection.send(JSON.stringify({ type: 'ack', temp_id: frame.temp_id, message }));
     } catch (error) {
       if (!(error instanceof AppError)) log.error({ err: error, roomId: frame.room_id }, 'websocket send failed');

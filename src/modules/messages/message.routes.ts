@@ -42,6 +42,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     const limit = await app.abuseLimits.message(userId);
     if (!limit.allowed) throw limit.error;
     const { message, created } = await messages.send(userId, request.params.room_id, request.body);
+    if (!created) limit.giveBack(); // a resend of a stored message: nothing new was sent
     return reply.code(created ? 201 : 200).send({ message });
   });
 

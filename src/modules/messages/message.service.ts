@@ -119,7 +119,7 @@ function validateSend(input: SendInput): ValidSend {
 export class MessageService implements RoomMessages {
   private readonly activity: RoomActivityWriter;
   private readonly views: MessageAttachments;
-  /** Concurrent sends to one room are stored by one transaction (see GroupCommit). */
+  /** Concurrent sends, of one room or several, are stored by one transaction (see GroupCommit). */
   private readonly commits: GroupCommit;
 
   constructor(
