@@ -226,19 +226,26 @@ export class MysqlMessageStore implements MessageStore {
     const rooms = [...counts.keys()].sort((a, b) => a - b);
     const conn = await this.pool.getConnection();
     try {
+      // BEGIN goes with the first statement (it fails only with the connection); nothing is sent
+      // behind a write that may fail: a deadlock victim's transaction is rolled back at once,
+      // and a statement already on the wire would then run, and commit, on its own (a gap).
       const begun = conn.beginTransaction();
       const touched = touchRooms(conn, rooms, createdAt);
-      const bumped = conn.query(
-        `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
-        rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
-      );
-      const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
-        `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
-        rooms,
-      );
       let seqs: number[] = [];
-      const rows = await Promise.all([begun, touched, bumped, counters])
-        .then(([, , , lastSeqs]) => {
+      const rows = await Promise.all([begun, touched])
+        .then(() =>
+          conn.query(
+            `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
+            rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
+          ),
+        )
+        .then(() =>
+          conn.query<{ room_id: number; last_seq: bigint | number }[]>(
+            `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
+            rooms,
+          ),
+        )
+        .then((lastSeqs) => {
           seqs = seqsFor(batch, counts, lastSeqs);
           const at = utcDateTime(createdAt);
           return conn.query<{ id: bigint | number; room_id: number; seq: bigint | number }[]>(
@@ -273,7 +280,9 @@ export class MysqlMessageStore implements MessageStore {
     const conn = await this.pool.getConnection();
     try {
       // Sent together with the first statement (the driver pipelines): START TRANSACTION fails
-      // only with the connection, and then so does everything after it.
+      // only with the connection, and then so does everything after it. Nothing else is sent
+      // behind a statement that may fail: a deadlock victim's transaction is rolled back at once,
+      // and statements already on the wire would then run, and commit, on their own.
       const begun = conn.beginTransaction();
       const [row] = await this.numberedInsert(conn, input, createdAt, begun).catch(async (error: unknown) => {
         await conn.rollback().catch(() => {});
@@ -293,11 +302,8 @@ export class MysqlMessageStore implements MessageStore {
     createdAt: Date,
     begun: Promise<void>,
   ): Promise<{ id: bigint | number; seq: bigint | number }[]> {
-    const touched = touchRooms(conn, [input.roomId], createdAt);
-    const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [
-      input.roomId,
-    ]);
-    await Promise.all([begun, touched, bumped]);
+    await Promise.all([begun, touchRooms(conn, [input.roomId], createdAt)]);
+    await conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [input.roomId]);
     return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
       `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
        SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
