@@ -226,25 +226,25 @@ export class MysqlMessageStore implements MessageStore {
     const rooms = [...counts.keys()].sort((a, b) => a - b);
     const conn = await this.pool.getConnection();
     try {
-      // BEGIN goes with the first statement (it fails only with the connection); nothing is sent
-      // behind a write that may fail: a deadlock victim's transaction is rolled back at once,
-      // and a statement already on the wire would then run, and commit, on its own (a gap).
+      // BEGIN goes with the first statement (it fails only with the connection); no write is sent
+      // behind a statement that may fail: a deadlock victim's transaction is rolled back at once,
+      // and a write already on the wire would then run, and commit, on its own (a gap).
       const begun = conn.beginTransaction();
       const touched = touchRooms(conn, rooms, createdAt);
       let seqs: number[] = [];
       const rows = await Promise.all([begun, touched])
-        .then(() =>
-          conn.query(
+        .then(() => {
+          const bumped = conn.query(
             `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
             rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
-          ),
-        )
-        .then(() =>
-          conn.query<{ room_id: number; last_seq: bigint | number }[]>(
+          );
+          // A read may follow on the wire: run on its own after a failed bump, it changes nothing.
+          const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
             `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
             rooms,
-          ),
-        )
+          );
+          return Promise.all([bumped, counters]).then(([, lastSeqs]) => lastSeqs);
+        })
         .then((lastSeqs) => {
           seqs = seqsFor(batch, counts, lastSeqs);
           const at = utcDateTime(createdAt);
