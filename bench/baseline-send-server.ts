@@ -6,13 +6,15 @@
  *   POST /bare/grouped/:room_id  the real path's transaction: GroupCommit + createMany
  *   POST /bare/single/:room_id   one transaction per message (the send path before group commit)
  *
- * Both move the room's activity time inside the message's transaction, as the real send does. TEMPLATE_FILE holds one
+ * Both then move the room's activity time through the same RoomActivityWriter and statement as the real send. TEMPLATE_FILE holds one
  * response of the real route; each answer is that body with this message's fields.
  */
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { createMysqlClients } from '../src/db/prisma.ts';
+import { utcDateTime } from '../src/db/mysql-url.ts';
 import { GroupCommit } from '../src/modules/messages/group-commit.ts';
+import { RoomActivityWriter } from '../src/modules/messages/room-activity.writer.ts';
 import type { CreateResult, NewMessage } from '../src/modules/messages/store/message-store.ts';
 import { MysqlMessageStore } from '../src/modules/messages/store/mysql-message.store.ts';
 
@@ -21,6 +23,18 @@ const { db, pool } = createMysqlClients(process.env.DATABASE_URL ?? '');
 const store = new MysqlMessageStore(db, pool);
 const grouped = new GroupCommit((inputs) => store.createMany(inputs));
 const userId = Number(process.env.SENDER_ID);
+
+// The statement of RoomStore.touchLastMessages, for the rooms of one fold.
+const activity = new RoomActivityWriter(async (times) => {
+  const entries = [...times].sort(([a], [b]) => a - b);
+  const when = `CASE id ${entries.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+  const cases = entries.flatMap(([roomId, at]) => [roomId, utcDateTime(at)]);
+  const ids = entries.map(([roomId]) => roomId);
+  await pool.query(
+    `UPDATE rooms SET last_message_at = ${when} WHERE id IN (${ids.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ${when})`,
+    [...cases, ...ids, ...cases],
+  );
+});
 
 function body({ message }: CreateResult): string {
   return JSON.stringify({
@@ -44,6 +58,7 @@ for (const [name, create] of [
       replyTo: null,
       clientMessageId: request.body.client_message_id ?? null,
     });
+    await activity.record(roomId, result.message.createdAt);
     return reply.code(201).type('application/json; charset=utf-8').send(body(result));
   });
 }

@@ -181,7 +181,7 @@ export class MessageService implements RoomMessages {
   /**
    * What follows a stored message, none of which may turn it into a failure for the sender
    * (who would resend it as a duplicate without client_message_id): the room's activity time
-   * (unless the store moved it in the message's own transaction), the Redis first page and the
+   * (one UPDATE in flight for all rooms, see RoomActivityWriter), the Redis first page and the
    * event. All three at once (the two Redis calls then share a
    * round trip, and while Redis is down the sender waits for one failed command, not three in
    * a row); each failure is logged with the user and room. Never rejects.
@@ -189,7 +189,7 @@ export class MessageService implements RoomMessages {
   private async afterStore(userId: number, view: UnsignedMessageView, createdAt: Date): Promise<void> {
     const context = { userId, roomId: view.room_id, messageId: view.id };
     await Promise.all([
-      this.recordActivity(view.room_id, createdAt).catch((error: unknown) => {
+      this.activity.record(view.room_id, createdAt).catch((error: unknown) => {
         this.log.warn({ err: error, ...context }, 'room activity update failed after a message was stored');
       }),
       this.cache.push(view).catch((error: unknown) => {
@@ -206,11 +206,6 @@ export class MessageService implements RoomMessages {
         onceKey: `message_created:${view.id}`,
       }),
     ]);
-  }
-
-  /** The room's activity time, unless the store moved it with the message already. */
-  private async recordActivity(roomId: number, at: Date): Promise<void> {
-    if (!this.store.recordsRoomActivity) await this.activity.record(roomId, at);
   }
 
   /**

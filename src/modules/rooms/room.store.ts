@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Pool } from 'mariadb';
 import type { Db } from '../../db/prisma.ts';
 import { utcDateTime } from '../../db/mysql-url.ts';
@@ -295,9 +296,12 @@ export class RoomStore {
     const when = `CASE id ${entries.map(() => 'WHEN ? THEN ?').join(' ')} END`;
     const cases = entries.flatMap(([roomId, at]) => [roomId, utcDateTime(at)]);
     const ids = entries.map(([roomId]) => roomId);
-    await this.pool.query(
-      `UPDATE rooms SET last_message_at = ${when} WHERE id IN (${ids.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ${when})`,
-      [...cases, ...ids, ...cases],
+    // A deadlock victim (notification upserts hold the rows' foreign-key locks) did nothing: run it again.
+    await retryOnConflict(() =>
+      this.pool.query(
+        `UPDATE rooms SET last_message_at = ${when} WHERE id IN (${ids.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ${when})`,
+        [...cases, ...ids, ...cases],
+      ),
     );
   }
 

@@ -174,12 +174,6 @@ export interface MessageStore {
   /** Whether `id` could be an id of this store (anything else is simply not found). */
   isValidId(id: string): boolean;
 
-  /**
-   * True when storing a message also moves its room's `rooms.last_message_at` in the same
-   * transaction (the MySQL store, whose rooms live in the same database); otherwise the caller
-   * records the room's activity itself.
-   */
-  readonly recordsRoomActivity: boolean;
   /** Idempotent on (room, sender, clientMessageId) when clientMessageId is set, even under concurrency. */
   create(input: NewMessage): Promise<CreateResult>;
   /**

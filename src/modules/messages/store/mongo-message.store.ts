@@ -150,8 +150,6 @@ function toStored(doc: MessageDoc): StoredMessage {
  */
 export class MongoMessageStore implements MessageStore {
   readonly kind = 'mongodb' as const;
-  /** Rooms live in MySQL: MessageService records their activity. */
-  readonly recordsRoomActivity = false;
   readonly messages: Collection<MongoMessageDocument>;
   private readonly sequences: Collection<SequenceDocument>;
 

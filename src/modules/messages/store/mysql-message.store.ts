@@ -56,22 +56,6 @@ function toStored(row: MessageRow): StoredMessage {
   };
 }
 
-/**
- * `rooms.last_message_at` of the rooms written to, moved forward only, inside the send's
- * transaction (pipelined with BEGIN and the counter bump: no round trip or commit of its own).
- * It is the transaction's first lock, taken in room id order: the counter bump and the INSERT
- * then take shared locks on the same room rows for their foreign keys, and a send that took
- * those before another's exclusive one would deadlock with it. Raw so that updated_at keeps
- * meaning "room edited".
- */
-function touchRooms(conn: PoolConnection, roomIds: readonly number[], at: Date): Promise<unknown> {
-  const time = utcDateTime(at);
-  return conn.query(
-    `UPDATE rooms SET last_message_at = ? WHERE id IN (${roomIds.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ?) ORDER BY id`,
-    [time, ...roomIds, time],
-  );
-}
-
 /** The columns of a new message after room_id and seq, up to created_at. */
 function insertValues(input: NewMessage): (string | number | null)[] {
   return [input.userId, input.content, input.messageType, input.attachmentUrl, input.attachmentId ?? null, input.replyTo, input.clientMessageId];
@@ -128,7 +112,6 @@ export function likeContains(text: string): string {
  */
 export class MysqlMessageStore implements MessageStore {
   readonly kind = 'mysql' as const;
-  readonly recordsRoomActivity = true;
 
   constructor(
     private readonly db: Db,
@@ -230,21 +213,18 @@ export class MysqlMessageStore implements MessageStore {
       // behind a statement that may fail: a deadlock victim's transaction is rolled back at once,
       // and a write already on the wire would then run, and commit, on its own (a gap).
       const begun = conn.beginTransaction();
-      const touched = touchRooms(conn, rooms, createdAt);
+      const bumped = conn.query(
+        `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
+        rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
+      );
+      // A read may follow on the wire: run on its own after a failed bump, it changes nothing.
+      const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
+        `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
+        rooms,
+      );
       let seqs: number[] = [];
-      const rows = await Promise.all([begun, touched])
-        .then(() => {
-          const bumped = conn.query(
-            `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
-            rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
-          );
-          // A read may follow on the wire: run on its own after a failed bump, it changes nothing.
-          const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
-            `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
-            rooms,
-          );
-          return Promise.all([bumped, counters]).then(([, lastSeqs]) => lastSeqs);
-        })
+      const rows = await Promise.all([begun, bumped, counters])
+        .then(([, , lastSeqs]) => lastSeqs)
         .then((lastSeqs) => {
           seqs = seqsFor(batch, counts, lastSeqs);
           const at = utcDateTime(createdAt);
@@ -280,9 +260,9 @@ export class MysqlMessageStore implements MessageStore {
     const conn = await this.pool.getConnection();
     try {
       // Sent together with the first statement (the driver pipelines): START TRANSACTION fails
-      // only with the connection, and then so does everything after it. Nothing else is sent
-      // behind a statement that may fail: a deadlock victim's transaction is rolled back at once,
-      // and statements already on the wire would then run, and commit, on their own.
+      // only with the connection, and then so does everything after it. No write is sent behind
+      // one that may fail: a deadlock victim's transaction is rolled back at once, and a write
+      // already on the wire would then run, and commit, on its own.
       const begun = conn.beginTransaction();
       const [row] = await this.numberedInsert(conn, input, createdAt, begun).catch(async (error: unknown) => {
         await conn.rollback().catch(() => {});
@@ -302,8 +282,8 @@ export class MysqlMessageStore implements MessageStore {
     createdAt: Date,
     begun: Promise<void>,
   ): Promise<{ id: bigint | number; seq: bigint | number }[]> {
-    await Promise.all([begun, touchRooms(conn, [input.roomId], createdAt)]);
-    await conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [input.roomId]);
+    const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [input.roomId]);
+    await Promise.all([begun, bumped]);
     return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
       `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
        SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
