@@ -8,7 +8,7 @@
  *   npm run bench:send -- --rooms 10     # spread the sends over 10 rooms (default: one busy room)
  *   npm run bench:send -- --json out.json
  *
- * Ceilings: "grouped" is the real route's transaction (group commit per room); "single" is one
+ * One sender per connection, all members of the room(s). Ceilings: "grouped" is the real route's transaction (group commit per room); "single" is one
  * transaction per message, the send path before group commit, for comparison.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,7 +34,8 @@ export interface SendResult {
   errors: number;
 }
 
-async function load(label: string, base: string, pathOf: (room: number) => string, roomIds: readonly number[], headers: Record<string, string>): Promise<SendResult> {
+/** Requests take the senders' headers in turn (one sender per connection: the per-user request lanes are not what is measured). */
+async function load(label: string, base: string, pathOf: (room: number) => string, roomIds: readonly number[], senders: readonly Record<string, string>[]): Promise<SendResult> {
   let next = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -45,9 +46,9 @@ async function load(label: string, base: string, pathOf: (room: number) => strin
         requests: [
           {
             method: 'POST',
-            headers: { ...headers, 'content-type': 'application/json' },
             setupRequest: (request: autocannon.Request) => ({
               ...request,
+              headers: { ...senders[next % senders.length], 'content-type': 'application/json' },
               path: pathOf(roomIds[next++ % roomIds.length]!),
               body: JSON.stringify({ content: 'bench message 안녕하세요 👋', client_message_id: randomUUID() }),
             }),
@@ -67,16 +68,18 @@ async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_send', 14);
   const processes: Awaited<ReturnType<typeof startProcess>>[] = [];
   try {
-    const [me, peer] = (await seedUsers(db.databaseUrl, 2, 'sendbench')) as [number, number];
+    const userIds = await seedUsers(db.databaseUrl, CONNECTIONS, 'sendbench');
+    const me = userIds[0]!;
     const roomIds: number[] = [];
-    for (let i = 0; i < ROOMS; i += 1) roomIds.push(...(await seedGroupRooms(db.databaseUrl, [me, peer], 2)));
+    for (let i = 0; i < ROOMS; i += 1) roomIds.push(...(await seedGroupRooms(db.databaseUrl, userIds, userIds.length)));
     const server = await startChatServer(db);
     processes.push(server);
     server.process.stdout?.removeAllListeners('data');
     const base = `http://127.0.0.1:${server.port}`;
     const now = Math.floor(Date.now() / 1000);
-    const token = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' })({ sub: String(me), jti: randomUUID(), iat: now, exp: now + 3600 });
-    const auth = { authorization: `Bearer ${token}` };
+    const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });
+    const senders = userIds.map((userId) => ({ authorization: `Bearer ${sign({ sub: String(userId), jti: randomUUID(), iat: now, exp: now + 3600 })}` }));
+    const auth = senders[0]!;
     const sample = await fetch(`${base}/api/messages/${roomIds[0]}`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
@@ -89,9 +92,9 @@ async function main(): Promise<void> {
     processes.push(bare);
     const bareBase = `http://127.0.0.1:${bare.port}`;
 
-    const real = await load('POST /api/messages/:room_id', base, (room) => `/api/messages/${room}`, roomIds, auth);
-    const grouped = await load('bare route, same SQL (group commit)', bareBase, (room) => `/bare/grouped/${room}`, roomIds, {});
-    const single = await load('bare route, one transaction per message', bareBase, (room) => `/bare/single/${room}`, roomIds, {});
+    const real = await load('POST /api/messages/:room_id', base, (room) => `/api/messages/${room}`, roomIds, senders);
+    const grouped = await load('bare route, same SQL (group commit)', bareBase, (room) => `/bare/grouped/${room}`, roomIds, [{}]);
+    const single = await load('bare route, one transaction per message', bareBase, (room) => `/bare/single/${room}`, roomIds, [{}]);
     const ratio = round((real.requestsPerSecond / grouped.requestsPerSecond) * 100, 1);
 
     console.log('');
