@@ -9,7 +9,7 @@
  * the targets checked.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -25,9 +25,11 @@ import { type RestResult, restTable } from './lib/rest-table.ts';
 import type { MetricsOverhead } from './rest.ts';
 import type { SeqResult } from './seq.ts';
 import type { FanoutResult } from './ws.ts';
+import type { SendResult } from './send.ts';
 
 const quick = hasFlag('quick');
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'bigtech-bench-'));
+const profilesDir = path.join('bench', 'profiles');
 
 interface PresenceResult {
   streams: number;
@@ -84,13 +86,6 @@ function metricsSection(m: MetricsOverhead): string[] {
   ];
 }
 
-/** The CPU profile summaries (`npm run bench:rest -- --profile`) are written by hand: a new run keeps them. */
-function keptProfiles(): string[] {
-  const previous = existsSync(PROFILES_FILE) ? readFileSync(PROFILES_FILE, 'utf8') : '';
-  const start = previous.indexOf('\n## Profiles');
-  return start === -1 ? [] : [previous.slice(start + 1)];
-}
-const PROFILES_FILE = path.join('bench', 'results.md');
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -103,10 +98,12 @@ async function main(): Promise<void> {
     bcrypt: path.join(outDir, 'bcrypt.json'),
     seq: path.join(outDir, 'seq.json'),
     recovery: path.join(outDir, 'recovery.json'),
+    send: path.join(outDir, 'send.json'),
     flood: path.join(outDir, 'flood.json'),
   };
   const q = quick ? ['--quick'] : [];
   await run('REST (autocannon) vs a bare Fastify route', 'bench/rest.ts', [...q, '--json', files.rest]);
+  await run('Message send vs a bare route running the same SQL', 'bench/send.ts', [...q, '--json', files.send]);
   await run('WebSocket fan-out at 200 msg/s vs a bare ws server', 'bench/ws.ts', [...q, '--json', files.ws]);
   await run('WebSocket fan-out at the target rate (2,000 msg/s = 20,000 deliveries/s)', 'bench/ws.ts', [...(quick ? ['--sockets', '1000', '--duration', '4'] : []), '--rate', '2000', '--json', files.wsTarget]);
   await run('SSE presence streams', 'bench/presence.ts', [...q, '--json', files.presence]);
@@ -124,6 +121,7 @@ async function main(): Promise<void> {
   const hashing = readJson<BcryptResult>(files.bcrypt);
   const seq = readJson<{ durationS: number; results: SeqResult[] }>(files.seq);
   const recovery = readJson<RecoveryResult>(files.recovery);
+  const send = readJson<{ durationS: number; connections: number; rooms: number; results: SendResult[]; ratio: number }>(files.send);
   const flood = readJson<FloodResult>(files.flood);
   const floodHealthMax = Math.max(...flood.health.map((h) => h.max));
   const floodMessagesOk = flood.messages.storedNotAcked === 0 && flood.messages.storedNotPublished === 0 && flood.messages.ackedNotStored === 0;
@@ -146,6 +144,12 @@ async function main(): Promise<void> {
     ...restTable(rest.results),
     '',
     ...metricsSection(rest.metrics),
+    `## Message send (autocannon, ${send.connections} connections, ${send.rooms} room(s), ${send.durationS} s each; the bare routes run the send's SQL through the same driver and answer the same body)`,
+    '',
+    '| target | req/s | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|',
+    ...send.results.map((r) => `| ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} |`),
+    '',
     '## WebSocket fan-out (rooms of 10, two server instances; the bare ws server is one process with no auth, storage or Redis)',
     '',
     '| run | target | sockets | msg/s sent | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |',
@@ -204,6 +208,7 @@ async function main(): Promise<void> {
     `- Cached history page at least 60% of the bare bytes route: ${cached?.ratio ?? '?'}% → ${holds((cached?.ratio ?? 0) >= 60)}`,
     ...rest.results.flatMap((r) => (r.sql ? [`- ${r.target} at least 60% of its same-SQL route: ${r.requestsPerSecond} vs ${r.sql.requestsPerSecond} req/s = ${r.sql.ratio}% → ${holds(r.sql.ratio >= 60)}`] : [])),
     `- Metrics collection costs under 5% of the cached history page's throughput: CPU per request ${rest.metrics.cpuOverheadPercent}%, throughput ${rest.metrics.overheadPercent}% (noise of the shared cores) → ${holds(rest.metrics.cpuOverheadPercent < 5)} (judged by CPU per request, a CPU-bound server's throughput)`,
+    `- Message send at least 60% of the same-SQL bare route: ${send.ratio}% → ${holds(send.ratio >= 60)}`,
     `- WebSocket fan-out at least 20,000 deliveries/s with p99 under 50 ms at 1,000 sockets: ${fanout.deliveriesPerSecond} deliveries/s, p99 ${fanout.p99} ms → ${holds(fanout.deliveriesPerSecond >= 20_000 && fanout.p99 < 50)}`,
     `- Other requests keep a p95 under ${hashing.targetP95Ms} ms while ${hashing.authClients} clients register and log in: p95 ${hashing.p95} ms → ${holds(hashing.p95 < hashing.targetP95Ms)}`,
     `- Under one user's flood no instance exits (${flood.instancesRunning}/2 running), \`/api/health/live\` stays under 100 ms (max ${floodHealthMax} ms), other users' p99 under 250 ms (${flood.others.p99} ms), every stored message acknowledged and published (${floodMessagesOk ? 'yes' : 'no'}) → ${holds(flood.instancesRunning === 2 && floodHealthMax < 100 && flood.others.p99 < 250 && floodMessagesOk)}`,
@@ -212,7 +217,10 @@ async function main(): Promise<void> {
     'Where a target is missed, README.md (Benchmarks) says where the time goes.',
     '',
   ];
-  const report = [...lines, ...keptProfiles()].join('\n');
+  // Profile summaries are kept by hand in bench/profiles/*.md (they need --cpu-prof runs) and carried into every report.
+  const profiles = existsSync(profilesDir) ? readdirSync(profilesDir).filter((name) => name.endsWith('.md')).sort() : [];
+  for (const name of profiles) lines.push(readFileSync(path.join(profilesDir, name), 'utf8'));
+  const report = lines.join('\n');
   // The quick run never overwrites the committed full run.
   const reportFile = path.join('bench', quick ? 'results-quick.md' : 'results.md');
   writeFileSync(reportFile, report);

@@ -10,7 +10,9 @@
  * the sockets (alternating instances, each joined to its room), sends chat messages at a fixed
  * rate from random members and measures, at the receivers, deliveries per second and end-to-end
  * latency (send time carried in the message). Then does the same against a bare `ws` broadcast
- * server (bench/baseline-ws-server.ts) as the ceiling. Loopback only; bounded in time.
+ * server (bench/baseline-ws-server.ts) as the ceiling, and prints the ratio and the target.
+ * Loopback only; bounded in time. With BENCH_CPU_PROF_DIR set, each server process writes a
+ * CPU profile there when it stops (node --cpu-prof).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -210,7 +212,16 @@ function printTable(results: FanoutResult[]): void {
   }
 }
 
+/** The persisted fan-out beside its ceiling, and the target (20,000 deliveries/s with p99 under 50 ms). */
+function printVerdict([chat, bare]: FanoutResult[]): void {
+  if (!chat || !bare) return;
+  const ratio = round((chat.deliveriesPerSecond / Math.max(1, bare.deliveriesPerSecond)) * 100, 1);
+  const holds = chat.deliveriesPerSecond >= 20_000 && chat.p99 < 50;
+  console.log(`\npersisted fan-out: ${chat.deliveriesPerSecond} deliveries/s, p99 ${chat.p99} ms = ${ratio}% of the bare ws ceiling (${bare.deliveriesPerSecond}/s, p99 ${bare.p99} ms); target 20,000/s with p99 < 50 ms: ${holds ? 'holds' : 'missed'}`);
+}
+
 const results = [await benchChatServer(), await benchBaseline()];
 printTable(results);
+printVerdict(results);
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ sockets: SOCKETS, roomSize: ROOM_SIZE, rate: RATE, durationS: DURATION_S, results }, null, 2));
 process.exit(0);

@@ -91,9 +91,14 @@ export async function seedGroupRooms(databaseUrl: string, userIds: readonly numb
   }
 }
 
-/** Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening line. */
+/**
+ * Starts `node [nodeArgs] --import tsx <script>` with env; resolves once it prints its listening
+ * line. `nodeArgs` are Node's own flags (`--cpu-prof`, which NODE_OPTIONS does not take).
+ */
 export function startProcess(script: string, env: Record<string, string>, listening: RegExp, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF_DIR: every process started here also writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output}`)), 30_000);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DomainEvent } from '../lib/domain-events.ts';
 
@@ -24,6 +25,39 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2]
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', ARGV[4], '{"event_id":"' .. id .. '",' .. string.sub(ARGV[2], 2))
 return id`;
+
+/**
+ * The batch form: event i is ARGV[4 + 2i - 1] (JSON) with ARGV[4 + 2i] '1' when it is published
+ * only once per key KEYS[2i] (for ARGV[4] seconds), appended to stream KEYS[2i - 1]. Every event
+ * appended goes out in ONE publication: the event itself when it is alone, else a JSON array of
+ * them in append order. Returns each event's id, or 0 for one whose key was already taken.
+ */
+const APPEND_AND_PUBLISH_MANY = `
+local out, frames = {}, {}
+for i = 1, #KEYS / 2 do
+  local json = ARGV[3 + 2 * i]
+  if ARGV[4 + 2 * i] == '1' and not redis.call('SET', KEYS[2 * i], '1', 'NX', 'EX', ARGV[4]) then
+    out[i] = 0
+  else
+    local id = redis.call('XADD', KEYS[2 * i - 1], 'MAXLEN', '~', ARGV[1], '*', 'e', json)
+    redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[2])
+    frames[#frames + 1] = '{"event_id":"' .. id .. '",' .. string.sub(json, 2)
+    out[i] = id
+  end
+end
+if #frames == 1 then redis.call('PUBLISH', ARGV[3], frames[1]) end
+if #frames > 1 then redis.call('PUBLISH', ARGV[3], '[' .. table.concat(frames, ',') .. ']') end
+return out`;
+
+const MANY_SHA = createHash('sha1').update(APPEND_AND_PUBLISH_MANY).digest('hex');
+
+/** One event of a batch for `appendAndPublishMany`. */
+export interface HistoryAppend {
+  roomId: number;
+  eventJson: string;
+  /** Published only when no event with this key was published in the last `ttlS` seconds. */
+  onceKey?: string | undefined;
+}
 
 const EVENT_ID = /^(\d{1,16})-(\d{1,16})$/;
 
@@ -63,6 +97,22 @@ export class EventHistory {
     const args = [String(this.options.size), eventJson, String(this.options.ttlS), channel, String(once?.ttlS ?? 0)];
     const id = await this.redis.eval(APPEND_AND_PUBLISH, keys.length, ...keys, ...args);
     return typeof id === 'string' ? id : null;
+  }
+
+  /**
+   * Appends and publishes several events (of any rooms) in one script and one publication;
+   * returns each one's event id, null for one whose `onceKey` was taken (`onceTtlS` seconds).
+   * The script names keys of several rooms, so it needs one Redis (not a Cluster).
+   */
+  async appendAndPublishMany(events: readonly HistoryAppend[], channel: string, onceTtlS: number): Promise<(string | null)[]> {
+    const keys = events.flatMap((event) => [roomEventsKey(event.roomId), event.onceKey ?? roomEventsKey(event.roomId)]);
+    const args = events.flatMap((event) => [event.eventJson, event.onceKey === undefined ? '0' : '1']);
+    const argv = [...keys, String(this.options.size), String(this.options.ttlS), channel, String(onceTtlS), ...args];
+    const ids = (await this.redis.evalsha(MANY_SHA, keys.length, ...argv).catch((error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(APPEND_AND_PUBLISH_MANY, keys.length, ...argv);
+    })) as unknown[];
+    return events.map((_, i) => (typeof ids[i] === 'string' ? ids[i] : null));
   }
 
   /**

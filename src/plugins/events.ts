@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { DomainEvent, DomainEventType } from '../lib/domain-events.ts';
 import { redisDbIndex } from '../lib/redis-url.ts';
-import { EventHistory, type HistoryOptions } from './event-history.ts';
+import { EventHistory, type HistoryAppend, type HistoryOptions } from './event-history.ts';
 import { FIRST_SUBSCRIBE_WAIT_MS, RedisSubscription } from './redis-subscription.ts';
 
 export const DOMAIN_EVENTS_CHANNEL = 'domain:events';
@@ -35,6 +35,15 @@ const NO_OBSERVER: EventBusObserver = { published: () => {}, dispatched: () => {
  * off again before handlers see it. Instances without it simply ignore the extra field.
  */
 type StampedEvent = DomainEvent & { published_at?: number };
+
+/** The room events most one publication carries; more go in the next. */
+const MAX_PUBLISH_BATCH = 200;
+const ONCE_TTL_S = 86_400;
+
+interface QueuedRoomEvent extends HistoryAppend {
+  resolve: (published: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 function stamped(event: DomainEvent): string {
   // Last, so that deleting it after JSON.parse keeps the object in V8's fast mode.
@@ -83,6 +92,8 @@ export class EventBus {
   /** Each room's recent events, for recovery (see EventHistory). */
   readonly history: EventHistory;
   private observer: EventBusObserver = NO_OBSERVER;
+  /** Room events waiting for this tick's one script (see queueRoomEvent). */
+  private queued: { event: DomainEvent; append: QueuedRoomEvent }[] = [];
 
   constructor(
     private readonly publisher: Redis,
@@ -118,8 +129,11 @@ export class EventBus {
 
   async publish(event: DomainEvent): Promise<void> {
     const roomId = this.historyRoomOf(event);
-    if (roomId === undefined) await this.publisher.publish(this.channel, stamped(event));
-    else await this.history.appendAndPublish(roomId, stamped(event), this.channel);
+    if (roomId !== undefined) {
+      await this.queueRoomEvent(event, roomId);
+      return;
+    }
+    await this.publisher.publish(this.channel, stamped(event));
     this.observer.published(event);
   }
 
@@ -128,9 +142,10 @@ export class EventBus {
    * `ttlS` seconds, atomically. Lets a retry publish what an earlier attempt may have stored
    * without publishing (the process died between the two), without announcing it twice.
    */
-  async publishOnce(onceKey: string, event: DomainEvent, ttlS = 86_400): Promise<boolean> {
+  async publishOnce(onceKey: string, event: DomainEvent, ttlS = ONCE_TTL_S): Promise<boolean> {
     const key = `event:once:${onceKey}`;
     const roomId = this.historyRoomOf(event);
+    if (roomId !== undefined && ttlS === ONCE_TTL_S) return this.queueRoomEvent(event, roomId, key);
     const published =
       roomId === undefined
         ? (await this.publisher.eval(PUBLISH_ONCE, 1, key, this.channel, stamped(event), String(ttlS))) === 1
@@ -138,6 +153,41 @@ export class EventBus {
     if (!published) return false;
     this.observer.published(event);
     return true;
+  }
+
+  /**
+   * Room events published in one tick (a stored group of messages and whatever else) go to
+   * Redis in one script and reach every instance in one publication, in the order they were
+   * queued; each caller still learns whether its own event was published. Resolves true when
+   * it was (false: its once key was taken).
+   */
+  private queueRoomEvent(event: DomainEvent, roomId: number, onceKey?: string): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => this.flushRoomEvents());
+      this.queued.push({ event, append: { roomId, eventJson: stamped(event), onceKey, resolve, reject } });
+    });
+  }
+
+  private flushRoomEvents(): void {
+    const all = this.queued;
+    this.queued = [];
+    for (let start = 0; start < all.length; start += MAX_PUBLISH_BATCH) void this.publishBatch(all.slice(start, start + MAX_PUBLISH_BATCH));
+  }
+
+  private async publishBatch(batch: { event: DomainEvent; append: QueuedRoomEvent }[]): Promise<void> {
+    try {
+      const ids = await this.history.appendAndPublishMany(
+        batch.map(({ append }) => append),
+        this.channel,
+        ONCE_TTL_S,
+      );
+      batch.forEach(({ event, append }, i) => {
+        if (ids[i] !== null) this.observer.published(event);
+        append.resolve(ids[i] !== null);
+      });
+    } catch (error) {
+      for (const { append } of batch) append.reject(error);
+    }
   }
 
   private historyRoomOf(event: DomainEvent): number | undefined {
@@ -179,14 +229,20 @@ export class EventBus {
     await this.subscription.close();
   }
 
+  /** One publication: an event, or an array of them (a batch of room events, see queueRoomEvent). */
   private dispatch(raw: string): void {
-    let event: StampedEvent;
+    let parsed: StampedEvent | StampedEvent[];
     try {
-      event = JSON.parse(raw) as StampedEvent;
+      parsed = JSON.parse(raw) as StampedEvent | StampedEvent[];
     } catch {
       this.log.warn({ raw }, 'ignored a malformed domain event');
       return;
     }
+    if (!Array.isArray(parsed)) this.dispatchOne(parsed);
+    else for (const event of parsed) this.dispatchOne(event);
+  }
+
+  private dispatchOne(event: StampedEvent): void {
     const publishedAt = event.published_at;
     delete event.published_at;
     for (const handler of this.handlers) {

@@ -122,6 +122,73 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       expect(page.messages.filter((m) => m.clientMessageId === 'race')).toHaveLength(1);
     });
 
+    it('stores a batch in one seq range, in input order, repeats (in the batch or stored before) taking none', async () => {
+      const [room, user, other] = [await fx.newRoom(), await fx.newUser(), await fx.newUser()];
+      const earlier = await store.create(message(room, user, { clientMessageId: 'stored', content: 'earlier' }));
+      const outcomes = await store.createMany([
+        message(room, user, { content: 'b1', clientMessageId: 'b1' }),
+        message(room, user, { content: 'resend of earlier', clientMessageId: 'stored' }),
+        message(room, other, { content: 'b2', clientMessageId: 'b1' }),
+        message(room, user, { content: 'repeat of b1', clientMessageId: 'b1' }),
+        message(room, user, { content: 'b3' }),
+      ]);
+      const results = outcomes.map((outcome) => (outcome.ok ? outcome.result : expect.unreachable(String(outcome.error))));
+      expect(results.map((r) => [r.message.content, r.message.seq, r.created])).toEqual([
+        ['b1', 2, true],
+        ['earlier', 1, false],
+        ['b2', 3, true],
+        ['b1', 2, false],
+        ['b3', 4, true],
+      ]);
+      expect(results[1]!.message.id).toBe(earlier.message.id);
+      expect(results[3]!.message.id).toBe(results[0]!.message.id);
+      const page = await store.page(room, { limit: 10 });
+      expect(page.messages.map((m) => m.seq)).toEqual([4, 3, 2, 1]);
+      expect(await store.findById(room, results[4]!.message.id)).toMatchObject({ content: 'b3', seq: 4, version: 1 });
+      // A batch of resends only stores nothing and takes no number.
+      const again = await store.createMany([message(room, user, { clientMessageId: 'b1' }), message(room, other, { clientMessageId: 'b1' })]);
+      expect(again.map((o) => o.ok && !o.result.created && o.result.message.seq)).toEqual([2, 3]);
+      expect((await store.create(message(room, user))).message.seq).toBe(5);
+    });
+
+    it('numbers a batch over several rooms per room, in input order', async () => {
+      const [a, b, user] = [await fx.newRoom(), await fx.newRoom(), await fx.newUser()];
+      await store.create(message(b, user, { content: 'b0' }));
+      const outcomes = await store.createMany([
+        message(a, user, { content: 'a1', clientMessageId: 'x' }),
+        message(b, user, { content: 'b1', clientMessageId: 'x' }),
+        message(a, user, { content: 'a2' }),
+        message(b, user, { content: 'b2' }),
+      ]);
+      expect(outcomes.map((o) => o.ok && [o.result.message.roomId, o.result.message.content, o.result.message.seq, o.result.created])).toEqual([
+        [a, 'a1', 1, true],
+        [b, 'b1', 2, true],
+        [a, 'a2', 2, true],
+        [b, 'b2', 3, true],
+      ]);
+      expect((await store.page(b, { limit: 10 })).messages.map((m) => m.content)).toEqual(['b2', 'b1', 'b0']);
+    });
+
+    it('gives concurrent batches and single sends to one room gapless, distinct seqs', async () => {
+      const [room, user] = [await fx.newRoom(), await fx.newUser()];
+      const batches = Array.from({ length: 6 }, (_, b) =>
+        store.createMany(Array.from({ length: 5 }, (_, i) => message(room, user, { content: `batch ${b} ${i}`, clientMessageId: `c${b}-${i % 4}` }))),
+      );
+      const singles = Array.from({ length: 5 }, (_, i) => store.create(message(room, user, { content: `single ${i}` })));
+      const outcomes = (await Promise.all(batches)).flat();
+      await Promise.all(singles);
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      const page = await store.page(room, { limit: 100 });
+      // 6 batches x 4 distinct ids + 5 singles.
+      expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: 29 }, (_, i) => 29 - i));
+      for (let b = 0; b < 6; b += 1) {
+        const mine = page.messages.filter((m) => m.content?.startsWith(`batch ${b} `)).map((m) => m.seq).sort((x, y) => x - y);
+        expect(mine).toHaveLength(4);
+        // One batch, one range: its messages are consecutive.
+        expect(mine[3]! - mine[0]!).toBe(3);
+      }
+    });
+
     it('pages newest first with opaque cursors, no gaps and no duplicates', async () => {
       const [room, user] = [await fx.newRoom(), await fx.newUser()];
       const created = await seed(room, user, Array.from({ length: 7 }, (_, i) => `m${i}`));

@@ -22,6 +22,40 @@ messageStoreContract('MySQL (Prisma)', async () => {
   return { store, newRoom, newUser, close: () => app.close() };
 });
 
+describe('MySQL store: group commit with a failing message', () => {
+  it('fails only the bad message of a batch; the others are stored without a gap', async () => {
+    const app: App = await createTestApp();
+    try {
+      const store = new MysqlMessageStore(app.db, app.mysqlPool);
+      const username = uniqueName('batch');
+      const user = await app.db.user.create({ data: { email: `${username}@example.com`, username, passwordHash: 'x' } });
+      const room = await app.db.room.create({ data: { type: 'group', name: 'batch', createdBy: user.id } });
+      const message = (content: string, userId = user.id) => ({
+        roomId: room.id,
+        userId,
+        content,
+        messageType: 'text' as const,
+        attachmentUrl: null,
+        replyTo: null,
+        clientMessageId: null,
+      });
+      // No such user: the foreign key refuses that row, and with it the batch's one INSERT.
+      const outcomes = await store.createMany([message('a'), message('orphan', 2_000_000_000), message('b'), message('c')]);
+      expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
+      const seqs = outcomes.flatMap((o) => (o.ok ? [o.result.message.seq] : []));
+      expect(seqs).toEqual([1, 2, 3]);
+      const page = await store.page(room.id, { limit: 10 });
+      expect(page.messages.map((m) => [m.content, m.seq])).toEqual([
+        ['c', 3],
+        ['b', 2],
+        ['a', 1],
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('MySQL history page: reactions from one GROUP_CONCAT', () => {
   it('reads whole lists and refuses lists cut at group_concat_max_len (so they are read again)', () => {
     expect(reactionPairs(null, 0)).toEqual([]);

@@ -13,6 +13,7 @@ import { MessageAttachments, ROOM_GRANT, userGrant } from './message-attachments
 import { type HistoryView, MAX_TEXT_LENGTH, type MessageView, type ReadStateView } from './message.schemas.ts';
 import type { UnsignedMessageView } from './message.view.ts';
 import { RECENT_CACHE_SIZE, type RecentMessagesCache } from './recent-messages.cache.ts';
+import { GroupCommit } from './group-commit.ts';
 import { RoomActivityWriter } from './room-activity.writer.ts';
 import {
   cursorFor,
@@ -118,6 +119,8 @@ function validateSend(input: SendInput): ValidSend {
 export class MessageService implements RoomMessages {
   private readonly activity: RoomActivityWriter;
   private readonly views: MessageAttachments;
+  /** Concurrent sends, of one room or several, are stored by one transaction (see GroupCommit). */
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly store: MessageStore,
@@ -128,8 +131,9 @@ export class MessageService implements RoomMessages {
     private readonly log: FastifyBaseLogger,
     private readonly attachments: AttachmentService,
   ) {
-    this.activity = new RoomActivityWriter((roomId, at) => this.rooms.recordMessageActivity(roomId, at));
+    this.activity = new RoomActivityWriter((times) => this.rooms.recordMessageActivity(times));
     this.views = new MessageAttachments(attachments);
+    this.commits = new GroupCommit((inputs) => this.store.createMany(inputs));
   }
 
   async send(userId: number, roomId: number, input: SendInput): Promise<SendResult> {
@@ -161,8 +165,8 @@ export class MessageService implements RoomMessages {
    * upload is safe from the sweep once claimed).
    */
   private async createClaiming(input: NewMessage, claim: AttachmentClaim | null) {
-    if (!claim) return this.store.create(input);
-    const result = await this.store.create(input).catch(async (error: unknown) => {
+    if (!claim) return this.commits.submit(input);
+    const result = await this.commits.submit(input).catch(async (error: unknown) => {
       await this.attachments.release(claim).catch((releaseError: unknown) => {
         this.log.warn({ err: releaseError, attachmentId: claim.info.id }, 'could not give back the claim of a failed send');
       });
@@ -176,8 +180,9 @@ export class MessageService implements RoomMessages {
 
   /**
    * What follows a stored message, none of which may turn it into a failure for the sender
-   * (who would resend it as a duplicate without client_message_id): the room's activity time,
-   * the Redis first page and the event. All three at once (the two Redis calls then share a
+   * (who would resend it as a duplicate without client_message_id): the room's activity time
+   * (one UPDATE in flight for all rooms, see RoomActivityWriter), the Redis first page and the
+   * event. All three at once (the two Redis calls then share a
    * round trip, and while Redis is down the sender waits for one failed command, not three in
    * a row); each failure is logged with the user and room. Never rejects.
    */

@@ -40,22 +40,33 @@ export const recentVersionKey = (roomId: number) => `room:{${roomId}}:recent:ver
  */
 const PUSH_SCRIPT = script(`
 redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-local head = redis.call('LINDEX', KEYS[1], 0)
-if not head then return 0 end
-local headKey = string.sub(head, 1, string.find(head, '|', 1, true) - 1)
-if ARGV[1] > headKey then
-  redis.call('LPUSH', KEYS[1], ARGV[2])
-  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-  return 1
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 3, #ARGV, 2 do
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if not head then return 0 end
+  local headKey = string.sub(head, 1, string.find(head, '|', 1, true) - 1)
+  if ARGV[i] > headKey then
+    redis.call('LPUSH', KEYS[1], ARGV[i + 1])
+  else
+    local prefix, found = ARGV[i] .. '|', false
+    for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+      if string.sub(item, 1, #prefix) == prefix then found = true; break end
+    end
+    if not found then
+      redis.call('DEL', KEYS[1])
+      return 3
+    end
+  end
 end
-local prefix = ARGV[1] .. '|'
-for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if string.sub(item, 1, #prefix) == prefix then return 2 end
-end
-redis.call('DEL', KEYS[1])
-return 3
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return 1
 `);
+
+interface QueuedPush {
+  message: UnsignedMessageView;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 /** Fills the list from a store read, unless any write happened since `version` was read. */
 const FILL_SCRIPT = script(`
@@ -98,6 +109,9 @@ export interface FreshPage {
  * and MessageService signs it for the reader on the way out (MessageAttachments.signJson).
  */
 export class RecentMessagesCache {
+  /** Pushes of this tick, by room: one script per room (see push). */
+  private queued = new Map<number, QueuedPush[]>();
+
   constructor(
     private readonly redis: Redis,
     private readonly sortKey: (message: UnsignedMessageView) => string,
@@ -129,17 +143,41 @@ export class RecentMessagesCache {
     };
   }
 
-  /** After a send: the message joins the list when the list is live. */
-  async push(message: UnsignedMessageView): Promise<void> {
-    await this.run(
-      PUSH_SCRIPT,
-      recentKey(message.room_id),
-      recentVersionKey(message.room_id),
-      this.sortKey(message),
-      this.entry(message),
-      String(LIST_LENGTH),
-      String(VERSION_TTL_S),
-    );
+  /**
+   * After a send: the message joins the list when the list is live. The pushes of one tick to
+   * a room (a stored group of messages) are one script, oldest first; each caller learns how
+   * that script went.
+   */
+  push(message: UnsignedMessageView): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.queued.size === 0) setImmediate(() => this.flush());
+      const room = this.queued.get(message.room_id);
+      if (room) room.push({ message, resolve, reject });
+      else this.queued.set(message.room_id, [{ message, resolve, reject }]);
+    });
+  }
+
+  private flush(): void {
+    const rooms = this.queued;
+    this.queued = new Map();
+    for (const [roomId, pushes] of rooms) void this.pushAll(roomId, pushes);
+  }
+
+  private async pushAll(roomId: number, pushes: QueuedPush[]): Promise<void> {
+    const keyed = pushes.map((push) => ({ push, key: this.sortKey(push.message) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    try {
+      await this.run(
+        PUSH_SCRIPT,
+        recentKey(roomId),
+        recentVersionKey(roomId),
+        String(LIST_LENGTH),
+        String(VERSION_TTL_S),
+        ...keyed.flatMap(({ push, key }) => [key, `${key}|${JSON.stringify(push.message)}`]),
+      );
+      for (const { resolve } of pushes) resolve();
+    } catch (error) {
+      for (const { reject } of pushes) reject(error);
+    }
   }
 
   /** After an edit, deletion or reaction: the list is dropped. */

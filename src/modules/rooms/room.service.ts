@@ -188,9 +188,9 @@ export class RoomService {
     return this.store.advanceLastRead(roomId, userId, message.id, message.seq, at);
   }
 
-  /** A message was stored at `at`: the room's activity time (room lists sort by it) never moves back. */
-  recordMessageActivity(roomId: number, at: Date): Promise<void> {
-    return this.store.touchLastMessage(roomId, at);
+  /** Messages were stored in these rooms at these times: each room's activity time (room lists sort by it) never moves back. */
+  recordMessageActivity(times: ReadonlyMap<number, Date>): Promise<void> {
+    return this.store.touchLastMessages(times);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { retryOnConflict } from '../../db/conflict-retry.ts';
 import type { Pool } from 'mariadb';
 import type { Db } from '../../db/prisma.ts';
 import { utcDateTime } from '../../db/mysql-url.ts';
@@ -285,16 +286,23 @@ export class RoomStore {
   }
 
   /**
-   * Moves rooms.last_message_at forward only. Runs once per message sent, so it goes straight
-   * to the pool, and raw so that updated_at keeps meaning "room edited".
+   * Moves rooms.last_message_at of several rooms forward only, in one statement (rows locked in
+   * id order). Runs after every group of messages sent, so it goes straight to the pool, and raw
+   * so that updated_at keeps meaning "room edited".
    */
-  async touchLastMessage(roomId: number, at: Date): Promise<void> {
-    const time = utcDateTime(at);
-    await this.pool.query('UPDATE rooms SET last_message_at = ? WHERE id = ? AND (last_message_at IS NULL OR last_message_at < ?)', [
-      time,
-      roomId,
-      time,
-    ]);
+  async touchLastMessages(times: ReadonlyMap<number, Date>): Promise<void> {
+    if (times.size === 0) return;
+    const entries = [...times].sort(([a], [b]) => a - b);
+    const when = `CASE id ${entries.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+    const cases = entries.flatMap(([roomId, at]) => [roomId, utcDateTime(at)]);
+    const ids = entries.map(([roomId]) => roomId);
+    // A deadlock victim (notification upserts hold the rows' foreign-key locks) did nothing: run it again.
+    await retryOnConflict(() =>
+      this.pool.query(
+        `UPDATE rooms SET last_message_at = ${when} WHERE id IN (${ids.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ${when})`,
+        [...cases, ...ids, ...cases],
+      ),
+    );
   }
 
   /** My read pointer, when I am a member. */

@@ -7,6 +7,34 @@ import { decodeCursor, encodeCursor, InvalidCursorError } from '../../../lib/cur
 export { MESSAGE_TYPES, type MessageType, REACTION_KINDS, type ReactionKind };
 export { decodeCursor, encodeCursor, InvalidCursorError };
 
+/** Key of a send's idempotency: room, sender and client_message_id (undefined without one). */
+export function dedupeKeyOf(input: Pick<NewMessage, 'roomId' | 'userId' | 'clientMessageId'>): string | undefined {
+  return input.clientMessageId === null ? undefined : `${input.roomId}:${input.userId}:${input.clientMessageId}`;
+}
+
+/**
+ * Splits a batch into the sends to store (the first of each dedupe key) and, for every input,
+ * the index of the send whose outcome it shares (itself for a first one).
+ */
+export function firstOfEachKey(inputs: readonly NewMessage[]): { firsts: number[]; sharedWith: number[] } {
+  const seen = new Map<string, number>();
+  const firsts: number[] = [];
+  const sharedWith = inputs.map((input, i) => {
+    const key = dedupeKeyOf(input);
+    const earlier = key === undefined ? undefined : seen.get(key);
+    if (earlier !== undefined) return earlier;
+    if (key !== undefined) seen.set(key, i);
+    firsts.push(i);
+    return i;
+  });
+  return { firsts, sharedWith };
+}
+
+/** The outcome of a repeat inside a batch: the first send's message, not created again. */
+export function repeatOutcome(first: BatchOutcome): BatchOutcome {
+  return first.ok ? { ok: true, result: { message: first.result.message, created: false } } : first;
+}
+
 /** Users per reaction kind; kinds nobody chose are absent, user ids ascending. */
 export type Reactions = Partial<Record<ReactionKind, number[]>>;
 
@@ -53,6 +81,9 @@ export interface CreateResult {
   /** false when (room, sender, client_message_id) already existed: `message` is that first one. */
   created: boolean;
 }
+
+/** One message's outcome in a batch: its result, or the error that message alone met. */
+export type BatchOutcome = { ok: true; result: CreateResult } | { ok: false; error: unknown };
 
 export interface PageRequest {
   /** Only messages below this `seq` (from a cursor, see `parseCursor`). */
@@ -145,6 +176,14 @@ export interface MessageStore {
 
   /** Idempotent on (room, sender, clientMessageId) when clientMessageId is set, even under concurrency. */
   create(input: NewMessage): Promise<CreateResult>;
+  /**
+   * Group commit: messages (of one room or several) stored together, outcomes in input order.
+   * Each room's new ones get consecutive `seq` in input order; a repeated (room, sender,
+   * client_message_id), within the batch or of a message stored earlier, gives that first
+   * message (created: false) and takes no `seq`; a message that fails on its own fails alone,
+   * never the others.
+   */
+  createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]>;
   /** The message, or null when unknown, malformed or in another room. */
   findById(roomId: number, id: string): Promise<StoredMessage | null>;
   /** Newest first. */

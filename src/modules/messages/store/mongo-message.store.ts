@@ -1,7 +1,10 @@
-import { type Collection, type Db as MongoDb, type Filter, MongoServerError, ObjectId, type WithId } from 'mongodb';
+import { type Collection, type Db as MongoDb, type Filter, MongoBulkWriteError, MongoServerError, ObjectId, type WithId } from 'mongodb';
 import { ensureIndexes, type IndexSpec } from './mongo-indexes.ts';
 import {
+  type BatchOutcome,
   type CreateResult,
+  firstOfEachKey,
+  repeatOutcome,
   escapeRegExp,
   type MessagePage,
   type MessageStore,
@@ -84,6 +87,32 @@ const MESSAGE_INDEXES: readonly IndexSpec[] = [
  * wrapped in `$literal`: a pipeline would read user text such as "$field" as a field path.
  */
 const NEXT_VERSION = { $add: [{ $ifNull: ['$version', 1] }, 1] };
+
+function clientKey(roomId: number, userId: number, clientMessageId: string | null): string {
+  return `${roomId}:${userId}:${clientMessageId ?? ''}`;
+}
+
+function newDocument(input: NewMessage, seq: number, createdAt: Date): MessageDoc {
+  return {
+    _id: new ObjectId(),
+    room_id: input.roomId,
+    seq,
+    user_id: input.userId,
+    content: input.content,
+    message_type: input.messageType,
+    attachment_url: input.attachmentUrl,
+    attachment_id: input.attachmentId ?? null,
+    reply_to: input.replyTo,
+    client_message_id: input.clientMessageId,
+    is_edited: false,
+    edited_at: null,
+    is_deleted: false,
+    deleted_at: null,
+    reactions: {},
+    created_at: createdAt,
+    version: 1,
+  };
+}
 
 function toStored(doc: MessageDoc): StoredMessage {
   return {
@@ -185,6 +214,76 @@ export class MongoMessageStore implements MessageStore {
     }
   }
 
+  /**
+   * Group commit without transactions: resends are looked up first (one query), each room's
+   * counter takes its new ones' numbers in one `$inc` by their count, and one unordered
+   * `insertMany` stores them. A document that fails alone fails only its message (a duplicate
+   * key from a resend raced in meanwhile gives the first message); its number stays unused, the
+   * same gap as in `create`.
+   */
+  async createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
+    const { firsts, sharedWith } = firstOfEachKey(inputs);
+    const outcomes = new Map<number, BatchOutcome>();
+    const earlier = await this.findResends(firsts.map((i) => inputs[i]!));
+    for (const i of firsts) {
+      const first = earlier.get(clientKey(inputs[i]!.roomId, inputs[i]!.userId, inputs[i]!.clientMessageId));
+      if (first) outcomes.set(i, { ok: true, result: { message: toStored(first), created: false } });
+    }
+    const fresh = firsts.filter((i) => !outcomes.has(i));
+    if (fresh.length > 0) {
+      const seqs = await this.takeSeqs(fresh.map((i) => inputs[i]!));
+      const createdAt = new Date();
+      const docs = fresh.map((i, k) => newDocument(inputs[i]!, seqs[k]!, createdAt));
+      const failed = await this.insertEach(docs);
+      for (const [k, i] of fresh.entries()) outcomes.set(i, await this.outcomeOf(inputs[i]!, docs[k]!, failed.get(k)));
+    }
+    return inputs.map((_, i) => (sharedWith[i] === i ? outcomes.get(i)! : repeatOutcome(outcomes.get(sharedWith[i]!)!)));
+  }
+
+  /** Numbers for the batch, in batch order per room: one `$inc` by its count per room. */
+  private async takeSeqs(batch: readonly NewMessage[]): Promise<number[]> {
+    const counts = new Map<number, number>();
+    for (const input of batch) counts.set(input.roomId, (counts.get(input.roomId) ?? 0) + 1);
+    const next = new Map<number, number>();
+    await Promise.all(
+      [...counts].map(async ([roomId, count]) => {
+        next.set(roomId, (await this.nextSeq(roomId, count)) - count + 1);
+      }),
+    );
+    return batch.map((input) => {
+      const seq = next.get(input.roomId)!;
+      next.set(input.roomId, seq + 1);
+      return seq;
+    });
+  }
+
+  /** Inserts every document it can; returns the errors of those it could not, by index. */
+  private async insertEach(docs: MessageDoc[]): Promise<Map<number, MongoServerError>> {
+    try {
+      await this.messages.insertMany(docs, { ordered: false });
+      return new Map();
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      return new Map(writeErrors.map((writeError) => [writeError.index, new MongoServerError({ message: writeError.errmsg ?? 'insert failed', code: writeError.code })]));
+    }
+  }
+
+  private async outcomeOf(input: NewMessage, doc: MessageDoc, error: MongoServerError | undefined): Promise<BatchOutcome> {
+    if (!error) return { ok: true, result: { message: toStored(doc), created: true } };
+    const first = error.code === DUPLICATE_KEY ? await this.findByClientMessageId(input) : null;
+    return first ? { ok: true, result: { message: toStored(first), created: false } } : { ok: false, error };
+  }
+
+  private async findResends(batch: readonly NewMessage[]): Promise<Map<string, MessageDoc>> {
+    const keyed = batch.flatMap((input) =>
+      input.clientMessageId === null ? [] : [{ room_id: input.roomId, user_id: input.userId, client_message_id: input.clientMessageId }],
+    );
+    if (keyed.length === 0) return new Map();
+    const docs = await this.messages.find({ client_message_id: { $type: 'string' }, $or: keyed }).toArray();
+    return new Map(docs.map((doc) => [clientKey(doc.room_id, doc.user_id, doc.client_message_id), doc]));
+  }
+
   /** `$type: 'string'` repeats the partial index's filter, so the planner can use that index. */
   private findByClientMessageId(input: NewMessage): Promise<MessageDoc | null> {
     if (input.clientMessageId === null) return Promise.resolve(null);
@@ -195,10 +294,11 @@ export class MongoMessageStore implements MessageStore {
     });
   }
 
-  private async nextSeq(roomId: number): Promise<number> {
+  /** Takes `count` numbers from the room's counter; returns the last of them. */
+  private async nextSeq(roomId: number, count = 1): Promise<number> {
     const counter = await this.sequences.findOneAndUpdate(
       { _id: roomId },
-      { $inc: { last_seq: 1 } },
+      { $inc: { last_seq: count } },
       { upsert: true, returnDocument: 'after' },
     );
     if (!counter) throw new Error(`no sequence document for room ${roomId} after an upsert`);

@@ -3,9 +3,12 @@ import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
 import { parseUtcDateTime, utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
-import { isUniqueViolation } from '../../../plugins/prisma.ts';
+import { isMysqlUnavailable, isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
+  type BatchOutcome,
   type CreateResult,
+  firstOfEachKey,
+  repeatOutcome,
   type MessagePage,
   type MessageStore,
   toMessagePage,
@@ -21,6 +24,9 @@ import {
 } from './message-store.ts';
 
 const MAX_ID = 9_223_372_036_854_775_807n;
+/** Batch attempts before a batch that keeps meeting resends raced in by others is stored one by one. */
+const BATCH_ATTEMPTS = 3;
+const INSERT_COLUMNS = 'room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at';
 const ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 const withReactions = { reactions: { select: { userId: true, reaction: true } } } as const;
@@ -129,6 +135,45 @@ function fromRawRow(row: RawMessageRow, pairs: { userId: number; reaction: React
   };
 }
 
+/** The columns of a new message after room_id and seq, up to created_at. */
+function insertValues(input: NewMessage): (string | number | null)[] {
+  return [input.userId, input.content, input.messageType, input.attachmentUrl, input.attachmentId ?? null, input.replyTo, input.clientMessageId];
+}
+
+function resendKey(message: { roomId: number; userId: number; clientMessageId: string | null }): string {
+  return `${message.roomId}:${message.userId}:${message.clientMessageId ?? ''}`;
+}
+
+/**
+ * Each message's seq: its room's numbers are the `count` up to the bumped `last_seq`, given out
+ * in batch order.
+ */
+function seqsFor(batch: readonly NewMessage[], counts: ReadonlyMap<number, number>, lastSeqs: readonly { room_id: number; last_seq: bigint | number }[]): number[] {
+  const next = new Map(lastSeqs.map((row) => [Number(row.room_id), Number(row.last_seq) - (counts.get(Number(row.room_id)) ?? 0) + 1]));
+  return batch.map((input) => {
+    const seq = next.get(input.roomId);
+    if (seq === undefined) throw new Error(`no message_sequences row for room ${input.roomId} after its bump`);
+    next.set(input.roomId, seq + 1);
+    return seq;
+  });
+}
+
+/** A message just inserted, as stored: no read-back needed (version is the column's default). */
+function newMessage(input: NewMessage, row: { id: string; seq: number }, createdAt: Date): StoredMessage {
+  return {
+    ...input,
+    attachmentId: input.attachmentId ?? null,
+    id: row.id,
+    seq: row.seq,
+    isEdited: false,
+    editedAt: null,
+    isDeleted: false,
+    reactions: {},
+    createdAt,
+    version: 1,
+  };
+}
+
 /** LIKE pattern for "contains text", with the pattern characters of `text` taken literally. */
 export function likeContains(text: string): string {
   return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
@@ -175,21 +220,8 @@ export class MysqlMessageStore implements MessageStore {
   async create(input: NewMessage): Promise<CreateResult> {
     const createdAt = new Date();
     try {
-      const { id, seq } = await retryOnConflict(() => this.insertNumbered(input, createdAt));
-      const message: StoredMessage = {
-        ...input,
-        attachmentId: input.attachmentId ?? null,
-        id,
-        seq,
-        isEdited: false,
-        editedAt: null,
-        isDeleted: false,
-        reactions: {},
-        createdAt,
-        // The column's default: no read-back needed.
-        version: 1,
-      };
-      return { message, created: true };
+      const row = await retryOnConflict(() => this.insertNumbered(input, createdAt));
+      return { message: newMessage(input, row, createdAt), created: true };
     } catch (error) {
       if (!isUniqueViolation(error) || input.clientMessageId === null) throw error;
       const first = await this.db.chatMessage.findUnique({
@@ -201,11 +233,115 @@ export class MysqlMessageStore implements MessageStore {
     }
   }
 
+  /**
+   * Group commit: one transaction takes each room's numbers from its counter (the rows locked in
+   * room order, held until commit, as for one message) and inserts every message in one
+   * multi-row INSERT. Repeats inside the batch share their first send's outcome. A unique
+   * violation means a resend of an earlier message: those are read back and the rest tried
+   * again. Any other failure, or a batch that keeps meeting fresh resends, is stored one message
+   * at a time, so one bad message fails alone.
+   */
+  async createMany(inputs: readonly NewMessage[]): Promise<BatchOutcome[]> {
+    const { firsts, sharedWith } = firstOfEachKey(inputs);
+    const outcomes = new Map<number, BatchOutcome>();
+    let pending = firsts;
+    for (let attempt = 0; attempt < BATCH_ATTEMPTS && pending.length > 1; attempt += 1) {
+      const createdAt = new Date();
+      const batch = pending.map((i) => inputs[i]!);
+      try {
+        const rows = await retryOnConflict(() => this.insertBatch(batch, createdAt));
+        pending.forEach((i, k) => outcomes.set(i, { ok: true, result: { message: newMessage(inputs[i]!, rows[k]!, createdAt), created: true } }));
+        pending = [];
+      } catch (error) {
+        // MySQL out of reach: every message fails now, rather than each after its own wait.
+        if (isMysqlUnavailable(error)) for (const i of pending.splice(0)) outcomes.set(i, { ok: false, error });
+        if (!isUniqueViolation(error)) break;
+        const earlier = await this.findResends(batch);
+        if (earlier.size === 0) break;
+        for (const i of pending) {
+          const first = earlier.get(resendKey(inputs[i]!));
+          if (first) outcomes.set(i, { ok: true, result: { message: first, created: false } });
+        }
+        pending = pending.filter((i) => !outcomes.has(i));
+      }
+    }
+    for (const i of pending) {
+      outcomes.set(
+        i,
+        await this.create(inputs[i]!).then(
+          (result): BatchOutcome => ({ ok: true, result }),
+          (error: unknown): BatchOutcome => ({ ok: false, error }),
+        ),
+      );
+    }
+    return inputs.map((_, i) => (sharedWith[i] === i ? outcomes.get(i)! : repeatOutcome(outcomes.get(sharedWith[i]!)!)));
+  }
+
+  /**
+   * BEGIN, the counters' bump and their read-back go out together (the driver pipelines), then
+   * the INSERT, then COMMIT. Rooms are bumped in ascending id order, so two instances' batches
+   * lock shared counters in the same order. Returns each message's id and seq, in batch order.
+   */
+  private async insertBatch(batch: readonly NewMessage[], createdAt: Date): Promise<{ id: string; seq: number }[]> {
+    const counts = new Map<number, number>();
+    for (const input of batch) counts.set(input.roomId, (counts.get(input.roomId) ?? 0) + 1);
+    const rooms = [...counts.keys()].sort((a, b) => a - b);
+    const conn = await this.pool.getConnection();
+    try {
+      // BEGIN goes with the first statement (it fails only with the connection); no write is sent
+      // behind a statement that may fail: a deadlock victim's transaction is rolled back at once,
+      // and a write already on the wire would then run, and commit, on its own (a gap).
+      const begun = conn.beginTransaction();
+      const bumped = conn.query(
+        `INSERT INTO message_sequences (room_id, last_seq) VALUES ${rooms.map(() => '(?, ?)').join(', ')} ON DUPLICATE KEY UPDATE last_seq = last_seq + VALUES(last_seq)`,
+        rooms.flatMap((roomId) => [roomId, counts.get(roomId)!]),
+      );
+      // A read may follow on the wire: run on its own after a failed bump, it changes nothing.
+      const counters = conn.query<{ room_id: number; last_seq: bigint | number }[]>(
+        `SELECT room_id, last_seq FROM message_sequences WHERE room_id IN (${rooms.map(() => '?').join(', ')})`,
+        rooms,
+      );
+      let seqs: number[] = [];
+      const rows = await Promise.all([begun, bumped, counters])
+        .then(([, , lastSeqs]) => lastSeqs)
+        .then((lastSeqs) => {
+          seqs = seqsFor(batch, counts, lastSeqs);
+          const at = utcDateTime(createdAt);
+          return conn.query<{ id: bigint | number; room_id: number; seq: bigint | number }[]>(
+            `INSERT INTO messages (${INSERT_COLUMNS}) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id, room_id, seq`,
+            batch.flatMap((input, k) => [input.roomId, seqs[k]!, ...insertValues(input), at]),
+          );
+        })
+        .catch(async (error: unknown) => {
+          await conn.rollback().catch(() => {});
+          throw error;
+        });
+      await conn.commit();
+      if (rows.length !== batch.length) throw new Error(`a batch INSERT of ${batch.length} returned ${rows.length} rows`);
+      const ids = new Map(rows.map((row) => [`${row.room_id}:${row.seq}`, row.id.toString()]));
+      return batch.map((input, k) => ({ id: ids.get(`${input.roomId}:${seqs[k]}`)!, seq: seqs[k]! }));
+    } finally {
+      await conn.release();
+    }
+  }
+
+  /** Messages stored earlier under the batch's client_message_ids, by room, sender and id. */
+  private async findResends(batch: readonly NewMessage[]): Promise<Map<string, StoredMessage>> {
+    const keyed = batch.flatMap((input) =>
+      input.clientMessageId === null ? [] : [{ roomId: input.roomId, userId: input.userId, clientMessageId: input.clientMessageId }],
+    );
+    if (keyed.length === 0) return new Map();
+    const rows = await this.db.chatMessage.findMany({ where: { OR: keyed }, include: withReactions });
+    return new Map(rows.map((row) => [resendKey(row), toStored(row)]));
+  }
+
   private async insertNumbered(input: NewMessage, createdAt: Date): Promise<{ id: string; seq: number }> {
     const conn = await this.pool.getConnection();
     try {
       // Sent together with the first statement (the driver pipelines): START TRANSACTION fails
-      // only with the connection, and then so does everything after it.
+      // only with the connection, and then so does everything after it. No write is sent behind
+      // one that may fail: a deadlock victim's transaction is rolled back at once, and a write
+      // already on the wire would then run, and commit, on its own.
       const begun = conn.beginTransaction();
       const [row] = await this.numberedInsert(conn, input, createdAt, begun).catch(async (error: unknown) => {
         await conn.rollback().catch(() => {});
@@ -225,25 +361,13 @@ export class MysqlMessageStore implements MessageStore {
     createdAt: Date,
     begun: Promise<void>,
   ): Promise<{ id: bigint | number; seq: bigint | number }[]> {
-    const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [
-      input.roomId,
-    ]);
+    const bumped = conn.query('INSERT INTO message_sequences (room_id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = last_seq + 1', [input.roomId]);
     await Promise.all([begun, bumped]);
-    return conn.query(
+    return conn.query<{ id: bigint | number; seq: bigint | number }[]>(
       `INSERT INTO messages (room_id, seq, user_id, content, message_type, attachment_url, attachment_id, reply_to, client_message_id, created_at)
        SELECT room_id, last_seq, ?, ?, ?, ?, ?, ?, ?, ? FROM message_sequences WHERE room_id = ?
        RETURNING id, seq`,
-      [
-        input.userId,
-        input.content,
-        input.messageType,
-        input.attachmentUrl,
-        input.attachmentId ?? null,
-        input.replyTo,
-        input.clientMessageId,
-        utcDateTime(createdAt),
-        input.roomId,
-      ],
+      [...insertValues(input), utcDateTime(createdAt), input.roomId],
     );
   }
 
