@@ -29,11 +29,18 @@ interface State {
   hasMore: boolean;
   loading: 'initial' | 'older' | null;
   error: string | null;
+  /**
+   * While a page that replaces the list is on its way: the messages that arrived meanwhile
+   * (frames, acks). The page is the server's history at some instant during the request, so
+   * these may be newer than it (a message stored, an edit made after it was read); they are
+   * merged into it rather than thrown away with the list it replaces.
+   */
+  arrivedDuringReplace: ChatMessage[] | null;
 }
 
 type Action =
   | { type: 'page'; messages: ChatMessage[]; cursor: string | null; hasMore: boolean; replace: boolean }
-  | { type: 'loading'; loading: State['loading'] }
+  | { type: 'loading'; loading: State['loading']; replace: boolean }
   | { type: 'failed'; error: string }
   | { type: 'upsert'; message: ChatMessage }
   | { type: 'pending'; pending: PendingMessage }
@@ -41,7 +48,7 @@ type Action =
   | { type: 'pending_done'; tempId: string; message: ChatMessage | null };
 
 function initial(roomId: number): State {
-  return { roomId, messages: [], pending: [], cursor: null, hasMore: false, loading: 'initial', error: null };
+  return { roomId, messages: [], pending: [], cursor: null, hasMore: false, loading: 'initial', error: null, arrivedDuringReplace: [] };
 }
 
 /** Merges by id, keeping the higher version, ordered by seq. */
@@ -64,25 +71,54 @@ function withoutAcked(pending: PendingMessage[], messages: ChatMessage[]): Pendi
   return rest.length === pending.length ? pending : rest;
 }
 
+/** The replacing page with what arrived while it was read; an old message's change outside the page waits for its own page. */
+function replacement(page: ChatMessage[], hasMore: boolean, arrived: ChatMessage[]): ChatMessage[] {
+  const fromPage = merge([], page);
+  const oldest = fromPage[0];
+  const kept = hasMore && oldest ? arrived.filter((message) => message.seq >= oldest.seq) : arrived;
+  return merge(fromPage, kept);
+}
+
+/** Remembers a live arrival while a replacing page is on its way (see arrivedDuringReplace). */
+function noteArrival(state: State, message: ChatMessage): ChatMessage[] | null {
+  return state.arrivedDuringReplace ? [...state.arrivedDuringReplace, message] : null;
+}
+
 function reducer(state: State, action: Action): State {
   switch (action.type) {
     case 'page': {
-      const messages = action.replace ? merge([], action.messages) : merge(state.messages, action.messages);
-      return { ...state, messages, pending: withoutAcked(state.pending, action.messages), cursor: action.cursor, hasMore: action.hasMore, loading: null, error: null };
+      const messages = action.replace ? replacement(action.messages, action.hasMore, state.arrivedDuringReplace ?? []) : merge(state.messages, action.messages);
+      return {
+        ...state,
+        messages,
+        pending: withoutAcked(state.pending, action.messages),
+        cursor: action.cursor,
+        hasMore: action.hasMore,
+        loading: null,
+        error: null,
+        arrivedDuringReplace: action.replace ? null : state.arrivedDuringReplace,
+      };
     }
     case 'loading':
-      return { ...state, loading: action.loading };
+      // A replacing read already on its way (superseded by this one) keeps what it collected.
+      return { ...state, loading: action.loading, arrivedDuringReplace: action.replace ? (state.arrivedDuringReplace ?? []) : state.arrivedDuringReplace };
     case 'failed':
-      return { ...state, loading: null, error: action.error };
+      return { ...state, loading: null, error: action.error, arrivedDuringReplace: null };
     case 'upsert':
-      return { ...state, messages: merge(state.messages, [action.message]), pending: withoutAcked(state.pending, [action.message]) };
+      return {
+        ...state,
+        messages: merge(state.messages, [action.message]),
+        pending: withoutAcked(state.pending, [action.message]),
+        arrivedDuringReplace: noteArrival(state, action.message),
+      };
     case 'pending':
       return { ...state, pending: [...state.pending.filter((item) => item.tempId !== action.pending.tempId), action.pending] };
     case 'pending_update':
       return { ...state, pending: state.pending.map((item) => (item.tempId === action.tempId ? { ...item, ...action.patch } : item)) };
     case 'pending_done': {
       const pending = state.pending.filter((item) => item.tempId !== action.tempId);
-      return { ...state, pending, messages: action.message ? merge(state.messages, [action.message]) : state.messages };
+      if (!action.message) return { ...state, pending };
+      return { ...state, pending, messages: merge(state.messages, [action.message]), arrivedDuringReplace: noteArrival(state, action.message) };
     }
   }
 }
@@ -111,7 +147,7 @@ export function useRoomMessages(roomId: number) {
   const fetchPage = useCallback(
     async (before: string | null, replace: boolean) => {
       const mine = generation.current;
-      dispatch({ type: 'loading', loading: replace ? 'initial' : 'older' });
+      dispatch({ type: 'loading', loading: replace ? 'initial' : 'older', replace });
       const answer = await api
         .GET('/api/messages/{room_id}', { params: { path: { room_id: roomId }, query: { limit: PAGE_SIZE, ...(before ? { before } : {}) } } })
         .catch(() => null);
