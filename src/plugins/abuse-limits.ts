@@ -486,6 +486,12 @@ function requestLanes(app: FastifyInstance): void {
     }
     reply.raw.once('close', ticket.leave);
     laneLeavers.set(request, ticket.leave);
+    // The client may have hung up while authentication awaited Redis: 'close' has then been
+    // emitted already and would never free the lane (the user would be locked out for good).
+    if (request.raw.socket?.destroyed === true) {
+      ticket.leave();
+      throw rateLimited(1, 'The connection closed before the request took its turn');
+    }
     // Closed while waiting: nobody is left to answer, so the request goes no further.
     if (!(await ticket.ready)) throw rateLimited(1, 'The request was closed while it waited for its turn');
   };

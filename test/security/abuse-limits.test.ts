@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -506,6 +507,30 @@ describe('requests of one user at once (API_CONCURRENCY_PER_USER, default 4 per 
     const queued = await Promise.all(Array.from({ length: 20 }, () => app.inject({ url: '/api/chat-rooms', headers: busy!.auth })));
     expect(queued.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
     expect((await app.inject({ url: '/api/chat-rooms', headers: other!.auth })).statusCode).toBe(200);
+  });
+
+  it('a request whose client left before it reached the lanes holds no lane (no user locked out)', async () => {
+    const server = await startTestServer({ ...DEFAULT_LIMITS, API_CONCURRENCY_PER_USER: '1' });
+    try {
+      const [user] = await makeUsers(server.app, 1, 'lim_lane_gone');
+      const { port } = new URL(server.baseUrl);
+      // Each client sends its request and hangs up at once: the connection is gone while the
+      // server still authenticates (a Redis round trip), before the request takes its lane.
+      for (let round = 0; round < 40; round += 1) {
+        await new Promise<void>((resolve) => {
+          const socket = connectTcp(Number(port), '127.0.0.1', () => {
+            socket.end(`GET /api/chat-rooms HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${user!.auth.authorization}\r\n\r\n`);
+            socket.destroy();
+            resolve();
+          });
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const res = await fetch(`${server.baseUrl}/api/chat-rooms`, { headers: user!.auth, signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+    } finally {
+      await server.app.close();
+    }
   });
 
   it('a stream leaves its lane once it is open (it is counted by MAX_STREAMS_PER_USER instead)', async () => {
