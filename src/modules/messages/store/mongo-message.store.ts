@@ -185,27 +185,10 @@ export class MongoMessageStore implements MessageStore {
     // A resend is found before a `seq` is taken for it.
     const earlier = await this.findByClientMessageId(input);
     if (earlier) return { message: toStored(earlier), created: false };
-    const doc: MongoMessageDocument = {
-      room_id: input.roomId,
-      seq: await this.nextSeq(input.roomId),
-      user_id: input.userId,
-      content: input.content,
-      message_type: input.messageType,
-      attachment_url: input.attachmentUrl,
-      attachment_id: input.attachmentId ?? null,
-      reply_to: input.replyTo,
-      client_message_id: input.clientMessageId,
-      is_edited: false,
-      edited_at: null,
-      is_deleted: false,
-      deleted_at: null,
-      reactions: {},
-      created_at: new Date(),
-      version: 1,
-    };
+    const doc = newDocument(input, await this.nextSeq(input.roomId), new Date());
     try {
-      const { insertedId } = await this.messages.insertOne(doc);
-      return { message: toStored({ ...doc, _id: insertedId }), created: true };
+      await this.messages.insertOne(doc);
+      return { message: toStored(doc), created: true };
     } catch (error) {
       if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY || input.clientMessageId === null) throw error;
       const first = await this.findByClientMessageId(input);
