@@ -1,7 +1,6 @@
-import { createServer } from 'node:net';
 import { inject } from 'vitest';
 import { type App, startTestServer } from './app.ts';
-import { ServerProcess, TcpProxy } from './faults.ts';
+import { freePort, ServerProcess, TcpProxy } from './faults.ts';
 
 export interface InstancePair {
   /** A's MySQL connections go through this proxy: the test slows or cuts them. */
@@ -36,18 +35,6 @@ export async function startChildBehindDbProxy(): Promise<InstancePair> {
     startTestServer(),
   ]);
   return { dbProxy, child, local };
-}
-
-/** A loopback port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /**
