@@ -8,7 +8,7 @@
  *   WebSockets (on both) each sending at the per-connection frame rate, all with a
  *   client_message_id.
  *
- * Meanwhile this process times two other users' `GET /api/chat-rooms` on A, probes
+ * Meanwhile this process times two other users' `GET /api/chat-rooms` on A (10 a second each), probes
  * `/api/health/live` on both instances every 50 ms, and an observer socket (on A) collects the
  * room's `message` frames. Afterwards every stored message must have been acknowledged to its
  * sender and published (rows = acks = events seen), and both instances must still run.
@@ -43,6 +43,8 @@ const FLOOD_ROOMS = 150;
 const REST_SEND_LOOPS = 4;
 const WS_SENDERS = 4;
 const PROBE_EVERY_MS = 50;
+/** Each other user's pace: 10 calls a second, 220 in a run, well within API_RATE_PER_USER. */
+const OTHERS_EVERY_MS = 100;
 const JSON_OUT = argValue('json');
 const CPU_PROF = hasFlag('cpu-prof');
 /** Extra Node flags for both servers, space-separated (`--max-semi-space-size=64`: GC experiments). */
@@ -272,12 +274,18 @@ async function probe(url: string, everyMs: number, running: () => boolean): Prom
   return probes;
 }
 
-/** Closed loop of `GET /api/chat-rooms` as one ordinary user. */
+/**
+ * `GET /api/chat-rooms` as one ordinary user, one every OTHERS_EVERY_MS (a slow answer delays the
+ * next). Paced, not a closed loop: once the rooms pages got cheap, a closed loop ran past the
+ * user's own API_RATE_PER_USER (600 a minute) within the run and timed its own 429s.
+ */
 async function otherUser(base: string, token: string, running: () => boolean, into: Probe[]): Promise<void> {
   while (running()) {
     const started = performance.now();
     const status = await fetch(`${base}/api/chat-rooms`, { headers: { authorization: `Bearer ${token}` } }).then(readStatus, () => 0);
-    into.push({ ms: performance.now() - started, ok: status === 200 });
+    const ms = performance.now() - started;
+    into.push({ ms, ok: status === 200 });
+    await sleep(Math.max(0, OTHERS_EVERY_MS - ms));
   }
 }
 

@@ -13,6 +13,7 @@ import type { CreateGroupBody, RoomRole, RoomSettingsView, RoomType, RoomView, U
 import {
   directKeyOf,
   directPeerOf,
+  type ListedRoom,
   type LockedRoom,
   type MemberSettings,
   type PageOptions,
@@ -128,11 +129,7 @@ export class RoomService {
 
   /** My rooms (of one type, or both), newest activity first. */
   async listMine(userId: number, type: RoomType | undefined, page: PageOptions): Promise<RoomView[]> {
-    const ids = await this.store.pageIdsForMember(userId, type, page);
-    const rooms = await this.store.findManyWithMembers(ids);
-    const byId = new Map(rooms.map((room) => [room.id, room]));
-    const ordered = ids.flatMap((id) => byId.get(id) ?? []);
-    return this.viewsFor(userId, ordered);
+    return this.viewsFor(userId, await this.store.pageForMember(userId, type, page));
   }
 
   /** The ids of every room I am in now (for streams that follow all my rooms). */
@@ -453,7 +450,7 @@ export class RoomService {
   }
 
   /** Room views with my last message and unread count: one batched message-store call. */
-  private async viewsFor(userId: number, rooms: readonly RoomWithMembers[]): Promise<RoomView[]> {
+  private async viewsFor(userId: number, rooms: readonly ListedRoom[]): Promise<RoomView[]> {
     const queries = rooms.flatMap((room) => {
       const me = room.members.find((member) => member.userId === userId);
       return me ? [activityQuery(room.id, userId, me)] : [];

@@ -1,11 +1,19 @@
 import type { RoomActivity } from './room-activity.ts';
 import type { RoomMemberView, RoomView } from './room.schemas.ts';
-import type { RoomWithMembers } from './room.store.ts';
+import type { Room, RoomMember } from './room.store.ts';
 
 /** A room as every member sees it alike (events carry this; the API adds my last_message/unread_count). */
 export type SharedRoomView = Omit<RoomView, 'last_message' | 'unread_count'>;
 
-export function toMemberView(member: RoomWithMembers['members'][number]): RoomMemberView {
+/** What a member's view is made of: a Prisma include (`withMembers`) or a room list's row. */
+export type MemberViewSource = Pick<RoomMember, 'userId' | 'nickname' | 'role' | 'joinedAt'> & { user: { username: string; displayName: string | null } };
+
+/** What a room's view is made of. */
+export interface RoomViewSource extends Pick<Room, 'id' | 'type' | 'name' | 'description' | 'isPrivate' | 'maxMembers' | 'createdBy' | 'createdAt' | 'updatedAt'> {
+  members: MemberViewSource[];
+}
+
+export function toMemberView(member: MemberViewSource): RoomMemberView {
   return {
     user_id: member.userId,
     username: member.user.username,
@@ -16,7 +24,7 @@ export function toMemberView(member: RoomWithMembers['members'][number]): RoomMe
   };
 }
 
-export function toSharedRoomView(room: RoomWithMembers): SharedRoomView {
+export function toSharedRoomView(room: RoomViewSource): SharedRoomView {
   return {
     id: room.id,
     type: room.type,
@@ -31,7 +39,7 @@ export function toSharedRoomView(room: RoomWithMembers): SharedRoomView {
   };
 }
 
-export function toRoomView(room: RoomWithMembers, activity: RoomActivity | undefined): RoomView {
+export function toRoomView(room: RoomViewSource, activity: RoomActivity | undefined): RoomView {
   return {
     ...toSharedRoomView(room),
     last_message: activity?.lastMessage ?? null,

@@ -73,6 +73,18 @@ const REACTIONS_SQL = 'SELECT message_id, user_id, reaction FROM message_reactio
 export const PAGE_SQL = `${PAGE_COLUMNS} WHERE m.room_id = ? ORDER BY m.seq DESC LIMIT ?`;
 export const PAGE_BEFORE_SQL = `${PAGE_COLUMNS} WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`;
 
+/** The last message (highest seq, deleted or not) of each of a list of rooms, over the (room_id, seq) key. */
+const LAST_MESSAGES_SQL = `${PAGE_COLUMNS}
+  JOIN (SELECT room_id, MAX(seq) AS seq FROM messages WHERE room_id IN (?) GROUP BY room_id) last ON last.room_id = m.room_id AND last.seq = m.seq`;
+
+/**
+ * Unread messages per room (parameters per query: room, reader, since, last read seq): others'
+ * messages, not deleted, since the reader joined and after their read pointer.
+ */
+const unreadCountsSql = (count: number) => `SELECT room_id, COUNT(*) AS unread FROM messages
+  WHERE is_deleted = FALSE AND (${Array.from({ length: count }, () => '(room_id = ? AND user_id <> ? AND created_at >= ? AND seq > ?)').join(' OR ')})
+  GROUP BY room_id`;
+
 /** A row of PAGE_SQL as the driver returns it (BOOLEAN as 0/1, BIGINT as bigint, dates as text). */
 interface RawMessageRow {
   id: bigint | number;
@@ -457,33 +469,25 @@ export class MysqlMessageStore implements MessageStore {
     return rows.map(toStored);
   }
 
+  /**
+   * Two plain statements on the pool, run together: the last message of each room (with its
+   * reactions, as a history page reads them) and the unread counts. A room list asks this for up
+   * to 100 rooms; Prisma's groupBy and include cost several times the SQL there.
+   */
   async summarize(queries: readonly RoomSummaryQuery[]): Promise<Map<number, RoomSummary>> {
     const summaries = new Map<number, RoomSummary>();
     if (queries.length === 0) return summaries;
     const roomIds = [...new Set(queries.map((q) => q.roomId))];
-
-    const [latest, unread] = await Promise.all([
-      this.db.chatMessage.groupBy({ by: ['roomId'], where: { roomId: { in: roomIds } }, _max: { seq: true } }),
-      this.db.chatMessage.groupBy({
-        by: ['roomId'],
-        where: {
-          isDeleted: false,
-          OR: queries.map((q) => ({
-            roomId: q.roomId,
-            userId: { not: q.userId },
-            createdAt: { gte: q.since },
-            seq: { gt: q.lastReadSeq },
-          })),
-        },
-        _count: { _all: true },
-      }),
+    const unreadArgs = queries.flatMap((q) => [q.roomId, q.userId, utcDateTime(q.since), q.lastReadSeq]);
+    const [lastRows, unreadRows] = await Promise.all([
+      this.pool.query<RawMessageRow[]>({ sql: LAST_MESSAGES_SQL, dateStrings: true }, [roomIds]),
+      this.pool.query<{ room_id: number; unread: bigint | number }[]>(unreadCountsSql(queries.length), unreadArgs),
     ]);
-    const lastPositions = latest.flatMap((group) => (group._max.seq === null ? [] : [{ roomId: group.roomId, seq: group._max.seq }]));
-    const lastRows = lastPositions.length
-      ? await this.db.chatMessage.findMany({ where: { OR: lastPositions }, include: withReactions })
-      : [];
-    const lastByRoom = new Map(lastRows.map((row) => [row.roomId, toStored(row)]));
-    const unreadByRoom = new Map(unread.map((group) => [group.roomId, group._count._all]));
+    const pairs = lastRows.map((row) => reactionPairs(row.reactions, Number(row.reaction_count)));
+    const cut = lastRows.filter((_, i) => pairs[i] === null);
+    const reread = cut.length > 0 ? await this.reactionsOf(cut.map((row) => row.id)) : new Map<string, { userId: number; reaction: ReactionKind }[]>();
+    const lastByRoom = new Map(lastRows.map((row, i) => [row.room_id, fromRawRow(row, pairs[i] ?? reread.get(row.id.toString()) ?? [])]));
+    const unreadByRoom = new Map(unreadRows.map((row) => [row.room_id, Number(row.unread)]));
     for (const q of queries) {
       summaries.set(q.roomId, { lastMessage: lastByRoom.get(q.roomId) ?? null, unreadCount: unreadByRoom.get(q.roomId) ?? 0 });
     }
