@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { UserService } from '../users/user.service.ts';
-import { OnlineRecorder } from './presence.recorder.ts';
 import {
   LAST_SEEN_TTL_S,
   lastSeenKey,
@@ -44,29 +43,22 @@ export interface StoredStatus {
 
 /** Presence state: Redis is the live view (TTL keys), MySQL keeps is_online/last_seen_at. */
 export class PresenceStore {
-  private readonly recorder: OnlineRecorder;
-
   constructor(
     private readonly redis: Redis,
     private readonly users: UserService,
     private readonly ttlS: number,
     /** The deployment's presence channel (presenceChannel(db)). */
     readonly channel: string,
-  ) {
-    this.recorder = new OnlineRecorder((changes) => users.setOnlineMany(changes));
-  }
+  ) {}
 
   /** Users online now, over all instances (the size of `online_users`). */
   onlineCount(): Promise<number> {
     return this.redis.scard(ONLINE_USERS_SET);
   }
 
-  /**
-   * MySQL's copy of the state (is_online, last_seen_at when going offline); Redis is the live
-   * view. Resolves once stored, grouped with the other logins and logouts of the moment.
-   */
-  recordOnline(userId: number, isOnline: boolean, lastSeenAt?: Date): Promise<void> {
-    return this.recorder.record(userId, isOnline, lastSeenAt);
+  /** MySQL's copy of the state (is_online, last_seen_at when going offline); Redis is the live view. */
+  async recordOnline(userId: number, isOnline: boolean, lastSeenAt?: Date): Promise<void> {
+    await this.users.setOnline(userId, isOnline, lastSeenAt);
   }
 
   /**

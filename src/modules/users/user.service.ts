@@ -3,7 +3,7 @@ import { notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RelationshipService } from './relationship.service.ts';
 import type { DirectoryEntry, UserView } from './user.schemas.ts';
-import type { NewUser, OnlineChange, ProfileChanges, UserStore } from './user.store.ts';
+import type { NewUser, ProfileChanges, UserStore } from './user.store.ts';
 import { toDirectoryEntry, toUserView, type UserRecord } from './user.view.ts';
 
 export type { NewUser, ProfileChanges };
@@ -53,11 +53,6 @@ export class UserService {
   /** MySQL's copy of the online flag (Redis holds the live one). */
   setOnline(id: number, isOnline: boolean, lastSeenAt?: Date): Promise<unknown> {
     return this.store.setOnline(id, isOnline, lastSeenAt);
-  }
-
-  /** setOnline for several users, each with its own values, in one statement. */
-  setOnlineMany(changes: readonly OnlineChange[]): Promise<unknown> {
-    return this.store.setOnlineMany(changes);
   }
 
   /** setOnline(id, false, lastSeenAt) for many users in one statement. */

@@ -1,5 +1,4 @@
 import type { Db } from '../../db/prisma.ts';
-import { utcDateTime } from '../../db/mysql-url.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { containsPattern, prefixPattern } from '../../lib/sql-like.ts';
 import { acceptedFriends, notBlockedEitherWay } from './relationship.store.ts';
@@ -10,13 +9,6 @@ export interface NewUser {
   username: string;
   passwordHash: string;
   displayName: string | null;
-}
-
-/** One user's online flag, and their last-seen stamp when going offline. */
-export interface OnlineChange {
-  id: number;
-  isOnline: boolean;
-  lastSeenAt?: Date;
 }
 
 export interface ProfileChanges {
@@ -97,19 +89,6 @@ export class UserStore {
 
   setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<unknown> {
     return this.db.user.updateMany({ where: { id: { in: [...ids] } }, data: { isOnline: false, lastSeenAt } });
-  }
-
-  /** setOnline for several users, each with its own values, in one statement (updated_at as Prisma sets it). */
-  setOnlineMany(changes: readonly OnlineChange[]): Promise<unknown> {
-    if (changes.length === 0) return Promise.resolve(0);
-    const flags = Prisma.join(changes.map((change) => Prisma.sql`WHEN ${change.id} THEN ${change.isOnline}`), ' ');
-    const stamped = changes.filter((change): change is Required<OnlineChange> => change.lastSeenAt !== undefined);
-    const lastSeen = stamped.length === 0
-      ? Prisma.empty
-      : Prisma.sql`, last_seen_at = CASE id ${Prisma.join(stamped.map((change) => Prisma.sql`WHEN ${change.id} THEN ${utcDateTime(change.lastSeenAt)}`), ' ')} ELSE last_seen_at END`;
-    return this.db.$executeRaw`
-      UPDATE users SET is_online = CASE id ${flags} END${lastSeen}, updated_at = ${utcDateTime(new Date())}
-      WHERE id IN (${Prisma.join(changes.map((change) => change.id))})`;
   }
 
   /**
