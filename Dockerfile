@@ -26,10 +26,15 @@ RUN node scripts/build-web.mjs --force
 
 # 4. Runtime: the app source, the generated client and production modules, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
+# The V8 heap limit is said outright: by default Node derives it from the memory the process sees
+# (the host's, up to 4 GiB of heap, or the container's limit), and a larger limit lets garbage
+# and spare old-space pages make RSS 2-3x the live heap. 640 MiB is what one instance of 1 GiB
+# holding 50,000 idle sockets needs (bench/results.md, "Capacity"); scale it with the instance.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
-    UPLOAD_DIR=/app/uploads
+    UPLOAD_DIR=/app/uploads \
+    NODE_OPTIONS=--max-old-space-size=640
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json prisma.config.ts ./

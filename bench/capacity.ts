@@ -7,6 +7,11 @@
  *   npm run bench:capacity -- --settle 30      # also the RSS 30 s after the last socket opened
  *   npm run bench:capacity -- --json out.json
  *   npm run bench:capacity -- --node-options '--optimize-for-size'   # V8 settings of the server
+ *   npm run bench:capacity -- --per-client 5000     # sockets per client process (default)
+ *   npm run bench:capacity -- --step 2500 --pause 5   # RSS sampled every 2,500 sockets after 5 s idle
+ *   npm run bench:capacity -- --heap-snapshot-at 10000 --heap-snapshot-dir DIR   # server heap
+ *                                              # snapshots with no socket and at 10,000 (summarise
+ *                                              # them with bench/lib/heap-summary.ts)
  *
  * Starts one real server process (src/server.ts, production settings) on its own database and
  * Redis db, seeds one user per socket, and opens authenticated /ws/chat sockets in batches until
@@ -18,11 +23,17 @@
  * server's own descriptor limit is raised with prlimit where the kernel allows it; where it
  * does not (no CAP_SYS_RESOURCE above the hard limit), the run stops below that limit and says
  * so, and the RSS at the ceiling is projected from the measured cost per socket.
+ *
+ * The cost per socket is the slope of a least-squares line through the RSS sampled at several
+ * counts (every --step sockets, each after --pause seconds without new sockets, so a burst of
+ * handshake garbage is not counted as the sockets' own), not one delta from the idle process,
+ * whose first sockets also load code and grow the heap's fixed part.
  * Loopback only; stops by itself.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
@@ -34,6 +45,8 @@ const BATCH = 250;
 const FD_RESERVE = 300;
 /** Sockets per source address: well inside one ephemeral port range (32768-60999 by default). */
 const SOCKETS_PER_ADDRESS = 20_000;
+/** Sockets per client process by default: several processes share the handshakes' CPU, as many clients would. */
+const SOCKETS_PER_CLIENT = 5_000;
 
 export interface CapacityResult {
   sockets: number;
@@ -46,9 +59,14 @@ export interface CapacityResult {
   settledRssMiB: number | null;
   settleS: number;
   idleRssMiB: number;
+  /** (RSS at the end − RSS with no socket) / sockets: the old single-delta figure. */
   perSocketKiB: number;
+  /** Slope of the RSS sampled at every checkpoint: the marginal cost of one more socket. */
+  marginalKiB: number;
+  /** RSS at every checkpoint (after the pause). */
+  checkpoints: { sockets: number; rssMiB: number }[];
   projectedUnder1GiB: number;
-  /** RSS the measured cost per socket gives at `target` sockets. */
+  /** RSS the fitted line gives at `target` sockets. */
   projectedRssAtTargetMiB: number;
   serverFdLimit: number;
   clientProcesses: number;
@@ -121,6 +139,37 @@ function request(child: ChildProcess, message: ToClient): Promise<FromClient> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Measurements.
+
+/** Least-squares line through (x, y) points. */
+export function fitLine(points: readonly { x: number; y: number }[]): { slope: number; intercept: number } {
+  const n = points.length;
+  const meanX = points.reduce((sum, point) => sum + point.x, 0) / n;
+  const meanY = points.reduce((sum, point) => sum + point.y, 0) / n;
+  const sxy = points.reduce((sum, point) => sum + (point.x - meanX) * (point.y - meanY), 0);
+  const sxx = points.reduce((sum, point) => sum + (point.x - meanX) ** 2, 0);
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  return { slope, intercept: meanY - slope * meanX };
+}
+
+/** Asks the server (started with --heapsnapshot-signal) for a heap snapshot; resolves once written. */
+async function heapSnapshot(pid: number, dir: string, label: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let lastSize = -1; ; ) {
+    await sleep(1000);
+    const file = readdirSync(dir).find((name) => !before.has(name) && name.endsWith('.heapsnapshot'));
+    if (!file) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === lastSize) {
+      renameSync(join(dir, file), join(dir, `${label}.heapsnapshot`));
+      return;
+    }
+    lastSize = size;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run.
 
 async function main(): Promise<CapacityResult> {
@@ -128,6 +177,10 @@ async function main(): Promise<CapacityResult> {
   const target = Number(argValue('max') ?? (quick ? 2000 : 50_000));
   const rssLimit = Number(argValue('rss-mib') ?? 1024) * 1024 * 1024;
   const settleS = Number(argValue('settle') ?? 0);
+  const step = Number(argValue('step') ?? (quick ? 500 : 2500));
+  const pauseS = Number(argValue('pause') ?? 3);
+  const snapshotAt = Number(argValue('heap-snapshot-at') ?? 0);
+  const snapshotDir = resolve(argValue('heap-snapshot-dir') ?? 'bench/heap');
   const wantedFds = target + FD_RESERVE;
 
   const db = await freshDatabase('bigtech_bench_capacity', 10);
@@ -136,11 +189,13 @@ async function main(): Promise<CapacityResult> {
   try {
     const userIds = await seedUsers(db.databaseUrl, target, 'capbench');
     const nodeOptions = argValue('node-options');
-    server = await startChatServer(db, { MAX_CONNECTIONS: String(wantedFds), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
+    if (snapshotAt > 0) mkdirSync(snapshotDir, { recursive: true });
+    const snapshotArgs = snapshotAt > 0 ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [];
+    server = await startChatServer(db, { MAX_CONNECTIONS: String(wantedFds), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, snapshotArgs);
     const pid = server.process.pid!;
     const serverFdLimit = raiseFdLimit(pid, wantedFds);
     const ceiling = Math.min(target, serverFdLimit - FD_RESERVE);
-    const perClient = Math.max(BATCH, fdLimitOf('self') - FD_RESERVE);
+    const perClient = Math.max(BATCH, Math.min(Number(argValue('per-client') ?? SOCKETS_PER_CLIENT), fdLimitOf('self') - FD_RESERVE));
     const clientCount = Math.ceil(ceiling / perClient);
     for (let i = 0; i < clientCount; i += 1) clients.push(startClient(i));
     const addresses = Array.from({ length: Math.max(2, Math.ceil(ceiling / SOCKETS_PER_ADDRESS) + 1) }, (_, i) => `127.0.0.${2 + i}`);
@@ -150,7 +205,10 @@ async function main(): Promise<CapacityResult> {
     );
 
     await sleep(1000);
+    if (snapshotAt > 0) await heapSnapshot(pid, snapshotDir, 'sockets-0');
     const idleRss = rssOf(pid);
+    const checkpoints: { sockets: number; rss: number }[] = [];
+    let nextCheckpoint = step;
     const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });
     const now = Math.floor(Date.now() / 1000);
     let opened = 0;
@@ -178,11 +236,19 @@ async function main(): Promise<CapacityResult> {
         stoppedBecause = `server RSS reached ${round(rssLimit / 1024 / 1024, 0)} MiB`;
         break;
       }
+      if (opened >= nextCheckpoint || opened >= ceiling) {
+        await sleep(pauseS * 1000);
+        checkpoints.push({ sockets: opened, rss: rssOf(pid) });
+        nextCheckpoint += step;
+      }
+      if (snapshotAt > 0 && opened >= snapshotAt && opened - BATCH * clients.length < snapshotAt) await heapSnapshot(pid, snapshotDir, `sockets-${opened}`);
     }
     endProgress();
     await sleep(2000);
     const rss = rssOf(pid);
     peakRss = Math.max(peakRss, rss);
+    if (checkpoints.at(-1)?.sockets !== opened) checkpoints.push({ sockets: opened, rss });
+    const line = fitLine(checkpoints.map((point) => ({ x: point.sockets, y: point.rss })));
     let settledRss: number | null = null;
     if (settleS > 0) {
       await sleep(settleS * 1000);
@@ -198,8 +264,10 @@ async function main(): Promise<CapacityResult> {
       settleS,
       idleRssMiB: round(idleRss / 1024 / 1024),
       perSocketKiB: round(perSocket / 1024),
-      projectedUnder1GiB: Math.floor((rssLimit - idleRss) / perSocket),
-      projectedRssAtTargetMiB: round((idleRss + perSocket * target) / 1024 / 1024),
+      marginalKiB: round(line.slope / 1024, 2),
+      checkpoints: checkpoints.map((point) => ({ sockets: point.sockets, rssMiB: round(point.rss / 1024 / 1024) })),
+      projectedUnder1GiB: Math.floor((rssLimit - line.intercept) / line.slope),
+      projectedRssAtTargetMiB: round((line.intercept + line.slope * target) / 1024 / 1024),
       serverFdLimit,
       clientProcesses: clients.length,
       stoppedBecause,
@@ -218,10 +286,12 @@ if (process.argv.includes('--client-worker')) {
   const result = await main();
   const jsonOut = argValue('json');
   console.log('');
-  console.log('| idle sockets held | server RSS MiB | peak RSS MiB | RSS with no sockets MiB | KiB per socket | projected sockets under 1 GiB | projected RSS at target MiB | stopped because |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('RSS at each checkpoint: ' + result.checkpoints.map((point) => `${point.sockets}: ${point.rssMiB} MiB`).join(', '));
+  console.log('');
+  console.log('| idle sockets held | server RSS MiB | peak RSS MiB | RSS with no sockets MiB | KiB per socket (one delta) | marginal KiB per socket (slope) | projected sockets under 1 GiB | projected RSS at target MiB | stopped because |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${result.sockets} | ${result.rssMiB}${result.settledRssMiB === null ? '' : ` (${result.settledRssMiB} after ${result.settleS} s)`} | ${result.peakRssMiB} | ${result.idleRssMiB} | ${result.perSocketKiB} | ${result.projectedUnder1GiB} | ${result.projectedRssAtTargetMiB} at ${result.target} | ${result.stoppedBecause} |`,
+    `| ${result.sockets} | ${result.rssMiB}${result.settledRssMiB === null ? '' : ` (${result.settledRssMiB} after ${result.settleS} s)`} | ${result.peakRssMiB} | ${result.idleRssMiB} | ${result.perSocketKiB} | ${result.marginalKiB} | ${result.projectedUnder1GiB} | ${result.projectedRssAtTargetMiB} at ${result.target} | ${result.stoppedBecause} |`,
   );
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2));
   process.exit(0);

@@ -11,22 +11,64 @@ export const KEEP_ALIVE_FRAME = ': keep-alive\n\n';
 /** Chunks written to each response during this turn of the event loop, sent once its I/O callbacks ran. */
 const pending = new Map<ServerResponse, string>();
 
+/** A chunk as it goes on the wire: framed for the chunked encoding when the response uses it. */
+function wireBytes(res: ServerResponse, chunk: string): Buffer {
+  const data = Buffer.from(chunk, 'utf8');
+  if (!res.chunkedEncoding) return data;
+  return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * Every response's chunk of the turn, written to its socket. A change goes to all its watchers
+ * in the same turn, so most responses get the same chunk: it is encoded and framed once and
+ * the same bytes are written to each socket (res.write would encode it once per response and
+ * make each write four buffers: size, CRLF, data, CRLF).
+ */
 function flushAll(): void {
-  for (const [res, chunk] of pending) if (!res.writableEnded && !res.destroyed) res.write(chunk);
+  const wire = new Map<string, Buffer>();
+  for (const [res, chunk] of pending) {
+    const socket = res.socket;
+    // An empty chunk would be the chunked encoding's last one.
+    if (chunk === '' || !socket || res.writableEnded || res.destroyed) continue;
+    const key = res.chunkedEncoding ? chunk : `\0${chunk}`;
+    let bytes = wire.get(key);
+    if (!bytes) {
+      bytes = wireBytes(res, chunk);
+      wire.set(key, bytes);
+    }
+    socket.write(bytes);
+  }
   pending.clear();
+}
+
+/**
+ * Starts an event stream written with writeCoalesced: status line and headers go out now, so
+ * the chunks after them can be written to the socket directly.
+ */
+export function beginCoalesced(res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
 }
 
 /**
  * Writes a chunk that leaves with the others written to this response in the same turn of the
  * event loop: one write (one chunk of the chunked encoding, one syscall) per response per
- * turn, however many changes arrived in it. Returns false while the response's buffer is full
- * (the previous write returned false and 'drain' has not come yet), as `write` would.
+ * turn, however many changes arrived in it. Returns false while the socket's buffer is full
+ * (its last write returned false and 'drain' has not come yet), as `write` would.
  */
 export function writeCoalesced(res: ServerResponse, chunk: string): boolean {
   const earlier = pending.get(res);
   if (earlier === undefined && pending.size === 0) setImmediate(flushAll);
   pending.set(res, earlier === undefined ? chunk : earlier + chunk);
-  return !res.writableNeedDrain;
+  return !(res.socket?.writableNeedDrain ?? false);
+}
+
+/** Calls `listener` once the response's socket has drained (writeCoalesced returned false). */
+export function onCoalescedDrain(res: ServerResponse, listener: () => void): void {
+  res.socket?.once('drain', listener);
 }
 
 /** Ends a response written with writeCoalesced, after what is still waiting for the turn's end. */

@@ -202,8 +202,9 @@ export class HeartbeatMonitor {
       if (due.length === 0) return 0;
       this.counters.reaped += due.length;
       const alive = await this.options.presence.onlineFlags(due);
-      const gone = due.filter((userId) => !alive.get(userId));
-      await Promise.all(gone.map((userId) => this.handle(userId, 'reap')));
+      // Not awaited: the next reap must not wait for these users' MySQL write and publish
+      // (handle never rejects; stop() waits for what is in flight).
+      for (const userId of due) if (!alive.get(userId)) void this.handle(userId, 'reap');
       // Alive although due (an instance whose clock runs ahead wrote the entry): Redis's TTL
       // is the truth, so re-index them by their real remaining TTL.
       const stillAlive = due.filter((userId) => alive.get(userId));

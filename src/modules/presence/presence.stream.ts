@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { endCoalesced, KEEP_ALIVE_FRAME, sseFrame, writeCoalesced } from '../../lib/sse.ts';
+import { beginCoalesced, endCoalesced, KEEP_ALIVE_FRAME, onCoalescedDrain, sseFrame, writeCoalesced } from '../../lib/sse.ts';
 
 /**
  * Where a presence stream's events go, and in what format: an SSE response
@@ -43,8 +43,7 @@ export class SsePresenceTransport implements PresenceTransport {
   ) {}
 
   begin(): void {
-    this.res.writeHead(200, this.headers);
-    this.res.socket?.setNoDelay(true);
+    beginCoalesced(this.res, this.headers);
   }
 
   snapshot(friendIds: readonly number[], flags: ReadonlyMap<number, boolean>, held: readonly [number, boolean][]): string {
@@ -69,7 +68,7 @@ export class SsePresenceTransport implements PresenceTransport {
   }
 
   onDrain(listener: () => void): void {
-    this.res.once('drain', listener);
+    onCoalescedDrain(this.res, listener);
   }
 
   end(): void {
