@@ -146,6 +146,13 @@ interface Side {
   pid: number;
 }
 
+/** A load, with the CPU time the loaded process used per request (µs). */
+async function cpuMeasured<T extends { total: number }>(side: Side, run: () => Promise<T>): Promise<T & { cpuPerRequestUs: number }> {
+  const cpuBefore = cpuSecondsOf(side.pid);
+  const result = await run();
+  return { ...result, cpuPerRequestUs: ((cpuSecondsOf(side.pid) - cpuBefore) * 1e6) / Math.max(1, result.total) };
+}
+
 /** One load round on a server, with the CPU time the server used per request (µs). */
 async function measuredLoad(side: Side, target: Target, headers: Record<string, string>) {
   const cpuBefore = cpuSecondsOf(side.pid);
@@ -285,10 +292,14 @@ async function main(): Promise<void> {
     );
 
     const results: RestResult[] = [];
+    const cpuLines: string[] = [];
+    const serverSide: Side = { base, pid: server.process.pid! };
+    const bareSide: Side = { base: `http://127.0.0.1:${bare.port}`, pid: bare.process.pid! };
     for (const target of targets) {
-      const real = await load(base, target, auth);
-      const ceiling = await load(`http://127.0.0.1:${bare.port}/bare`, target, {});
-      const sameSql = target.sql ? await load(`http://127.0.0.1:${bare.port}/bare-sql`, target, {}) : undefined;
+      const real = await cpuMeasured(serverSide, () => load(base, target, auth));
+      const ceiling = await cpuMeasured(bareSide, () => load(`${bareSide.base}/bare`, target, {}));
+      const sameSql = target.sql ? await cpuMeasured(bareSide, () => load(`${bareSide.base}/bare-sql`, target, {})) : undefined;
+      cpuLines.push(`| ${target.name} | ${round(real.cpuPerRequestUs)} | ${sameSql ? round(sameSql.cpuPerRequestUs) : '-'} | ${round(ceiling.cpuPerRequestUs)} |`);
       results.push({
         ...(sameSql ? { sql: { requestsPerSecond: round(sameSql.rps, 0), p99: sameSql.p99, ratio: round((real.rps / sameSql.rps) * 100, 1) } } : {}),
         target: target.name,
@@ -304,6 +315,11 @@ async function main(): Promise<void> {
     const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
     for (const line of restTable(results)) console.log(line);
+    console.log('');
+    console.log('Server process CPU (user + system) per request, µs (MariaDB and Redis not included):');
+    console.log('| endpoint | server | same-SQL route | bare bytes route |');
+    console.log('|---|---|---|---|');
+    for (const line of cpuLines) console.log(line);
     console.log('');
     console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
     console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');
