@@ -91,7 +91,7 @@ export function requestIdFor(header: string | string[] | undefined): string {
 export const MAX_WS_FRAME_BYTES = 64 * 1024;
 
 /** Tokens in `?token=` (EventSource, WebSocket) never reach the logs. */
-const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+const redactToken = (url: string) => (url.includes('token=') ? url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : url);
 
 /** Log lines are written once this many bytes are waiting, or LOG_FLUSH_MS after the first of them. */
 const LOG_BATCH_BYTES = 4096;
@@ -149,14 +149,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(compiledSerializerCompiler);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style hooks: no promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       { method: request.method, url: redactToken(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
+    done();
   });
 
   if (options.instrumentation) await app.register(options.instrumentation);
