@@ -9,6 +9,9 @@
  *   npm run bench:rest -- --json out.json
  *   npm run bench:rest -- --profile dir   # CPU profiles instead: one fresh server per target
  *                                         # under `node --cpu-prof`, top frames printed
+ *   npm run bench:rest -- --against dir   # instead: each GET target on this checkout's server and
+ *                                         # on dir's (another worktree, e.g. main), alternating
+ *                                         # rounds; medians of req/s and server CPU per request
  *
  * Targets: GET /api/friends/list (50 friends), GET /api/messages/:room_id first page served
  * from the Redis cache and the same 20 messages read from the store (a `before` cursor skips
@@ -35,6 +38,8 @@ const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
 const PROFILE_DIR = argValue('profile');
+const AGAINST_DIR = argValue('against');
+const AGAINST_ROUNDS = quick ? 3 : 8;
 /** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
 const METRICS_ROUNDS = quick ? 3 : 12;
 const METRICS_ROUND_S = quick ? 2 : 3;
@@ -232,6 +237,45 @@ async function profileTargets(db: BenchDatabase, targets: readonly Target[], hea
   console.log(sections.join('\n'));
 }
 
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * A/B of two checkouts on the same load: each GET target on this checkout's server and on
+ * `dir`'s, both running, in alternating rounds of METRICS_ROUND_S (which goes first alternates),
+ * so that the drift of other work on the shared cores falls on both alike.
+ */
+async function compareWith(dir: string, db: BenchDatabase, targets: readonly Target[], headers: Record<string, string>): Promise<void> {
+  const servers = await Promise.all([startChatServer(db), startChatServer(db, {}, [], path.join(dir, 'src/server.ts'))]);
+  try {
+    const [here, there] = servers.map((server) => ({ base: `http://127.0.0.1:${server.port}`, pid: server.process.pid! })) as [Side, Side];
+    const lines = [`A/B: this checkout vs ${dir}, ${AGAINST_ROUNDS} alternating rounds of ${METRICS_ROUND_S} s per side, medians`, '| endpoint | req/s here | req/s there | CPU µs/request here | there | CPU change | errors |', '|---|---|---|---|---|---|---|'];
+    for (const target of targets) {
+      if (target.method !== 'GET') continue;
+      const sides = { here: { side: here, rps: [] as number[], cpu: [] as number[] }, there: { side: there, rps: [] as number[], cpu: [] as number[] } };
+      let errors = 0;
+      await measuredLoad(here, target, headers);
+      await measuredLoad(there, target, headers);
+      for (let round = 0; round < AGAINST_ROUNDS; round += 1) {
+        for (const name of round % 2 === 0 ? (['here', 'there'] as const) : (['there', 'here'] as const)) {
+          const result = await measuredLoad(sides[name].side, { ...target, name: `${target.name}, ${name}` }, headers);
+          sides[name].rps.push(result.rps);
+          sides[name].cpu.push(result.cpuPerRequestUs);
+          errors += result.errors;
+        }
+      }
+      const [cpuHere, cpuThere] = [median(sides.here.cpu), median(sides.there.cpu)];
+      lines.push(`| ${target.name} | ${round(median(sides.here.rps), 0)} | ${round(median(sides.there.rps), 0)} | ${round(cpuHere)} | ${round(cpuThere)} | ${round((cpuHere / cpuThere - 1) * 100, 1)}% | ${errors} |`);
+    }
+    console.log(['', ...lines].join('\n'));
+  } finally {
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+  }
+}
+
 async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_rest', 12);
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
@@ -280,6 +324,7 @@ async function main(): Promise<void> {
       payloads.push({ method: target.method, url: target.barePath, status: response.status, body: await response.text() });
     }
     if (PROFILE_DIR) return await profileTargets(db, targets, auth, path.resolve(PROFILE_DIR));
+    if (AGAINST_DIR) return await compareWith(path.resolve(AGAINST_DIR), db, targets, auth);
     const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
     writeFileSync(payloadFile, JSON.stringify(payloads));
     const sqlRoutes: SqlRoute[] = targets.flatMap((target) => (target.sql ? [{ url: sqlPathOf(target), ...target.sql }] : []));
