@@ -93,16 +93,19 @@ export const MAX_WS_FRAME_BYTES = 64 * 1024;
 /** Tokens in `?token=` (EventSource, WebSocket) never reach the logs. */
 const redactToken = (url: string) => (url.includes('token=') ? url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : url);
 
-/** Log lines are written once this many bytes are waiting, or LOG_FLUSH_MS after the first of them. */
+/** Log lines are written once this many bytes are waiting, else every LOG_FLUSH_MS. */
 const LOG_BATCH_BYTES = 4096;
 const LOG_FLUSH_MS = 100;
+/** While stdout does not drain (a stalled log reader), lines beyond this are dropped rather than held in memory. */
+const LOG_BACKLOG_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * stdout written in batches instead of one write per line: pino's synchronous write of every
  * request's access line was 4-6% of a cached history page's CPU. pino flushes the batch at exit
  * (a crash included); only a SIGKILL loses the last LOG_FLUSH_MS of lines.
  */
-const batchedStdout = () => pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
+const batchedStdout = () =>
+  pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_BACKLOG_MAX_BYTES });
 
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
