@@ -9,6 +9,9 @@
  *   npm run bench:rest -- --json out.json
  *   npm run bench:rest -- --profile dir   # CPU profiles instead: one fresh server per target
  *                                         # under `node --cpu-prof`, top frames printed
+ *   npm run bench:rest -- --against dir   # instead: each GET target on this checkout's server and
+ *                                         # on dir's (another worktree, e.g. main), alternating
+ *                                         # rounds; medians of req/s and server CPU per request
  *
  * Targets: GET /api/friends/list (50 friends), GET /api/messages/:room_id first page served
  * from the Redis cache and the same 20 messages read from the store (a `before` cursor skips
@@ -35,6 +38,8 @@ const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const JSON_OUT = argValue('json');
 const PROFILE_DIR = argValue('profile');
+const AGAINST_DIR = argValue('against');
+const AGAINST_ROUNDS = quick ? 3 : 8;
 /** Metrics on/off: rounds of ROUND_S per server, alternating which goes first. */
 const METRICS_ROUNDS = quick ? 3 : 12;
 const METRICS_ROUND_S = quick ? 2 : 3;
@@ -146,6 +151,13 @@ interface Side {
   pid: number;
 }
 
+/** A load, with the CPU time the loaded process used per request (µs). */
+async function cpuMeasured<T extends { total: number }>(side: Side, run: () => Promise<T>): Promise<T & { cpuPerRequestUs: number }> {
+  const cpuBefore = cpuSecondsOf(side.pid);
+  const result = await run();
+  return { ...result, cpuPerRequestUs: ((cpuSecondsOf(side.pid) - cpuBefore) * 1e6) / Math.max(1, result.total) };
+}
+
 /** One load round on a server, with the CPU time the server used per request (µs). */
 async function measuredLoad(side: Side, target: Target, headers: Record<string, string>) {
   const cpuBefore = cpuSecondsOf(side.pid);
@@ -225,6 +237,45 @@ async function profileTargets(db: BenchDatabase, targets: readonly Target[], hea
   console.log(sections.join('\n'));
 }
 
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * A/B of two checkouts on the same load: each GET target on this checkout's server and on
+ * `dir`'s, both running, in alternating rounds of METRICS_ROUND_S (which goes first alternates),
+ * so that the drift of other work on the shared cores falls on both alike.
+ */
+async function compareWith(dir: string, db: BenchDatabase, targets: readonly Target[], headers: Record<string, string>): Promise<void> {
+  const servers = await Promise.all([startChatServer(db), startChatServer(db, {}, [], path.join(dir, 'src/server.ts'))]);
+  try {
+    const [here, there] = servers.map((server) => ({ base: `http://127.0.0.1:${server.port}`, pid: server.process.pid! })) as [Side, Side];
+    const lines = [`A/B: this checkout vs ${dir}, ${AGAINST_ROUNDS} alternating rounds of ${METRICS_ROUND_S} s per side, medians`, '| endpoint | req/s here | req/s there | CPU µs/request here | there | CPU change | errors |', '|---|---|---|---|---|---|---|'];
+    for (const target of targets) {
+      if (target.method !== 'GET') continue;
+      const sides = { here: { side: here, rps: [] as number[], cpu: [] as number[] }, there: { side: there, rps: [] as number[], cpu: [] as number[] } };
+      let errors = 0;
+      await measuredLoad(here, target, headers);
+      await measuredLoad(there, target, headers);
+      for (let round = 0; round < AGAINST_ROUNDS; round += 1) {
+        for (const name of round % 2 === 0 ? (['here', 'there'] as const) : (['there', 'here'] as const)) {
+          const result = await measuredLoad(sides[name].side, { ...target, name: `${target.name}, ${name}` }, headers);
+          sides[name].rps.push(result.rps);
+          sides[name].cpu.push(result.cpuPerRequestUs);
+          errors += result.errors;
+        }
+      }
+      const [cpuHere, cpuThere] = [median(sides.here.cpu), median(sides.there.cpu)];
+      lines.push(`| ${target.name} | ${round(median(sides.here.rps), 0)} | ${round(median(sides.there.rps), 0)} | ${round(cpuHere)} | ${round(cpuThere)} | ${round((cpuHere / cpuThere - 1) * 100, 1)}% | ${errors} |`);
+    }
+    console.log(['', ...lines].join('\n'));
+  } finally {
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+  }
+}
+
 async function main(): Promise<void> {
   const db = await freshDatabase('bigtech_bench_rest', 12);
   let server: Awaited<ReturnType<typeof startProcess>> | undefined;
@@ -273,6 +324,7 @@ async function main(): Promise<void> {
       payloads.push({ method: target.method, url: target.barePath, status: response.status, body: await response.text() });
     }
     if (PROFILE_DIR) return await profileTargets(db, targets, auth, path.resolve(PROFILE_DIR));
+    if (AGAINST_DIR) return await compareWith(path.resolve(AGAINST_DIR), db, targets, auth);
     const payloadFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rest-')), 'payloads.json');
     writeFileSync(payloadFile, JSON.stringify(payloads));
     const sqlRoutes: SqlRoute[] = targets.flatMap((target) => (target.sql ? [{ url: sqlPathOf(target), ...target.sql }] : []));
@@ -285,10 +337,14 @@ async function main(): Promise<void> {
     );
 
     const results: RestResult[] = [];
+    const cpuLines: string[] = [];
+    const serverSide: Side = { base, pid: server.process.pid! };
+    const bareSide: Side = { base: `http://127.0.0.1:${bare.port}`, pid: bare.process.pid! };
     for (const target of targets) {
-      const real = await load(base, target, auth);
-      const ceiling = await load(`http://127.0.0.1:${bare.port}/bare`, target, {});
-      const sameSql = target.sql ? await load(`http://127.0.0.1:${bare.port}/bare-sql`, target, {}) : undefined;
+      const real = await cpuMeasured(serverSide, () => load(base, target, auth));
+      const ceiling = await cpuMeasured(bareSide, () => load(`${bareSide.base}/bare`, target, {}));
+      const sameSql = target.sql ? await cpuMeasured(bareSide, () => load(`${bareSide.base}/bare-sql`, target, {})) : undefined;
+      cpuLines.push(`| ${target.name} | ${round(real.cpuPerRequestUs)} | ${sameSql ? round(sameSql.cpuPerRequestUs) : '-'} | ${round(ceiling.cpuPerRequestUs)} |`);
       results.push({
         ...(sameSql ? { sql: { requestsPerSecond: round(sameSql.rps, 0), p99: sameSql.p99, ratio: round((real.rps / sameSql.rps) * 100, 1) } } : {}),
         target: target.name,
@@ -304,6 +360,11 @@ async function main(): Promise<void> {
     const metrics = await metricsOverhead(db, cached, auth);
     console.log('');
     for (const line of restTable(results)) console.log(line);
+    console.log('');
+    console.log('Server process CPU (user + system) per request, µs (MariaDB and Redis not included):');
+    console.log('| endpoint | server | same-SQL route | bare bytes route |');
+    console.log('|---|---|---|---|');
+    for (const line of cpuLines) console.log(line);
     console.log('');
     console.log(`Metrics: ${metrics.rounds} rounds of ${metrics.roundS} s per side, ${metrics.scrapes} scrapes (every ${metrics.scrapeEveryMs} ms while loaded)`);
     console.log('| endpoint | req/s with metrics | req/s without | throughput cost | CPU µs/request with | without | CPU cost | errors |');

@@ -4,12 +4,12 @@ import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import pino from 'pino';
 import { type Config, trustProxyOption } from './config.ts';
 import { compiledSerializerCompiler } from './lib/response-serializer.ts';
 import attachmentsModule from './modules/attachments/index.ts';
@@ -28,7 +28,7 @@ import { MAX_AVATAR_BYTES } from './modules/profile/profile.schemas.ts';
 import usersModule from './modules/users/index.ts';
 import abuseLimitsPlugin from './plugins/abuse-limits.ts';
 import authPlugin from './plugins/auth.ts';
-import browserGuardPlugin, { corsOptions, helmetOptions, OriginPolicy } from './plugins/browser-guard.ts';
+import browserGuardPlugin, { corsOptions, helmetOptions, OriginPolicy, securityHeaders } from './plugins/browser-guard.ts';
 import configPlugin from './plugins/config.ts';
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import eventsPlugin from './plugins/events.ts';
@@ -91,12 +91,27 @@ export function requestIdFor(header: string | string[] | undefined): string {
 export const MAX_WS_FRAME_BYTES = 64 * 1024;
 
 /** Tokens in `?token=` (EventSource, WebSocket) never reach the logs. */
-const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+const redactToken = (url: string) => (url.includes('token=') ? url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : url);
+
+/** Log lines are written once this many bytes are waiting, else every LOG_FLUSH_MS. */
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 100;
+/** While stdout does not drain (a stalled log reader), lines beyond this are dropped rather than held in memory. */
+const LOG_BACKLOG_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * stdout written in batches instead of one write per line: pino's synchronous write of every
+ * request's access line was 4-6% of a cached history page's CPU. pino flushes the batch at exit
+ * (a crash included); only a SIGKILL loses the last LOG_FLUSH_MS of lines.
+ */
+const batchedStdout = () =>
+  pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_BACKLOG_MAX_BYTES });
 
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   return {
     level: config.LOG_LEVEL,
     redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    ...(config.LOG_LEVEL === 'silent' ? {} : { stream: batchedStdout() }),
   };
 }
 
@@ -137,14 +152,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(compiledSerializerCompiler);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style hooks: no promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       { method: request.method, url: redactToken(request.url), statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
       'request completed',
     );
+    done();
   });
 
   if (options.instrumentation) await app.register(options.instrumentation);
@@ -152,7 +170,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // First, so its response hook times every request, the errors plugin's refusals too.
   await app.register(metricsPlugin);
   // Security headers first, so every answer carries them (even the errors plugin's own refusals).
-  await app.register(fastifyHelmet, helmetOptions(production));
+  await app.register(securityHeaders, helmetOptions(production));
   await app.register(errorsPlugin);
 
   // External plugins.

@@ -131,8 +131,9 @@ export function stopProcess(child: ChildProcess): Promise<void> {
  * A real chat server process (src/server.ts) on the benchmark's database and Redis db, with
  * production settings and info logs (the access line per request is part of the cost measured).
  */
-export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<{ process: ChildProcess; port: number }> {
-  return startProcess('src/server.ts', {
+/** `script`: another checkout's server (bench:rest --against) instead of this one's. */
+export function startChatServer(db: BenchDatabase, env: Record<string, string> = {}, nodeArgs: readonly string[] = [], script = 'src/server.ts'): Promise<{ process: ChildProcess; port: number }> {
+  return startProcess(script, {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',

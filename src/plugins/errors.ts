@@ -421,28 +421,30 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
 
   // HTTP/1.1 requires a Host header. Node's own check (off in app.ts) would answer an empty 400;
   // this one answers with the contract's body. Registered first, so it runs before any other hook.
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks here and below: no promise per request on every route.
+  app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.httpVersion === '1.1' && !request.headers.host) {
       closeUpgradeAfterReply(request, reply);
-      throw badRequest('The Host header is required');
+      return done(badRequest('The Host header is required'));
     }
+    done();
   });
 
   // Safety net for error replies that code we do not own sends outside the contract: an empty
   // 404 from @fastify/websocket for a plain GET on a WebSocket-only route, @fastify/cors's
   // text/plain 400 "Invalid Preflight Request". They leave as the error body with the same status.
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const status = reply.statusCode;
     const code = CODE_BY_STATUS.get(status) ?? (status >= 500 ? 'internal_error' : undefined);
-    if (status < 400 || request.method === 'HEAD' || !code) return payload;
+    if (status < 400 || request.method === 'HEAD' || !code) return done(null, payload);
     const empty = isEmptyPayload(payload);
     const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
-    if (!empty && text === undefined) return payload; // a stream: already on its way
-    if (!empty && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
+    if (!empty && text === undefined) return done(null, payload); // a stream: already on its way
+    if (!empty && String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return done(null, payload);
     const detail = status < 500 && text && text.length <= 200 ? text : (STATUS_CODES[status] ?? 'Error');
     const body: ErrorBody = { error: code, message: `${detail}: ${request.method} ${request.url.split('?')[0]}` };
     reply.header('content-type', 'application/json; charset=utf-8');
-    return JSON.stringify(body);
+    done(null, JSON.stringify(body));
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { payloadTooLarge, unsupportedMediaType } from '../lib/errors.ts';
+import { type AppError, payloadTooLarge, unsupportedMediaType } from '../lib/errors.ts';
 
 /**
  * Which request bodies a route takes. JSON only, unless the route says otherwise in its
@@ -58,25 +58,27 @@ function encoded(request: FastifyRequest): boolean {
   return coding.split(',').some((token) => token.trim().toLowerCase() !== 'identity');
 }
 
+/** Why the request's body is refused before it is read (415, 413), or undefined when it is not. */
+function bodyRefusal(request: FastifyRequest): AppError | undefined {
+  if (encoded(request)) {
+    return unsupportedMediaType('Request bodies are read as sent: drop Content-Encoding (only identity is accepted)');
+  }
+  // An unknown route answers 404 whatever its body; OPTIONS never reaches here with one that matters.
+  if (!carriesBody(request) || request.routeOptions.url === undefined) return undefined;
+  const accepted = request.routeOptions.config.bodies ?? JSON_ONLY;
+  const kind = mediaKind(request.headers['content-type']);
+  if (kind !== undefined && accepted.includes(kind)) return undefined;
+  // A body too large to be read at all is refused as such (413) whatever its type, as the
+  // body parser would have on its declared length.
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > request.routeOptions.bodyLimit) return payloadTooLarge('Request body is too large');
+  const wanted = accepted.map((accept) => MEDIA_TYPE_BY_KIND[accept]).join(' or ');
+  return unsupportedMediaType(`This route takes ${wanted} bodies only`);
+}
+
 async function requestBodiesPlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onRequest', async (request) => {
-    if (encoded(request)) {
-      throw unsupportedMediaType('Request bodies are read as sent: drop Content-Encoding (only identity is accepted)');
-    }
-    // An unknown route answers 404 whatever its body; OPTIONS never reaches here with one that matters.
-    if (!carriesBody(request) || request.routeOptions.url === undefined) return;
-    const accepted = request.routeOptions.config.bodies ?? JSON_ONLY;
-    const kind = mediaKind(request.headers['content-type']);
-    if (kind !== undefined && accepted.includes(kind)) return;
-    // A body too large to be read at all is refused as such (413) whatever its type, as the
-    // body parser would have on its declared length.
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > request.routeOptions.bodyLimit) {
-      throw payloadTooLarge('Request body is too large');
-    }
-    const wanted = accepted.map((accept) => MEDIA_TYPE_BY_KIND[accept]).join(' or ');
-    throw unsupportedMediaType(`This route takes ${wanted} bodies only`);
-  });
+  // Callback-style: no promise per request on every route.
+  app.addHook('onRequest', (request, _reply, done) => done(bodyRefusal(request)));
 }
 
 export default fp(requestBodiesPlugin, { name: 'request-bodies', dependencies: ['errors'] });

@@ -119,20 +119,17 @@ export class RecentMessagesCache {
 
   /** The newest `limit` (<= RECENT_CACHE_SIZE) messages, from Redis, else from `load` (then cached). */
   async firstPage(roomId: number, limit: number, load: (count: number) => Promise<FreshPage>): Promise<CachedPage> {
-    const results = await this.redis
-      .pipeline()
-      .lrange(recentKey(roomId), 0, limit)
-      .get(recentVersionKey(roomId))
-      .exec();
-    const items = (results?.[0]?.[1] as string[] | undefined) ?? [];
-    if (!results?.[0]?.[0] && items.length > 0) {
+    // A hit needs the list alone: one command, sent with the other requests' (auto-pipelining).
+    const items = await this.redis.lrange(recentKey(roomId), 0, limit);
+    if (items.length > 0) {
       // Served as stored: the JSON is spliced into the response without parsing it again, and
       // the cursor's seq is the oldest entry's sort key (its prefix), not a parse of its JSON.
       const served = items.slice(0, limit);
       const oldest = served.at(-1);
       return { messageJson: served.map(messageJsonOf), hasMore: items.length > limit, oldestSeq: oldest === undefined ? undefined : seqOf(oldest) };
     }
-    const version = (results?.[1]?.[1] as string | null | undefined) ?? '';
+    // Read before the store is: a write after it changes it, and the fill then leaves the list alone.
+    const version = (await this.redis.get(recentVersionKey(roomId))) ?? '';
     const fresh = await load(LIST_LENGTH);
     if (fresh.messages.length > 0) await this.fill(roomId, version, fresh.messages);
     const page = fresh.messages.slice(0, limit);
