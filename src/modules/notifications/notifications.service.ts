@@ -27,7 +27,7 @@ export interface NotificationServiceDeps {
   rooms: Pick<RoomService, 'memberSettings' | 'unreadCount'>;
   relationships: Pick<RelationshipService, 'blockedPairs' | 'isBlockedEitherWay'>;
   redis: Pick<Redis, 'set'>;
-  events: Pick<EventBus, 'publishAfterCommit'>;
+  events: Pick<EventBus, 'publishAfterCommit' | 'publishMany'>;
   log: FastifyBaseLogger;
 }
 
@@ -91,8 +91,10 @@ export class NotificationService {
   private roomPresence: RoomPresence = NOBODY_CONNECTED;
   private readonly work = new ConcurrencyLimit(CONCURRENCY, MAX_QUEUED);
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per room, messages this process received and has not handled yet (see onMessages). */
+  /** Per room, messages this process published and has not handled yet (see onMessages). */
   private readonly pendingMessages = new Map<number, MessageView[]>();
+  /** Rooms whose batch is being handled: their next messages wait for it and go in the next batch. */
+  private readonly busyRooms = new Set<number>();
 
   constructor(private readonly deps: NotificationServiceDeps) {}
 
@@ -136,12 +138,20 @@ export class NotificationService {
 
   // ---- domain events -------------------------------------------------------------------------
 
+  /**
+   * Takes the message events this process published: each message is stored and published by
+   * one instance, so that instance alone raises its notifications (no claim in Redis, nothing
+   * for the others to do per message). A process that dies between publishing and writing loses
+   * those notifications, as one that dies between storing and publishing loses the event: at
+   * most once, never twice.
+   */
+  handleOwn(event: DomainEvent): void {
+    if (event.type === 'message_created') this.queueMessage(event.room_id, event.message);
+  }
+
   /** Takes every domain event this process receives; the ones that raise notifications are handled in the background. */
   handle(event: DomainEvent): void {
     switch (event.type) {
-      case 'message_created':
-        this.queueMessage(event.room_id, event.message);
-        break;
       case 'read_updated':
         this.run(() => this.onReadUpdated(event), { eventType: event.type, roomId: event.room_id, userId: event.user_id });
         break;
@@ -180,7 +190,25 @@ export class NotificationService {
       return;
     }
     this.pendingMessages.set(roomId, [message]);
-    this.run(() => this.onMessages(roomId), { eventType: 'message_created', roomId }, () => this.pendingMessages.delete(roomId));
+    if (!this.busyRooms.has(roomId)) this.runBatch(roomId);
+  }
+
+  /**
+   * One batch of a room at a time: batches of one room would write the same rows (and wait on
+   * each other's locks), so the messages that arrive meanwhile make the next batch, which grows
+   * with the load.
+   */
+  private runBatch(roomId: number): void {
+    this.busyRooms.add(roomId);
+    const next = () => {
+      this.busyRooms.delete(roomId);
+      if (this.pendingMessages.has(roomId)) this.runBatch(roomId);
+    };
+    const dropped = () => this.pendingMessages.delete(roomId);
+    this.run(() => this.onMessages(roomId).finally(next), { eventType: 'message_created', roomId }, () => {
+      dropped();
+      next();
+    });
   }
 
   /**
@@ -194,15 +222,13 @@ export class NotificationService {
   }
 
   /**
-   * A room's messages that arrived while its batch waited for a slot are handled together: one
-   * membership read, one block lookup, one presence lookup and one write per batch, not per
-   * message, so a flood into one room costs little more than a single message.
+   * A room's messages that arrived while its previous batch ran or this one waited for a slot
+   * are handled together: one membership read, one block lookup, one presence lookup and one
+   * write per batch, not per message, so a flood into one room costs little more than a single message.
    */
   private async onMessages(roomId: number): Promise<void> {
-    const waiting = this.pendingMessages.get(roomId) ?? [];
+    const messages = this.pendingMessages.get(roomId) ?? [];
     this.pendingMessages.delete(roomId);
-    const claims = await Promise.all(waiting.map((message) => this.claim(`message_created:${message.id}`)));
-    const messages = waiting.filter((_, index) => claims[index]);
     if (messages.length === 0) return;
     const members = await this.deps.rooms.memberSettings(roomId);
     if (members.length < 2) return;
@@ -253,19 +279,25 @@ export class NotificationService {
     await this.publishChanged([await this.deps.store.insert({ userId, type, actorId, createdAt: new Date(event.at) })]);
   }
 
-  /** One `notification_changed` per notification, each with its recipient's unread count (one query for all). */
+  /**
+   * One `notification_changed` per notification, each with its recipient's unread count (one
+   * query for all), all in one publication. A failure is logged, never thrown: the rows are written.
+   */
   private async publishChanged(rows: readonly Notification[]): Promise<void> {
     if (rows.length === 0) return;
     const unread = await this.deps.store.unreadCounts([...new Set(rows.map((row) => row.userId))]);
-    await Promise.all(
-      rows.map((row) =>
-        this.deps.events.publishAfterCommit(
-          { type: 'notification_changed', user_id: row.userId, notification: toNotificationView(row), unread_count: unread.get(row.userId) ?? 0 },
-          // The bus adds the event's user_id to a failure's log line; the room is the only news.
-          row.roomId === null ? this.deps.log : this.deps.log.child({ roomId: row.roomId }),
-        ),
-      ),
+    const events = rows.map(
+      (row): DomainEventOf<'notification_changed'> => ({
+        type: 'notification_changed',
+        user_id: row.userId,
+        notification: toNotificationView(row),
+        unread_count: unread.get(row.userId) ?? 0,
+      }),
     );
+    await this.deps.events.publishMany(events).catch((error: unknown) => {
+      const userIds = rows.map((row) => row.userId);
+      this.deps.log.error({ err: error, eventType: 'notification_changed', roomId: rows[0]?.roomId ?? undefined, userIds }, 'failed to publish a domain event');
+    });
   }
 
   private async unreadCountOf(userId: number): Promise<number> {
