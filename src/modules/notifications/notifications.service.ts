@@ -24,7 +24,7 @@ const MAX_QUEUED = 10_000;
 
 export interface NotificationServiceDeps {
   store: NotificationStore;
-  rooms: Pick<RoomService, 'memberSettings' | 'unreadCount'>;
+  rooms: Pick<RoomService, 'memberSettingsOf' | 'unreadCount'>;
   relationships: Pick<RelationshipService, 'blockedPairs' | 'isBlockedEitherWay'>;
   redis: Pick<Redis, 'set'>;
   events: Pick<EventBus, 'publishAfterCommit' | 'publishMany'>;
@@ -91,10 +91,10 @@ export class NotificationService {
   private roomPresence: RoomPresence = NOBODY_CONNECTED;
   private readonly work = new ConcurrencyLimit(CONCURRENCY, MAX_QUEUED);
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per room, messages this process published and has not handled yet (see onMessages). */
-  private readonly pendingMessages = new Map<number, MessageView[]>();
-  /** Rooms whose batch is being handled: their next messages wait for it and go in the next batch. */
-  private readonly busyRooms = new Set<number>();
+  /** Per room, messages this process published and has not handled yet (see drainMessages). */
+  private pendingMessages = new Map<number, MessageView[]>();
+  private pendingCount = 0;
+  private draining = false;
 
   constructor(private readonly deps: NotificationServiceDeps) {}
 
@@ -166,8 +166,8 @@ export class NotificationService {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Runs `task` when a slot is free; failures are logged, never thrown. `dropped` runs when the queue was full. */
-  private run(task: () => Promise<void>, context: LogContext, dropped?: () => void): void {
+  /** Runs `task` when a slot is free; failures are logged, never thrown. */
+  private run(task: () => Promise<void>, context: LogContext): void {
     const running = this.work
       .run(task)
       .catch((error: unknown) => {
@@ -175,7 +175,6 @@ export class NotificationService {
           this.deps.log.error({ err: error, ...context }, 'raising notifications failed');
           return;
         }
-        dropped?.();
         this.deps.log.warn(context, 'notification work queue full: event dropped');
       })
       .finally(() => this.inFlight.delete(running));
@@ -184,31 +183,38 @@ export class NotificationService {
 
   private queueMessage(roomId: number, message: MessageView): void {
     if (message.message_type === 'system') return;
-    const waiting = this.pendingMessages.get(roomId);
-    if (waiting) {
-      waiting.push(message);
+    if (this.pendingCount >= MAX_QUEUED) {
+      this.deps.log.warn({ eventType: 'message_created', roomId }, 'notification work queue full: event dropped');
       return;
     }
-    this.pendingMessages.set(roomId, [message]);
-    if (!this.busyRooms.has(roomId)) this.runBatch(roomId);
+    const waiting = this.pendingMessages.get(roomId);
+    if (waiting) waiting.push(message);
+    else this.pendingMessages.set(roomId, [message]);
+    this.pendingCount += 1;
+    if (this.draining) return;
+    this.draining = true;
+    // The rest of this tick's messages (a stored group) join the first batch.
+    const running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drainMessages())
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
   }
 
   /**
-   * One batch of a room at a time: batches of one room would write the same rows (and wait on
-   * each other's locks), so the messages that arrive meanwhile make the next batch, which grows
-   * with the load.
+   * Handles the waiting messages, of every room, as one batch, then those that arrived
+   * meanwhile as the next, until none waits: batches grow with the load, like the group commit
+   * that stored them, and batches never write the same room's rows side by side.
    */
-  private runBatch(roomId: number): void {
-    this.busyRooms.add(roomId);
-    const next = () => {
-      this.busyRooms.delete(roomId);
-      if (this.pendingMessages.has(roomId)) this.runBatch(roomId);
-    };
-    const dropped = () => this.pendingMessages.delete(roomId);
-    this.run(() => this.onMessages(roomId).finally(next), { eventType: 'message_created', roomId }, () => {
-      dropped();
-      next();
-    });
+  private async drainMessages(): Promise<void> {
+    while (this.pendingMessages.size > 0) {
+      const batch = this.pendingMessages;
+      this.pendingMessages = new Map();
+      this.pendingCount = 0;
+      await this.onMessages(batch).catch((error: unknown) => {
+        this.deps.log.error({ err: error, eventType: 'message_created', roomIds: [...batch.keys()] }, 'raising notifications failed');
+      });
+    }
+    this.draining = false;
   }
 
   /**
@@ -222,23 +228,33 @@ export class NotificationService {
   }
 
   /**
-   * A room's messages that arrived while its previous batch ran or this one waited for a slot
-   * are handled together: one membership read, one block lookup, one presence lookup and one
-   * write per batch, not per message, so a flood into one room costs little more than a single message.
+   * A batch of messages of any rooms: one membership query and one block lookup for all its
+   * rooms, one presence lookup per room (pipelined), then each room's write, so a flood costs
+   * little more than a single message and many quiet rooms little more than one.
    */
-  private async onMessages(roomId: number): Promise<void> {
-    const messages = this.pendingMessages.get(roomId) ?? [];
-    this.pendingMessages.delete(roomId);
-    if (messages.length === 0) return;
-    const members = await this.deps.rooms.memberSettings(roomId);
-    if (members.length < 2) return;
-    const senders = [...new Set(messages.map((message) => message.user_id))];
+  private async onMessages(batch: ReadonlyMap<number, readonly MessageView[]>): Promise<void> {
+    const membersOf = await this.deps.rooms.memberSettingsOf([...batch.keys()]);
+    const rooms = [...batch].filter(([roomId]) => (membersOf.get(roomId)?.length ?? 0) >= 2);
+    if (rooms.length === 0) return;
+    const senders = new Set(rooms.flatMap(([, messages]) => messages.map((message) => message.user_id)));
+    const members = new Set(rooms.flatMap(([roomId]) => membersOf.get(roomId)!.map((member) => member.userId)));
     const [isBlocked, connected] = await Promise.all([
-      this.deps.relationships.blockedPairs(senders, members.map((member) => member.userId)),
-      this.connectedTo(roomId),
+      this.deps.relationships.blockedPairs([...senders], [...members]),
+      Promise.all(rooms.map(([roomId]) => this.connectedTo(roomId))),
     ]);
-    const plan = planMessageNotifications(messages, members, { isBlocked, connected });
-    if (plan.mentions.length === 0 && plan.counted.length === 0) return;
+    await Promise.all(
+      rooms.map(([roomId, messages], i) => {
+        const plan = planMessageNotifications(messages, membersOf.get(roomId)!, { isBlocked, connected: connected[i]! });
+        if (plan.mentions.length === 0 && plan.counted.length === 0) return undefined;
+        return this.work.run(() => this.writeRoom(roomId, messages, plan)).catch((error: unknown) => {
+          this.deps.log.error({ err: error, eventType: 'message_created', roomId }, 'raising notifications failed');
+        });
+      }),
+    );
+  }
+
+  /** One room's share of a batch: its rows written, then each changed notification published. */
+  private async writeRoom(roomId: number, messages: readonly MessageView[], plan: MessagePlan): Promise<void> {
     await this.deps.store.recordMessages(roomId, rowsOf(plan));
     const counted = plan.counted.map((entry) => entry.userId);
     await this.publishChanged(await this.deps.store.changedByMessages(roomId, messages.map((message) => message.id), counted));

@@ -211,13 +211,20 @@ export class RoomStore {
     });
   }
 
-  /** The current members of an active room with their settings, over the (room_id, left_at) index. */
-  async memberSettings(roomId: number): Promise<MemberSettings[]> {
+  /** The current members of active rooms with their settings, per room, in one query over the (room_id, left_at) index. */
+  async memberSettingsOf(roomIds: readonly number[]): Promise<Map<number, MemberSettings[]>> {
+    const byRoom = new Map<number, MemberSettings[]>();
+    if (roomIds.length === 0) return byRoom;
     const rows = await this.db.roomMember.findMany({
-      where: { roomId, leftAt: null, room: { isActive: true } },
-      select: { userId: true, muted: true, user: { select: { username: true } } },
+      where: { roomId: { in: [...roomIds] }, leftAt: null, room: { isActive: true } },
+      select: { roomId: true, userId: true, muted: true, user: { select: { username: true } } },
     });
-    return rows.map((row) => ({ userId: row.userId, username: row.user.username, muted: row.muted }));
+    for (const row of rows) {
+      const members = byRoom.get(row.roomId) ?? [];
+      members.push({ userId: row.userId, username: row.user.username, muted: row.muted });
+      byRoom.set(row.roomId, members);
+    }
+    return byRoom;
   }
 
   async setMuted(roomId: number, userId: number, muted: boolean): Promise<boolean> {
