@@ -17,7 +17,7 @@ declare module 'fastify' {
  */
 async function notificationsModule(app: FastifyInstance): Promise<void> {
   const service = new NotificationService({
-    store: new NotificationStore(app.db),
+    store: new NotificationStore(app.db, app.mysqlPool),
     rooms: app.rooms.service,
     relationships: app.relationships,
     redis: app.redis,
