@@ -7,7 +7,7 @@ import type { EventBus } from '../../plugins/events.ts';
 import type { MessageView } from '../rooms/room-message.schemas.ts';
 import type { RoomService } from '../rooms/room.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
-import { type MessagePlan, planMessageNotifications, previewOf } from './notification.rules.ts';
+import { mentionedUsernames, type MessagePlan, planMessageNotifications, previewOf, type Recipient } from './notification.rules.ts';
 import type { NotificationPageView, NotificationView, ReadRequest } from './notifications.schemas.ts';
 import type { MessageNotificationRow, Notification, NotificationStore, PagePosition } from './notifications.store.ts';
 
@@ -35,6 +35,16 @@ interface LogContext {
   eventType: DomainEvent['type'];
   roomId?: number;
   userId?: number;
+}
+
+const NOBODY_BLOCKED = () => false;
+
+/** The members some messages could notify at all: those named, and those who neither muted the room nor are in it. */
+function possibleRecipients(messages: readonly MessageView[], members: readonly Recipient[], connected: ReadonlySet<number>): number[] {
+  const named = new Set(messages.flatMap((message) => [...mentionedUsernames(message.content)]));
+  return members
+    .filter((member) => (!member.muted && !connected.has(member.userId)) || named.has(member.username.toLowerCase()))
+    .map((member) => member.userId);
 }
 
 /** The rows a plan writes: a mention per named member, a count per member's room notification. */
@@ -228,20 +238,20 @@ export class NotificationService {
   }
 
   /**
-   * A batch of messages of any rooms: one membership query and one block lookup for all its
-   * rooms, one presence lookup per room (pipelined), then each room's write, so a flood costs
+   * A batch of messages of any rooms: one membership query for all its rooms, one presence
+   * lookup per room (pipelined), one block lookup for all the members that could be notified
+   * (none when nobody could), then each room's write, so a flood costs
    * little more than a single message and many quiet rooms little more than one.
    */
   private async onMessages(batch: ReadonlyMap<number, readonly MessageView[]>): Promise<void> {
     const membersOf = await this.deps.rooms.memberSettingsOf([...batch.keys()]);
     const rooms = [...batch].filter(([roomId]) => (membersOf.get(roomId)?.length ?? 0) >= 2);
     if (rooms.length === 0) return;
-    const senders = new Set(rooms.flatMap(([, messages]) => messages.map((message) => message.user_id)));
-    const members = new Set(rooms.flatMap(([roomId]) => membersOf.get(roomId)!.map((member) => member.userId)));
-    const [isBlocked, connected] = await Promise.all([
-      this.deps.relationships.blockedPairs([...senders], [...members]),
-      Promise.all(rooms.map(([roomId]) => this.connectedTo(roomId))),
-    ]);
+    const connected = await Promise.all(rooms.map(([roomId]) => this.connectedTo(roomId)));
+    const candidates = rooms.flatMap(([roomId, messages], i) => possibleRecipients(messages, membersOf.get(roomId)!, connected[i]!));
+    // Blocks matter only between a sender and someone the rules could notify; often nobody (everyone is in the room).
+    const senders = [...new Set(rooms.flatMap(([, messages]) => messages.map((message) => message.user_id)))];
+    const isBlocked = candidates.length === 0 ? NOBODY_BLOCKED : await this.deps.relationships.blockedPairs(senders, [...new Set(candidates)]);
     await Promise.all(
       rooms.map(([roomId, messages], i) => {
         const plan = planMessageNotifications(messages, membersOf.get(roomId)!, { isBlocked, connected: connected[i]! });
