@@ -18,7 +18,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startChatServer, startProcess, stopProcess } from './lib/setup.ts';
-import { argValue, endProgress, hasFlag, progress, round } from './lib/stats.ts';
+import { argValue, cpuSecondsOf, endProgress, hasFlag, progress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
@@ -29,14 +29,17 @@ const JSON_OUT = argValue('json');
 export interface SendResult {
   target: string;
   requestsPerSecond: number;
+  /** The server process's CPU time (user + system) over the run, per request answered. */
+  cpuUsPerRequest: number;
   p50: number;
   p99: number;
   errors: number;
 }
 
 /** Requests take the senders' headers in turn (one sender per connection: the per-user request lanes are not what is measured). */
-async function load(label: string, base: string, pathOf: (room: number) => string, roomIds: readonly number[], senders: readonly Record<string, string>[]): Promise<SendResult> {
+async function load(label: string, base: string, pid: number, pathOf: (room: number) => string, roomIds: readonly number[], senders: readonly Record<string, string>[]): Promise<SendResult> {
   let next = 0;
+  const cpuBefore = cpuSecondsOf(pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -61,7 +64,8 @@ async function load(label: string, base: string, pathOf: (room: number) => strin
     instance.on('tick', () => progress(`  ${label}: ${++seconds}/${DURATION_S}s`));
   });
   endProgress();
-  return { target: label, requestsPerSecond: round(result.requests.average, 0), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const cpuUsPerRequest = round(((cpuSecondsOf(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests.total));
+  return { target: label, requestsPerSecond: round(result.requests.average, 0), cpuUsPerRequest, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 async function main(): Promise<void> {
@@ -92,16 +96,16 @@ async function main(): Promise<void> {
     processes.push(bare);
     const bareBase = `http://127.0.0.1:${bare.port}`;
 
-    const real = await load('POST /api/messages/:room_id', base, (room) => `/api/messages/${room}`, roomIds, senders);
-    const grouped = await load('bare route, same SQL (group commit)', bareBase, (room) => `/bare/grouped/${room}`, roomIds, [{}]);
-    const single = await load('bare route, one transaction per message', bareBase, (room) => `/bare/single/${room}`, roomIds, [{}]);
+    const real = await load('POST /api/messages/:room_id', base, server.process.pid!, (room) => `/api/messages/${room}`, roomIds, senders);
+    const grouped = await load('bare route, same SQL (group commit)', bareBase, bare.process.pid!, (room) => `/bare/grouped/${room}`, roomIds, [{}]);
+    const single = await load('bare route, one transaction per message', bareBase, bare.process.pid!, (room) => `/bare/single/${room}`, roomIds, [{}]);
     const ratio = round((real.requestsPerSecond / grouped.requestsPerSecond) * 100, 1);
 
     console.log('');
     console.log(`${CONNECTIONS} connections, ${ROOMS} room(s), ${DURATION_S} s each`);
-    console.log('| target | req/s | p50 ms | p99 ms | errors |');
-    console.log('|---|---|---|---|---|');
-    for (const r of [real, grouped, single]) console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+    console.log('| target | req/s | p50 ms | p99 ms | server CPU µs/request | errors |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of [real, grouped, single]) console.log(`| ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest} | ${r.errors} |`);
     console.log(`\nPOST /api/messages/:room_id = ${ratio}% of the same-SQL bare route (target >= 60%)`);
     if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ durationS: DURATION_S, connections: CONNECTIONS, rooms: ROOMS, results: [real, grouped, single], ratio }, null, 2));
   } finally {

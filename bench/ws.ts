@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startChatServer, startProcess, stopProcess } from './lib/setup.ts';
-import { argValue, endProgress, hasFlag, percentile, progress, round, rssOf, sleep } from './lib/stats.ts';
+import { argValue, cpuSecondsOf, endProgress, hasFlag, percentile, progress, round, rssOf, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const SOCKETS = Number(argValue('sockets') ?? (quick ? 300 : 1000));
@@ -39,12 +39,16 @@ export interface FanoutResult {
   p95: number;
   p99: number;
   memoryPerSocketKiB: number;
+  /** The servers' CPU time (user + system, all processes) over the sending window and its drain, per delivery. */
+  serverCpuUsPerDelivery: number;
   errors: number;
 }
 
 interface Endpoint {
   url: string;
   roomOf: number;
+  /** Which socket this is, for error messages. */
+  label: string;
 }
 
 interface Client {
@@ -52,24 +56,49 @@ interface Client {
   roomId: number;
 }
 
-/** Opens the sockets, waiting until each is ready (`ready` tells when a socket counts as ready). */
-async function openAll(endpoints: Endpoint[], ready: (socket: WebSocket) => Promise<void>): Promise<Client[]> {
+/** How long a socket may take to open, and then to receive its first frame (the `joined`). */
+const OPEN_TIMEOUT_MS = 15_000;
+const FIRST_FRAME_TIMEOUT_MS = 15_000;
+
+/** `promise`, or an error naming `what` was awaited after `ms`: no wait of the bench can hang it. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What makes a socket ready, armed when the socket is created: the first frame may come in the
+ * same read as the 101 response, and `ws` then emits it before an `open` handler's continuation
+ * runs, so a listener attached after `open` misses it (the hang of the full run's target-rate case).
+ */
+type Readiness = (socket: WebSocket) => Promise<void>;
+
+const firstFrame: Readiness = (socket) => new Promise((resolve) => socket.once('message', () => resolve()));
+
+/** Opens one socket and waits until it is ready, each wait bounded and named. */
+async function openOne(endpoint: Endpoint, ready: Readiness): Promise<Client> {
+  const socket = new WebSocket(endpoint.url);
+  const isReady = ready(socket);
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_, response) => reject(new Error(`${endpoint.label}: upgrade refused with HTTP ${response.statusCode}`)));
+  });
+  await within(opened, OPEN_TIMEOUT_MS, `${endpoint.label} (room ${endpoint.roomOf}) to open`);
+  await within(isReady, FIRST_FRAME_TIMEOUT_MS, `${endpoint.label} (room ${endpoint.roomOf}) to receive its first frame after the upgrade`);
+  return { socket, roomId: endpoint.roomOf };
+}
+
+/** Opens the sockets 50 at a time, waiting until each is ready. */
+async function openAll(endpoints: Endpoint[], ready: Readiness): Promise<Client[]> {
   const clients: Client[] = [];
-  let opened = 0;
   const batch = 50;
   for (let start = 0; start < endpoints.length; start += batch) {
-    const group = endpoints.slice(start, start + batch).map(async (endpoint) => {
-      const socket = new WebSocket(endpoint.url);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('open', () => resolve());
-        socket.once('error', reject);
-      });
-      await ready(socket);
-      opened += 1;
-      return { socket, roomId: endpoint.roomOf };
-    });
-    clients.push(...(await Promise.all(group)));
-    progress(`  connected ${opened}/${endpoints.length}`);
+    clients.push(...(await Promise.all(endpoints.slice(start, start + batch).map((endpoint) => openOne(endpoint, ready)))));
+    progress(`  connected ${clients.length}/${endpoints.length}`);
   }
   endProgress();
   return clients;
@@ -81,7 +110,7 @@ const WARMUP_SOCKETS = 50;
  * Opens the first WARMUP_SOCKETS (the server's first connections load code and fill pools),
  * then the rest; memory per socket is the servers' RSS growth over the rest only.
  */
-async function openMeasured(endpoints: Endpoint[], ready: (socket: WebSocket) => Promise<void>, serverPids: number[]) {
+async function openMeasured(endpoints: Endpoint[], ready: Readiness, serverPids: number[]) {
   const warm = await openAll(endpoints.slice(0, WARMUP_SOCKETS), ready);
   await sleep(500);
   const rssOfServers = () => serverPids.reduce((sum, pid) => sum + rssOf(pid), 0);
@@ -93,7 +122,8 @@ async function openMeasured(endpoints: Endpoint[], ready: (socket: WebSocket) =>
 }
 
 /** Sends at RATE messages/s for DURATION_S from random sockets and measures deliveries. */
-async function drive(label: string, clients: Client[], frameFor: (client: Client, sentAt: number) => string, memoryPerSocketKiB: number): Promise<FanoutResult> {
+async function drive(label: string, clients: Client[], frameFor: (client: Client, sentAt: number) => string, memoryPerSocketKiB: number, serverPids: number[]): Promise<FanoutResult> {
+  const serverCpu = () => serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const latencies: number[] = [];
   let delivered = 0;
   let acked = 0;
@@ -115,10 +145,9 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
   }
 
   const tickMs = 10;
-  const perTick = RATE / (1000 / tickMs);
-  let carry = 0;
   let sent = 0;
   measuring = true;
+  const cpuBefore = serverCpu();
   const started = Date.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -128,18 +157,19 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
         resolve();
         return;
       }
-      carry += perTick;
-      while (carry >= 1) {
+      // As many as are due by now: a late timer (a busy load generator) catches up instead of sending less than asked.
+      const due = Math.floor((elapsed * RATE) / 1000);
+      while (sent < due) {
         const client = clients[Math.floor(Math.random() * clients.length)]!;
         client.socket.send(frameFor(client, Date.now()));
         sent += 1;
-        carry -= 1;
       }
       if (elapsed % 1000 < tickMs) progress(`  ${label}: ${Math.round(elapsed / 1000)}s sent ${sent} delivered ${delivered}`);
     }, tickMs);
   });
   await sleep(1500);
   measuring = false;
+  const cpuSeconds = serverCpu() - cpuBefore;
   endProgress();
   const windowS = DURATION_S;
   return {
@@ -153,6 +183,7 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
     p95: round(percentile(latencies, 95)),
     p99: round(percentile(latencies, 99)),
     memoryPerSocketKiB: round(memoryPerSocketKiB),
+    serverCpuUsPerDelivery: round((cpuSeconds * 1e6) / Math.max(1, delivered)),
     errors,
   };
 }
@@ -172,11 +203,12 @@ async function benchChatServer(): Promise<FanoutResult> {
     const endpoints = userIds.map((userId, i) => {
       const roomId = roomIds[Math.floor(i / ROOM_SIZE)]!;
       const token = sign({ sub: String(userId), jti: randomUUID(), iat: now, exp: now + 3600 });
-      return { url: `ws://127.0.0.1:${servers[i % 2]!.port}/ws/chat/${roomId}?token=${token}`, roomOf: roomId };
+      const port = servers[i % 2]!.port;
+      return { url: `ws://127.0.0.1:${port}/ws/chat/${roomId}?token=${token}`, roomOf: roomId, label: `socket ${i} (user ${userId}, instance :${port})` };
     });
-    const { clients, memoryPerSocketKiB } = await openMeasured(endpoints, (socket) => new Promise((resolve) => socket.once('message', () => resolve())), pids);
+    const { clients, memoryPerSocketKiB } = await openMeasured(endpoints, firstFrame, pids);
     const result = await drive('chat server (2 instances)', clients, (client, sentAt) =>
-      JSON.stringify({ type: 'message', room_id: client.roomId, content: JSON.stringify({ sent_at: sentAt }), temp_id: randomUUID() }), memoryPerSocketKiB);
+      JSON.stringify({ type: 'message', room_id: client.roomId, content: JSON.stringify({ sent_at: sentAt }), temp_id: randomUUID() }), memoryPerSocketKiB, pids);
     for (const client of clients) client.socket.terminate();
     return result;
   } finally {
@@ -192,10 +224,10 @@ async function benchBaseline(): Promise<FanoutResult> {
     await sleep(300);
     const endpoints = Array.from({ length: SOCKETS }, (_, i) => {
       const room = Math.floor(i / ROOM_SIZE);
-      return { url: `ws://127.0.0.1:${server.port}/?room=${room}`, roomOf: room };
+      return { url: `ws://127.0.0.1:${server.port}/?room=${room}`, roomOf: room, label: `bare socket ${i}` };
     });
     const { clients, memoryPerSocketKiB } = await openMeasured(endpoints, async () => {}, [server.process.pid!]);
-    const result = await drive('bare ws (1 process)', clients, (client, sentAt) => JSON.stringify({ room_id: client.roomId, sent_at: sentAt }), memoryPerSocketKiB);
+    const result = await drive('bare ws (1 process)', clients, (client, sentAt) => JSON.stringify({ room_id: client.roomId, sent_at: sentAt }), memoryPerSocketKiB, [server.process.pid!]);
     for (const client of clients) client.socket.terminate();
     return result;
   } finally {
@@ -205,10 +237,10 @@ async function benchBaseline(): Promise<FanoutResult> {
 
 function printTable(results: FanoutResult[]): void {
   console.log('');
-  console.log('| target | sockets | sent | delivered | deliveries/s | p50 ms | p95 ms | p99 ms | memory/socket KiB | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| target | sockets | sent | delivered | deliveries/s | p50 ms | p95 ms | p99 ms | server CPU µs/delivery | memory/socket KiB | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.target} | ${r.sockets} | ${r.sent} | ${r.delivered} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.memoryPerSocketKiB} | ${r.errors} |`);
+    console.log(`| ${r.target} | ${r.sockets} | ${r.sent} | ${r.delivered} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.serverCpuUsPerDelivery} | ${r.memoryPerSocketKiB} | ${r.errors} |`);
   }
 }
 

@@ -87,6 +87,8 @@ function logContextOf(event: DomainEvent): { roomId?: number; userId?: number } 
  */
 export class EventBus {
   private readonly handlers = new Set<DomainEventHandler>();
+  /** Handlers of the events this process itself published (see onOwnPublished). */
+  private readonly ownHandlers = new Set<DomainEventHandler>();
   private readonly subscription: RedisSubscription;
   private readonly roomHistoryTypes = new Set<DomainEventType>();
   /** Each room's recent events, for recovery (see EventHistory). */
@@ -134,7 +136,19 @@ export class EventBus {
       return;
     }
     await this.publisher.publish(this.channel, stamped(event));
-    this.observer.published(event);
+    this.announced(event);
+  }
+
+  /**
+   * Events that are not room events, in one publication (a JSON array, as a tick's room
+   * events go): each instance reads and parses them once. Room events go one by one.
+   */
+  async publishMany(events: readonly DomainEvent[]): Promise<void> {
+    const plain = events.filter((event) => this.historyRoomOf(event) === undefined);
+    await Promise.all(events.filter((event) => this.historyRoomOf(event) !== undefined).map((event) => this.publish(event)));
+    if (plain.length === 0) return;
+    await this.publisher.publish(this.channel, plain.length === 1 ? stamped(plain[0]!) : `[${plain.map(stamped).join(',')}]`);
+    for (const event of plain) this.announced(event);
   }
 
   /**
@@ -151,7 +165,7 @@ export class EventBus {
         ? (await this.publisher.eval(PUBLISH_ONCE, 1, key, this.channel, stamped(event), String(ttlS))) === 1
         : (await this.history.appendAndPublish(roomId, stamped(event), this.channel, { key, ttlS })) !== null;
     if (!published) return false;
-    this.observer.published(event);
+    this.announced(event);
     return true;
   }
 
@@ -182,11 +196,23 @@ export class EventBus {
         ONCE_TTL_S,
       );
       batch.forEach(({ event, append }, i) => {
-        if (ids[i] !== null) this.observer.published(event);
+        if (ids[i] !== null) this.announced(event);
         append.resolve(ids[i] !== null);
       });
     } catch (error) {
       for (const { append } of batch) append.reject(error);
+    }
+  }
+
+  /** `event` was published by this process: metrics, and the handlers of its own events. */
+  private announced(event: DomainEvent): void {
+    this.observer.published(event);
+    for (const handler of this.ownHandlers) {
+      try {
+        handler(event);
+      } catch (error) {
+        this.log.error({ err: error, eventType: event.type }, 'domain event handler failed');
+      }
     }
   }
 
@@ -201,12 +227,13 @@ export class EventBus {
    * never throws. A failed publish is logged with the event's type and the room and user it is
    * about, and never undoes the change.
    */
-  async publishAfterCommit(event: DomainEvent, log: FastifyBaseLogger, options: { onceKey?: string } = {}): Promise<void> {
+  async publishAfterCommit(event: DomainEvent, log: FastifyBaseLogger, options: { onceKey?: string; context?: Record<string, unknown> } = {}): Promise<void> {
     try {
       if (options.onceKey === undefined) await this.publish(event);
       else await this.publishOnce(options.onceKey, event);
     } catch (error) {
-      log.error({ err: error, eventType: event.type, ...logContextOf(event) }, 'failed to publish a domain event');
+      // `context` rather than a child logger from the caller: no logger is built per event for the rare failure.
+      log.error({ err: error, eventType: event.type, ...logContextOf(event), ...options.context }, 'failed to publish a domain event');
     }
   }
 
@@ -218,6 +245,17 @@ export class EventBus {
     this.handlers.add(handler);
     await this.subscription.start();
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Registers a handler of the events this process publishes, called once per event right
+   * after Redis took it (a once-keyed event only by the process that published it): for work
+   * one instance must do per event, without every instance receiving it and racing for it.
+   * Returns the function that removes it.
+   */
+  onOwnPublished(handler: DomainEventHandler): () => void {
+    this.ownHandlers.add(handler);
+    return () => this.ownHandlers.delete(handler);
   }
 
   /** True while the subscription is in place (false during a Redis outage). */

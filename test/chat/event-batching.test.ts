@@ -65,4 +65,43 @@ describe('room events coalesced per tick', () => {
       listener.disconnect();
     }
   });
+  it('publishMany: events that are not room events go out in one publication, each heard once by the other instance', async () => {
+    const raw: string[] = [];
+    const listener = a.redis.duplicate();
+    await listener.subscribe(a.events.channel);
+    listener.on('message', (_channel: string, message: string) => raw.push(message));
+    const marker = 8_000_000 + Math.floor(Math.random() * 1_000_000);
+    const heard: number[] = [];
+    const stop = await b.events.subscribe((event) => {
+      if (event.type === 'notifications_read' && event.unread_count === marker) heard.push(event.user_id);
+    });
+    const notice = (userId: number): DomainEvent => ({ type: 'notifications_read', user_id: userId, ids: 'all', read_at: new Date(0).toISOString(), unread_count: marker });
+    try {
+      await a.events.publishMany([notice(1), notice(2), notice(3)]);
+      await eventually(() => heard.length === 3);
+      expect(heard).toEqual([1, 2, 3]);
+      expect(raw.filter((message) => message.includes(`"unread_count":${marker}`))).toHaveLength(1);
+    } finally {
+      stop();
+      listener.disconnect();
+    }
+  });
+
+  it('onOwnPublished: the publishing instance alone hears its events, once each; a once-keyed event already published is not heard', async () => {
+    const roomId = 9_100_000 + Math.floor(Math.random() * 100_000);
+    const own = { a: [] as number[], b: [] as number[] };
+    const stops = [
+      a.events.onOwnPublished((event) => event.type === 'read_updated' && event.room_id === roomId && own.a.push(event.user_id)),
+      b.events.onOwnPublished((event) => event.type === 'read_updated' && event.room_id === roomId && own.b.push(event.user_id)),
+    ];
+    try {
+      const key = `own-test:${roomId}`;
+      expect(await Promise.all([a.events.publishOnce(key, read(roomId, 1)), a.events.publishOnce(key, read(roomId, 2))])).toEqual([true, false]);
+      expect(await b.events.publishOnce(key, read(roomId, 3))).toBe(false);
+      await b.events.publish(read(roomId, 4));
+      expect(own).toEqual({ a: [1], b: [4] });
+    } finally {
+      for (const stop of stops) stop();
+    }
+  });
 });

@@ -399,6 +399,20 @@ describe('two instances', () => {
     await waitForList(owner!, (n) => n[0]?.count === 20);
   });
 
+  it('messages sent at once into several rooms, muted or not, each raise their own room\'s notifications (one batch spans the rooms)', async () => {
+    const [owner, member, quiet] = await makeUsers(a.app, 3, 'nmany');
+    const rooms: Awaited<ReturnType<typeof group>>[] = [];
+    for (let i = 0; i < 3; i += 1) rooms.push(await group(owner!, [member!, quiet!]));
+    expect((await mute(quiet!, rooms[1]!.id, true)).statusCode).toBe(200);
+    await Promise.all(rooms.flatMap((room, r) => Array.from({ length: r + 1 }, (_, i) => send(i % 2 === 0 ? a.app : b.app, owner!, room.id, `room ${r} message ${i}`))));
+    const counts = (notifications: NotificationView[]) => new Map(ofType('message')(notifications).map((n) => [n.room_id, n.count]));
+    await waitForList(member!, (n) => rooms.every((room, r) => counts(n).get(room.id) === r + 1));
+    await waitForList(quiet!, (n) => counts(n).get(rooms[0]!.id) === 1 && counts(n).get(rooms[2]!.id) === 3);
+    await pause(300);
+    expect(counts(await list(quiet!).then((page) => page.notifications)).has(rooms[1]!.id)).toBe(false);
+    expect(await a.app.db.notification.count({ where: { userId: member!.id } })).toBe(3);
+  });
+
   it('raise each notification exactly once, whichever instance the cause came through', async () => {
     const [owner, member, asker] = await makeUsers(a.app, 3, 'ntwo');
     const room = await group(owner!, [member!]);

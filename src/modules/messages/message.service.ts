@@ -202,8 +202,9 @@ export class MessageService implements RoomMessages {
       }),
       // Once per message, whichever attempt gets here: a resend after a crash between storing
       // and publishing still reaches the room, and a resend after a normal send is not announced twice.
-      this.events.publishAfterCommit({ type: 'message_created', room_id: view.room_id, message: this.views.sign(view, ROOM_GRANT) }, this.log.child(context), {
+      this.events.publishAfterCommit({ type: 'message_created', room_id: view.room_id, message: this.views.sign(view, ROOM_GRANT) }, this.log, {
         onceKey: `message_created:${view.id}`,
+        context,
       }),
     ]);
   }

@@ -17,7 +17,7 @@ declare module 'fastify' {
  */
 async function notificationsModule(app: FastifyInstance): Promise<void> {
   const service = new NotificationService({
-    store: new NotificationStore(app.db),
+    store: new NotificationStore(app.db, app.mysqlPool),
     rooms: app.rooms.service,
     relationships: app.relationships,
     redis: app.redis,
@@ -25,11 +25,14 @@ async function notificationsModule(app: FastifyInstance): Promise<void> {
     log: app.log.child({ module: 'notifications' }),
   });
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeOwn: (() => void) | undefined;
   app.addHook('onReady', async () => {
+    unsubscribeOwn = app.events.onOwnPublished((event) => service.handleOwn(event));
     unsubscribe = await app.events.subscribe((event) => service.handle(event));
   });
   // Before the database and Redis clients close: let the events already taken finish.
   app.addHook('preClose', async () => {
+    unsubscribeOwn?.();
     unsubscribe?.();
     await service.drain();
   });

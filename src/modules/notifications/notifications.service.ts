@@ -7,7 +7,7 @@ import type { EventBus } from '../../plugins/events.ts';
 import type { MessageView } from '../rooms/room-message.schemas.ts';
 import type { RoomService } from '../rooms/room.service.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
-import { type MessagePlan, planMessageNotifications, previewOf } from './notification.rules.ts';
+import { mentionedUsernames, type MessagePlan, planMessageNotifications, previewOf, type Recipient } from './notification.rules.ts';
 import type { NotificationPageView, NotificationView, ReadRequest } from './notifications.schemas.ts';
 import type { MessageNotificationRow, Notification, NotificationStore, PagePosition } from './notifications.store.ts';
 
@@ -24,10 +24,10 @@ const MAX_QUEUED = 10_000;
 
 export interface NotificationServiceDeps {
   store: NotificationStore;
-  rooms: Pick<RoomService, 'memberSettings' | 'unreadCount'>;
+  rooms: Pick<RoomService, 'memberSettingsOf' | 'unreadCount'>;
   relationships: Pick<RelationshipService, 'blockedPairs' | 'isBlockedEitherWay'>;
   redis: Pick<Redis, 'set'>;
-  events: Pick<EventBus, 'publishAfterCommit'>;
+  events: Pick<EventBus, 'publishAfterCommit' | 'publishMany'>;
   log: FastifyBaseLogger;
 }
 
@@ -35,6 +35,16 @@ interface LogContext {
   eventType: DomainEvent['type'];
   roomId?: number;
   userId?: number;
+}
+
+const NOBODY_BLOCKED = () => false;
+
+/** The members some messages could notify at all: those named, and those who neither muted the room nor are in it. */
+function possibleRecipients(messages: readonly MessageView[], members: readonly Recipient[], connected: ReadonlySet<number>): number[] {
+  const named = new Set(messages.flatMap((message) => [...mentionedUsernames(message.content)]));
+  return members
+    .filter((member) => (!member.muted && !connected.has(member.userId)) || named.has(member.username.toLowerCase()))
+    .map((member) => member.userId);
 }
 
 /** The rows a plan writes: a mention per named member, a count per member's room notification. */
@@ -91,8 +101,10 @@ export class NotificationService {
   private roomPresence: RoomPresence = NOBODY_CONNECTED;
   private readonly work = new ConcurrencyLimit(CONCURRENCY, MAX_QUEUED);
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per room, messages this process received and has not handled yet (see onMessages). */
-  private readonly pendingMessages = new Map<number, MessageView[]>();
+  /** Per room, messages this process published and has not handled yet (see drainMessages). */
+  private pendingMessages = new Map<number, MessageView[]>();
+  private pendingCount = 0;
+  private draining = false;
 
   constructor(private readonly deps: NotificationServiceDeps) {}
 
@@ -136,12 +148,20 @@ export class NotificationService {
 
   // ---- domain events -------------------------------------------------------------------------
 
+  /**
+   * Takes the message events this process published: each message is stored and published by
+   * one instance, so that instance alone raises its notifications (no claim in Redis, nothing
+   * for the others to do per message). A process that dies between publishing and writing loses
+   * those notifications, as one that dies between storing and publishing loses the event: at
+   * most once, never twice.
+   */
+  handleOwn(event: DomainEvent): void {
+    if (event.type === 'message_created') this.queueMessage(event.room_id, event.message);
+  }
+
   /** Takes every domain event this process receives; the ones that raise notifications are handled in the background. */
   handle(event: DomainEvent): void {
     switch (event.type) {
-      case 'message_created':
-        this.queueMessage(event.room_id, event.message);
-        break;
       case 'read_updated':
         this.run(() => this.onReadUpdated(event), { eventType: event.type, roomId: event.room_id, userId: event.user_id });
         break;
@@ -156,8 +176,8 @@ export class NotificationService {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Runs `task` when a slot is free; failures are logged, never thrown. `dropped` runs when the queue was full. */
-  private run(task: () => Promise<void>, context: LogContext, dropped?: () => void): void {
+  /** Runs `task` when a slot is free; failures are logged, never thrown. */
+  private run(task: () => Promise<void>, context: LogContext): void {
     const running = this.work
       .run(task)
       .catch((error: unknown) => {
@@ -165,7 +185,6 @@ export class NotificationService {
           this.deps.log.error({ err: error, ...context }, 'raising notifications failed');
           return;
         }
-        dropped?.();
         this.deps.log.warn(context, 'notification work queue full: event dropped');
       })
       .finally(() => this.inFlight.delete(running));
@@ -174,13 +193,38 @@ export class NotificationService {
 
   private queueMessage(roomId: number, message: MessageView): void {
     if (message.message_type === 'system') return;
-    const waiting = this.pendingMessages.get(roomId);
-    if (waiting) {
-      waiting.push(message);
+    if (this.pendingCount >= MAX_QUEUED) {
+      this.deps.log.warn({ eventType: 'message_created', roomId }, 'notification work queue full: event dropped');
       return;
     }
-    this.pendingMessages.set(roomId, [message]);
-    this.run(() => this.onMessages(roomId), { eventType: 'message_created', roomId }, () => this.pendingMessages.delete(roomId));
+    const waiting = this.pendingMessages.get(roomId);
+    if (waiting) waiting.push(message);
+    else this.pendingMessages.set(roomId, [message]);
+    this.pendingCount += 1;
+    if (this.draining) return;
+    this.draining = true;
+    // The rest of this tick's messages (a stored group) join the first batch.
+    const running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drainMessages())
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  /**
+   * Handles the waiting messages, of every room, as one batch, then those that arrived
+   * meanwhile as the next, until none waits: batches grow with the load, like the group commit
+   * that stored them, and batches never write the same room's rows side by side.
+   */
+  private async drainMessages(): Promise<void> {
+    while (this.pendingMessages.size > 0) {
+      const batch = this.pendingMessages;
+      this.pendingMessages = new Map();
+      this.pendingCount = 0;
+      await this.onMessages(batch).catch((error: unknown) => {
+        this.deps.log.error({ err: error, eventType: 'message_created', roomIds: [...batch.keys()] }, 'raising notifications failed');
+      });
+    }
+    this.draining = false;
   }
 
   /**
@@ -194,25 +238,33 @@ export class NotificationService {
   }
 
   /**
-   * A room's messages that arrived while its batch waited for a slot are handled together: one
-   * membership read, one block lookup, one presence lookup and one write per batch, not per
-   * message, so a flood into one room costs little more than a single message.
+   * A batch of messages of any rooms: one membership query for all its rooms, one presence
+   * lookup per room (pipelined), one block lookup for all the members that could be notified
+   * (none when nobody could), then each room's write, so a flood costs
+   * little more than a single message and many quiet rooms little more than one.
    */
-  private async onMessages(roomId: number): Promise<void> {
-    const waiting = this.pendingMessages.get(roomId) ?? [];
-    this.pendingMessages.delete(roomId);
-    const claims = await Promise.all(waiting.map((message) => this.claim(`message_created:${message.id}`)));
-    const messages = waiting.filter((_, index) => claims[index]);
-    if (messages.length === 0) return;
-    const members = await this.deps.rooms.memberSettings(roomId);
-    if (members.length < 2) return;
-    const senders = [...new Set(messages.map((message) => message.user_id))];
-    const [isBlocked, connected] = await Promise.all([
-      this.deps.relationships.blockedPairs(senders, members.map((member) => member.userId)),
-      this.connectedTo(roomId),
-    ]);
-    const plan = planMessageNotifications(messages, members, { isBlocked, connected });
-    if (plan.mentions.length === 0 && plan.counted.length === 0) return;
+  private async onMessages(batch: ReadonlyMap<number, readonly MessageView[]>): Promise<void> {
+    const membersOf = await this.deps.rooms.memberSettingsOf([...batch.keys()]);
+    const rooms = [...batch].filter(([roomId]) => (membersOf.get(roomId)?.length ?? 0) >= 2);
+    if (rooms.length === 0) return;
+    const connected = await Promise.all(rooms.map(([roomId]) => this.connectedTo(roomId)));
+    const candidates = rooms.flatMap(([roomId, messages], i) => possibleRecipients(messages, membersOf.get(roomId)!, connected[i]!));
+    // Blocks matter only between a sender and someone the rules could notify; often nobody (everyone is in the room).
+    const senders = [...new Set(rooms.flatMap(([, messages]) => messages.map((message) => message.user_id)))];
+    const isBlocked = candidates.length === 0 ? NOBODY_BLOCKED : await this.deps.relationships.blockedPairs(senders, [...new Set(candidates)]);
+    await Promise.all(
+      rooms.map(([roomId, messages], i) => {
+        const plan = planMessageNotifications(messages, membersOf.get(roomId)!, { isBlocked, connected: connected[i]! });
+        if (plan.mentions.length === 0 && plan.counted.length === 0) return undefined;
+        return this.work.run(() => this.writeRoom(roomId, messages, plan)).catch((error: unknown) => {
+          this.deps.log.error({ err: error, eventType: 'message_created', roomId }, 'raising notifications failed');
+        });
+      }),
+    );
+  }
+
+  /** One room's share of a batch: its rows written, then each changed notification published. */
+  private async writeRoom(roomId: number, messages: readonly MessageView[], plan: MessagePlan): Promise<void> {
     await this.deps.store.recordMessages(roomId, rowsOf(plan));
     const counted = plan.counted.map((entry) => entry.userId);
     await this.publishChanged(await this.deps.store.changedByMessages(roomId, messages.map((message) => message.id), counted));
@@ -253,19 +305,25 @@ export class NotificationService {
     await this.publishChanged([await this.deps.store.insert({ userId, type, actorId, createdAt: new Date(event.at) })]);
   }
 
-  /** One `notification_changed` per notification, each with its recipient's unread count (one query for all). */
+  /**
+   * One `notification_changed` per notification, each with its recipient's unread count (one
+   * query for all), all in one publication. A failure is logged, never thrown: the rows are written.
+   */
   private async publishChanged(rows: readonly Notification[]): Promise<void> {
     if (rows.length === 0) return;
     const unread = await this.deps.store.unreadCounts([...new Set(rows.map((row) => row.userId))]);
-    await Promise.all(
-      rows.map((row) =>
-        this.deps.events.publishAfterCommit(
-          { type: 'notification_changed', user_id: row.userId, notification: toNotificationView(row), unread_count: unread.get(row.userId) ?? 0 },
-          // The bus adds the event's user_id to a failure's log line; the room is the only news.
-          row.roomId === null ? this.deps.log : this.deps.log.child({ roomId: row.roomId }),
-        ),
-      ),
+    const events = rows.map(
+      (row): DomainEventOf<'notification_changed'> => ({
+        type: 'notification_changed',
+        user_id: row.userId,
+        notification: toNotificationView(row),
+        unread_count: unread.get(row.userId) ?? 0,
+      }),
     );
+    await this.deps.events.publishMany(events).catch((error: unknown) => {
+      const userIds = rows.map((row) => row.userId);
+      this.deps.log.error({ err: error, eventType: 'notification_changed', roomId: rows[0]?.roomId ?? undefined, userIds }, 'failed to publish a domain event');
+    });
   }
 
   private async unreadCountOf(userId: number): Promise<number> {

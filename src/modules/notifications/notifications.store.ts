@@ -1,7 +1,8 @@
+import type { Pool } from 'mariadb';
 import { retryOnConflict } from '../../db/conflict-retry.ts';
-import { utcDateTime } from '../../db/mysql-url.ts';
+import { parseUtcDateTime, utcDateTime } from '../../db/mysql-url.ts';
 import type { Db } from '../../db/prisma.ts';
-import { type Notification, Prisma } from '../../generated/prisma/client.ts';
+import type { Notification } from '../../generated/prisma/client.ts';
 
 export type { Notification };
 
@@ -36,9 +37,51 @@ export interface PageRequest {
   limit: number;
 }
 
-/** Every database call of the notifications module. */
+/** A notifications row as the pool returns it (`dateStrings`: DATETIME as UTC text). */
+interface RawNotification {
+  id: bigint | number;
+  user_id: number;
+  type: Notification['type'];
+  actor_id: number | null;
+  room_id: number | null;
+  message_id: string | null;
+  preview: string | null;
+  count: number;
+  created_at: string;
+  read_at: string | null;
+  unread_message: number | null;
+}
+
+const COLUMNS = 'id, user_id, type, actor_id, room_id, message_id, preview, count, created_at, read_at, unread_message';
+
+function toNotification(row: RawNotification): Notification {
+  return {
+    id: BigInt(row.id),
+    userId: row.user_id,
+    type: row.type,
+    actorId: row.actor_id,
+    roomId: row.room_id,
+    messageId: row.message_id,
+    preview: row.preview,
+    count: row.count,
+    createdAt: parseUtcDateTime(row.created_at),
+    readAt: row.read_at === null ? null : parseUtcDateTime(row.read_at),
+    unreadMessage: row.unread_message === null ? null : Boolean(row.unread_message),
+  };
+}
+
+const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
+/**
+ * Every database call of the notifications module. The ones each batch of messages makes
+ * (recordMessages, changedByMessages, unreadCounts) are plain statements on the pool: Prisma's
+ * query building and result mapping cost more than the statements themselves there.
+ */
 export class NotificationStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly pool: Pool,
+  ) {}
 
   insert(notification: NewNotification): Promise<Notification> {
     return this.db.notification.create({ data: notification });
@@ -56,31 +99,41 @@ export class NotificationStore {
     if (rows.length === 0) return;
     // Same keys in the same order from every instance; a deadlock victim did nothing and runs again.
     const sorted = [...rows].sort((a, b) => a.userId - b.userId || a.type.localeCompare(b.type));
-    const values = Prisma.join(
-      sorted.map(
-        (row) =>
-          Prisma.sql`(${row.userId}, ${row.type}, ${row.actorId}, ${roomId}, ${row.messageId}, ${row.preview}, ${row.count}, ${utcDateTime(row.createdAt)})`,
+    const values = sorted.flatMap((row) => [row.userId, row.type, row.actorId, roomId, row.messageId, row.preview, row.count, utcDateTime(row.createdAt)]);
+    const newer = 'VALUES(`created_at`) >= `created_at`';
+    await retryOnConflict(() =>
+      this.pool.query(
+        `INSERT INTO notifications (\`user_id\`, \`type\`, \`actor_id\`, \`room_id\`, \`message_id\`, \`preview\`, \`count\`, \`created_at\`)
+        VALUES ${sorted.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+        ON DUPLICATE KEY UPDATE
+          \`count\` = \`count\` + VALUES(\`count\`),
+          \`actor_id\` = IF(${newer}, VALUES(\`actor_id\`), \`actor_id\`),
+          \`message_id\` = IF(${newer}, VALUES(\`message_id\`), \`message_id\`),
+          \`preview\` = IF(${newer}, VALUES(\`preview\`), \`preview\`),
+          \`created_at\` = GREATEST(\`created_at\`, VALUES(\`created_at\`))`,
+        values,
       ),
     );
-    const newer = Prisma.sql`VALUES(\`created_at\`) >= \`created_at\``;
-    await retryOnConflict(() => this.db.$executeRaw`
-      INSERT INTO notifications (\`user_id\`, \`type\`, \`actor_id\`, \`room_id\`, \`message_id\`, \`preview\`, \`count\`, \`created_at\`)
-      VALUES ${values}
-      ON DUPLICATE KEY UPDATE
-        \`count\` = \`count\` + VALUES(\`count\`),
-        \`actor_id\` = IF(${newer}, VALUES(\`actor_id\`), \`actor_id\`),
-        \`message_id\` = IF(${newer}, VALUES(\`message_id\`), \`message_id\`),
-        \`preview\` = IF(${newer}, VALUES(\`preview\`), \`preview\`),
-        \`created_at\` = GREATEST(\`created_at\`, VALUES(\`created_at\`))`);
   }
 
-  /** The mentions of these messages, and the unread `message` notifications of `userIds` in their room. */
+  /**
+   * The mentions of these messages, and the unread `message` notifications of `userIds` in their
+   * room, in one round trip: two SELECTs (each over its own index) in one UNION ALL.
+   */
   async changedByMessages(roomId: number, messageIds: readonly string[], userIds: readonly number[]): Promise<Notification[]> {
-    const [mentions, unread] = await Promise.all([
-      this.db.notification.findMany({ where: { roomId, messageId: { in: [...messageIds] }, type: 'mention' } }),
-      userIds.length === 0 ? [] : this.db.notification.findMany({ where: { userId: { in: [...userIds] }, roomId, unreadMessage: true } }),
-    ]);
-    return [...mentions, ...unread];
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    if (messageIds.length > 0) {
+      parts.push(`SELECT ${COLUMNS} FROM notifications WHERE room_id = ? AND message_id IN (${marks(messageIds)}) AND type = 'mention'`);
+      params.push(roomId, ...messageIds);
+    }
+    if (userIds.length > 0) {
+      parts.push(`SELECT ${COLUMNS} FROM notifications WHERE user_id IN (${marks(userIds)}) AND room_id = ? AND unread_message = TRUE`);
+      params.push(...userIds, roomId);
+    }
+    if (parts.length === 0) return [];
+    const rows = await this.pool.query<RawNotification[]>({ sql: parts.join(' UNION ALL '), dateStrings: true }, params);
+    return rows.map(toNotification);
   }
 
   unreadMessageNotification(userId: number, roomId: number): Promise<Notification | null> {
@@ -134,11 +187,10 @@ export class NotificationStore {
   /** Unread notifications per user (users with none are absent), in one query. */
   async unreadCounts(userIds: readonly number[]): Promise<Map<number, number>> {
     if (userIds.length === 0) return new Map();
-    const groups = await this.db.notification.groupBy({
-      by: ['userId'],
-      where: { userId: { in: [...userIds] }, readAt: null },
-      _count: { _all: true },
-    });
-    return new Map(groups.map((group) => [group.userId, group._count._all]));
+    const rows = await this.pool.query<{ user_id: number; unread: bigint | number }[]>(
+      `SELECT user_id, COUNT(*) AS unread FROM notifications WHERE user_id IN (${marks(userIds)}) AND read_at IS NULL GROUP BY user_id`,
+      [...userIds],
+    );
+    return new Map(rows.map((row) => [row.user_id, Number(row.unread)]));
   }
 }

@@ -238,9 +238,9 @@ export class RoomService {
     return summaries.get(roomId)?.unreadCount ?? 0;
   }
 
-  /** The current members of a room with the settings notifications honour; [] for an unknown room. */
-  memberSettings(roomId: number): Promise<MemberSettings[]> {
-    return this.store.memberSettings(roomId);
+  /** The current members of rooms with the settings notifications honour, in one query; an unknown room has no entry. */
+  memberSettingsOf(roomIds: readonly number[]): Promise<Map<number, MemberSettings[]>> {
+    return this.store.memberSettingsOf(roomIds);
   }
 
   // ---- group rooms ---------------------------------------------------------------------------
