@@ -31,6 +31,8 @@ const quick = hasFlag('quick');
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'bigtech-bench-'));
 const profilesDir = path.join('bench', 'profiles');
 const timeNotes = path.join('bench', 'where-the-time-goes.md');
+/** Hand-written before/after runs of single benchmarks, carried after the profiles. */
+const roundsNotes = path.join('bench', 'rounds.md');
 
 interface PresenceResult {
   streams: number;
@@ -381,6 +383,7 @@ async function main(): Promise<void> {
   // Profile summaries are kept by hand in bench/profiles/*.md (they need --cpu-prof runs) and carried into every report.
   const profiles = existsSync(profilesDir) ? readdirSync(profilesDir).filter((name) => name.endsWith('.md')).sort() : [];
   for (const name of profiles) lines.push(readFileSync(path.join(profilesDir, name), 'utf8'));
+  if (existsSync(roundsNotes)) lines.push(readFileSync(roundsNotes, 'utf8'));
   const report = lines.join('\n');
   // The quick run never overwrites the committed full run.
   const reportFile = path.join('bench', quick ? 'results-quick.md' : 'results.md');
