@@ -102,7 +102,8 @@ const LOG_BACKLOG_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * stdout written in batches instead of one write per line: pino's synchronous write of every
  * request's access line was 4-6% of a cached history page's CPU. pino flushes the batch at exit
- * (a crash included); only a SIGKILL loses the last LOG_FLUSH_MS of lines.
+ * (a crash included); a SIGKILL, or V8 aborting out of heap (no 'exit' then), loses the last
+ * LOG_FLUSH_MS or LOG_BATCH_BYTES of lines.
  */
 const batchedStdout = () =>
   pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_BACKLOG_MAX_BYTES });

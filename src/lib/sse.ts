@@ -31,7 +31,8 @@ function flushAll(): void {
   for (const [res, chunk] of pending) {
     const socket = res.socket;
     // An empty chunk would be the chunked encoding's last one.
-    if (chunk === '' || !socket || res.writableEnded || res.destroyed) continue;
+    // A client that hung up leaves a socket that is ended before the response turns destroyed.
+    if (chunk === '' || !socket || socket.destroyed || !socket.writable || res.writableEnded || res.destroyed) continue;
     const key = res.chunkedEncoding ? chunk : `\0${chunk}`;
     let bytes = wire.get(key);
     if (!bytes) {
