@@ -1,15 +1,22 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { notFound } from '../../lib/errors.ts';
 import type { EventBus } from '../../plugins/events.ts';
+import { ProfileCache } from './profile.cache.ts';
 import type { RelationshipService } from './relationship.service.ts';
 import type { DirectoryEntry, UserView } from './user.schemas.ts';
 import type { NewUser, ProfileChanges, UserStore } from './user.store.ts';
-import { toDirectoryEntry, toUserView, type UserRecord } from './user.view.ts';
+import { toDirectoryEntry, toUserView, type UserRecord, type UserViewSource } from './user.view.ts';
 
 export type { NewUser, ProfileChanges };
 
+/** Nobody blocks themself (the blocks module refuses it), so one's own profile needs no relationship query. */
+const SELF = { isFriend: false, visible: true } as const;
+
 /** Accounts as other modules read and change them: the only way into the users table. */
 export class UserService {
+  /** Rows `view` shows; every instance drops a user's on `user_changed` and `user_presence_stored` (see index.ts). */
+  readonly profiles = new ProfileCache();
+
   constructor(
     private readonly store: UserStore,
     private readonly relationships: RelationshipService,
@@ -43,21 +50,33 @@ export class UserService {
     return this.store.create(user);
   }
 
-  /** Changes profile fields; every instance hears of it (`user_changed`: cached friend lists drop them). */
+  /**
+   * Changes profile fields; every instance hears of it (`user_changed`: cached profiles and
+   * friend lists drop them). Dropped here at once too, so this instance never answers with the
+   * old row while the event is on its way.
+   */
   async update(id: number, changes: ProfileChanges): Promise<UserRecord> {
     const user = await this.store.update(id, changes);
+    this.profiles.drop([id]);
     await this.events.publishAfterCommit({ type: 'user_changed', user_id: id }, this.log);
     return user;
   }
 
-  /** MySQL's copy of the online flag (Redis holds the live one). */
-  setOnline(id: number, isOnline: boolean, lastSeenAt?: Date): Promise<unknown> {
-    return this.store.setOnline(id, isOnline, lastSeenAt);
+  /** MySQL's copy of the online flag (Redis holds the live one); profiles show it, so cached ones drop. */
+  async setOnline(id: number, isOnline: boolean, lastSeenAt?: Date): Promise<void> {
+    await this.store.setOnline(id, isOnline, lastSeenAt);
+    await this.presenceStored([id]);
   }
 
   /** setOnline(id, false, lastSeenAt) for many users in one statement. */
-  setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<unknown> {
-    return this.store.setOfflineMany(ids, lastSeenAt);
+  async setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<void> {
+    await this.store.setOfflineMany(ids, lastSeenAt);
+    await this.presenceStored(ids);
+  }
+
+  private async presenceStored(ids: readonly number[]): Promise<void> {
+    this.profiles.drop(ids);
+    await this.events.publishAfterCommit({ type: 'user_presence_stored', user_ids: [...ids] }, this.log);
   }
 
   /**
@@ -66,8 +85,21 @@ export class UserService {
    * 403 (the contract's rule): a blocked user cannot tell a block from a missing account.
    */
   async view(viewerId: number, userId: number): Promise<UserView> {
-    const [user] = await this.viewMany(viewerId, [userId]);
-    if (!user) throw notFound(`User ${userId} not found`);
+    const [user, standing] = await Promise.all([
+      this.activeProfile(userId),
+      userId === viewerId ? SELF : this.store.standing(viewerId, userId),
+    ]);
+    if (!user || !standing.visible) throw notFound(`User ${userId} not found`);
+    return toUserView(user, { showEmail: userId === viewerId || standing.isFriend });
+  }
+
+  /** An active user's row, from the cache when it holds one (see ProfileCache). */
+  private async activeProfile(userId: number): Promise<UserViewSource | null> {
+    const cached = this.profiles.get(userId);
+    if (cached) return cached;
+    const generation = this.profiles.generation;
+    const user = await this.store.findActiveView(userId);
+    if (user) this.profiles.set(userId, user, generation);
     return user;
   }
 

@@ -39,6 +39,23 @@ interface RawVisibleUserRow extends RawDirectoryRow {
   is_friend: number | bigint | boolean;
 }
 
+/** How a viewer stands with another user, as far as seeing their profile goes. */
+export interface ViewerStanding {
+  isFriend: boolean;
+  visible: boolean;
+}
+
+interface RawStandingRow {
+  is_friend: number | bigint | boolean;
+  visible: number | bigint | boolean;
+}
+
+/** The columns a `user` object is made of (UserViewSource), for Prisma's `select`. */
+const VIEW_SELECT = {
+  id: true, email: true, username: true, displayName: true, profileImageUrl: true,
+  statusMessage: true, isOnline: true, lastSeenAt: true, createdAt: true,
+} as const;
+
 const USER_ID = Prisma.sql`u.id`;
 const DIRECTORY_COLUMNS = Prisma.sql`u.id, u.username, u.display_name, u.profile_image_url`;
 
@@ -51,6 +68,19 @@ export class UserStore {
 
   findActiveById(id: number): Promise<UserRecord | null> {
     return this.db.user.findFirst({ where: { id, isActive: true } });
+  }
+
+  /** An active user's row as profiles show it (no password hash, no flags). */
+  findActiveView(id: number): Promise<UserViewSource | null> {
+    return this.db.user.findFirst({ where: { id, isActive: true }, select: VIEW_SELECT });
+  }
+
+  /** The viewer-dependent half of `visibleAmong` for one other user: the same conditions, one query. */
+  async standing(viewerId: number, otherId: number): Promise<ViewerStanding> {
+    const other = Prisma.sql`${otherId}`;
+    const [row] = await this.db.$queryRaw<RawStandingRow[]>`
+      SELECT ${acceptedFriends(viewerId, other)} AS is_friend, ${notBlockedEitherWay(viewerId, other)} AS visible`;
+    return { isFriend: Boolean(row?.is_friend), visible: Boolean(row?.visible) };
   }
 
   async activeIds(userIds: readonly number[]): Promise<Set<number>> {
