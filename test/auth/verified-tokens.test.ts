@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNT_STATE_TTL_MS, VerifiedTokens } from '../../src/plugins/auth.ts';
-import { type App, createTestApp } from '../helpers/app.ts';
+import { type App, useTwoTestApps } from '../helpers/app.ts';
 import { createUser } from '../helpers/users.ts';
 
 let a: App;
 let b: App;
 
-beforeAll(async () => {
-  [a, b] = await Promise.all([createTestApp(), createTestApp()]);
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
+useTwoTestApps((first, second) => {
+  a = first;
+  b = second;
 });
 
 const me = (app: App, auth: { authorization: string }) => app.inject({ url: '/api/auth/me', headers: auth });

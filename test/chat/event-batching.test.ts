@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/lib/domain-events.ts';
-import { type App, createTestApp } from '../helpers/app.ts';
+import { type App, useTwoTestApps } from '../helpers/app.ts';
 import { eventually } from '../helpers/rooms.ts';
 
 /**
@@ -12,11 +12,9 @@ import { eventually } from '../helpers/rooms.ts';
 describe('room events coalesced per tick', () => {
   let a: App;
   let b: App;
-  beforeAll(async () => {
-    [a, b] = await Promise.all([createTestApp(), createTestApp()]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
+  useTwoTestApps((first, second) => {
+    a = first;
+    b = second;
   });
 
   const read = (roomId: number, i: number): DomainEvent => ({

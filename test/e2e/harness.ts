@@ -38,8 +38,15 @@ export const E2E_TEST_TIMEOUT_MS = 240_000;
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RESULTS = path.join(ROOT, 'test-results', 'e2e');
 
-/** `describe`, or a skipped one with a visible reason when Chromium is not installed. */
+/**
+ * `describe`, or a skipped one with a visible reason when Chromium is not installed. Where
+ * Chromium must be there (`E2E_REQUIRED=1`, as `.ci/run` sets after installing it), its absence
+ * fails the run instead of skipping.
+ */
 export function describeE2E(name: string, body: () => void): void {
+  if (!hasChromium && process.env.E2E_REQUIRED === '1') {
+    throw new Error(`[e2e] "${name}": E2E_REQUIRED=1 but there is no Chromium at ${CHROMIUM_PATH}`);
+  }
   if (!hasChromium) {
     console.warn(`[e2e] SKIPPED "${name}": no Chromium at ${CHROMIUM_PATH} (apt-get install chromium fonts-noto-cjk, or set CHROMIUM_PATH)`);
     describe.skip(name, body);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FriendListCache } from '../../src/modules/friends/friend-list.cache.ts';
 import type { FriendRow } from '../../src/modules/friends/friends.store.ts';
-import { type App, createTestApp } from '../helpers/app.ts';
+import { type App, useTwoTestApps } from '../helpers/app.ts';
 import { befriend, blockUser, createUsers } from '../helpers/social.ts';
 import type { TestUser } from '../helpers/users.ts';
 
@@ -9,11 +9,9 @@ import type { TestUser } from '../helpers/users.ts';
 let a: App;
 let b: App;
 
-beforeAll(async () => {
-  [a, b] = await Promise.all([createTestApp(), createTestApp()]);
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
+useTwoTestApps((first, second) => {
+  a = first;
+  b = second;
 });
 
 const PAGE = { limit: 50, offset: 0 };

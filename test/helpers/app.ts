@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { responseValidation } from './response-validation.ts';
@@ -57,6 +57,21 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const app = await buildApp(testConfig(overrides), { logger: false, instrumentation: responseValidation });
   await app.ready();
   return app;
+}
+
+/**
+ * Two apps on the run's one database and Redis db (as two instances are), built before the
+ * enclosing suite's tests and closed after them; `use` receives them.
+ */
+export function useTwoTestApps(use: (a: App, b: App) => void): void {
+  let apps: App[] = [];
+  beforeAll(async () => {
+    apps = await Promise.all([createTestApp(), createTestApp()]);
+    use(apps[0]!, apps[1]!);
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+  });
 }
 
 export interface TestServer {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PROFILE_TTL_MS, ProfileCache } from '../../src/modules/users/profile.cache.ts';
 import type { UserViewSource } from '../../src/modules/users/user.view.ts';
-import { type App, createTestApp } from '../helpers/app.ts';
+import { type App, useTwoTestApps } from '../helpers/app.ts';
 import { befriend, createUsers, recordEvents } from '../helpers/social.ts';
 import type { TestUser } from '../helpers/users.ts';
 
@@ -9,11 +9,9 @@ import type { TestUser } from '../helpers/users.ts';
 let a: App;
 let b: App;
 
-beforeAll(async () => {
-  [a, b] = await Promise.all([createTestApp(), createTestApp()]);
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
+useTwoTestApps((first, second) => {
+  a = first;
+  b = second;
 });
 
 /** Well under PROFILE_TTL_MS: what these waits see was done by the event, not by expiry. */
