@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { PROFILE_TTL_MS, ProfileCache } from '../../src/modules/users/profile.cache.ts';
 import type { UserViewSource } from '../../src/modules/users/user.view.ts';
 import { type App, useTwoTestApps } from '../helpers/app.ts';
-import { befriend, createUsers, recordEvents } from '../helpers/social.ts';
-import type { TestUser } from '../helpers/users.ts';
+import { befriend, createUsers } from '../helpers/social.ts';
+import { loginUser, type TestUser } from '../helpers/users.ts';
 
 // Two instances on one database and Redis: A makes the changes, B serves (and caches) the profiles.
 let a: App;
@@ -37,17 +37,29 @@ function uploadOn(app: App, user: TestUser) {
   return app.inject({ method: 'POST', url: '/api/profile/me/image', headers: { ...user.auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
 }
 
+/** The users whose stored presence `app` has heard of (the presence publication), until stop(). */
+function storedHeardOn(app: App): { heard: Set<number>; stop: () => void } {
+  const heard = new Set<number>();
+  const stop = app.presenceHub.onStored((userId) => heard.add(userId));
+  return { heard, stop };
+}
+
 /** Two users made on A, once B has heard of their logins (which drop their rows): no drop is still on its way. */
 async function settledUsers(): Promise<[TestUser, TestUser]> {
-  const recorder = await recordEvents(b);
+  const listener = storedHeardOn(b);
   const users = await createUsers(a, 2);
-  const heard = (id: number) => recorder.events.some((event) => event.type === 'user_presence_stored' && event.user_ids.includes(id));
-  await vi.waitFor(() => expect(users.every((user) => heard(user.id))).toBe(true), EVENT_WAIT);
-  recorder.stop();
+  await vi.waitFor(() => expect(users.every((user) => listener.heard.has(user.id))).toBe(true), EVENT_WAIT);
+  listener.stop();
   return users;
 }
 
-describe('profiles cached per instance, dropped on every instance by domain events', () => {
+/** Expires `user`'s presence the way the heartbeat monitor does, claimed (recorded and published) by `app`. */
+async function expireOn(app: App, user: TestUser): Promise<void> {
+  await app.redis.del(`user:online:${user.id}`);
+  expect(await app.presence.expire(user.id)).toBe(true);
+}
+
+describe('profiles cached per instance, dropped on every instance by domain events and presence publications', () => {
   it('serves a repeated profile from the cache (a change made behind its back is not seen)', async () => {
     const [me, other] = await settledUsers();
     await profileOn(b, me, `/api/users/${other.id}`);
@@ -91,6 +103,44 @@ describe('profiles cached per instance, dropped on every instance by domain even
       expect(seen.is_online).toBe(false);
       expect(seen.last_seen_at).not.toBeNull();
     }, EVENT_WAIT);
+  });
+
+  it("a login on A is seen at once in the cached profile's is_online on B", async () => {
+    const [me, other] = await settledUsers();
+    expect((await a.inject({ method: 'POST', url: '/api/auth/logout', headers: me.auth })).statusCode).toBeLessThan(300);
+    await vi.waitFor(async () => expect((await profileOn(b, other, `/api/profile/${me.id}`)).is_online).toBe(false), EVENT_WAIT);
+    expect(b.users.profiles.get(me.id)).toBeDefined();
+    await loginUser(a, me);
+    await vi.waitFor(async () => expect((await profileOn(b, other, `/api/profile/${me.id}`)).is_online).toBe(true), EVENT_WAIT);
+  });
+
+  it("a heartbeat expiry claimed on A is seen at once in the cached profile's is_online and last_seen_at on B", async () => {
+    const [me, other] = await settledUsers();
+    expect((await profileOn(b, other, `/api/profile/${me.id}`)).is_online).toBe(true);
+    expect(b.users.profiles.get(me.id)).toBeDefined();
+    await expireOn(a, me);
+    await vi.waitFor(async () => {
+      const seen = await profileOn(b, other, `/api/profile/${me.id}`);
+      expect(seen.is_online).toBe(false);
+      expect(seen.last_seen_at).not.toBeNull();
+    }, EVENT_WAIT);
+  });
+
+  it("a logout on A of a user already offline (it re-stamps last_seen_at, no status change) is seen at once on B", async () => {
+    const [me, other] = await settledUsers();
+    await expireOn(a, me);
+    let expired: string | null = null;
+    await vi.waitFor(async () => {
+      expired = (await profileOn(b, other, `/api/profile/${me.id}`)).last_seen_at;
+      expect(expired).not.toBeNull();
+    }, EVENT_WAIT);
+    expect(b.users.profiles.get(me.id)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // last_seen_at has millisecond precision
+    const changesBefore = b.presenceHub.stats().changesReceived;
+    expect((await a.inject({ method: 'POST', url: '/api/auth/logout', headers: me.auth })).statusCode).toBeLessThan(300);
+    await vi.waitFor(async () => expect((await profileOn(b, other, `/api/profile/${me.id}`)).last_seen_at).not.toBe(expired), EVENT_WAIT);
+    // Not announced as a second offline change: streams watching the user heard nothing.
+    expect(b.presenceHub.stats().changesReceived).toBe(changesBefore);
   });
 
   it('viewer-dependent answers are never cached: a friendship or a block changes them at once', async () => {

@@ -68,6 +68,9 @@ async function presenceModule(app: FastifyInstance, options: PresenceModuleOptio
     fallbackSweepIntervalMs: Math.min(Math.max(1, Math.ceil(ttlS / 4)), 30) * 1000,
     reapIntervalMs: options.reapIntervalMs ?? 250,
   });
+  // Profiles show MySQL's is_online/last_seen_at: every instance drops a user's cached one when
+  // the publication that follows the write arrives (no separate event for it).
+  hub.onStored((userId) => app.users.presenceStored([userId]));
   app.decorate('presenceHub', hub);
   app.decorate('presenceMonitor', monitor);
   app.metrics.gauge('chat_sse_streams', () => hub.stats().streams);

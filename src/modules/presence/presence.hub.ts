@@ -49,6 +49,7 @@ export class PresenceHub {
   private readonly accountCheck: AccountSweep;
   private started = false;
   private stopEvents: (() => void) | undefined;
+  private readonly storedListeners = new Set<(userId: number) => void>();
 
   constructor(private readonly options: PresenceHubOptions) {
     this.keepAliveMs = options.keepAliveMs;
@@ -63,6 +64,7 @@ export class PresenceHub {
       registry: this.registry,
       onlineFlags,
       onUserOffline: (userId) => this.sse.closeRevoked(userId),
+      onStored: (userId) => this.storedListeners.forEach((listener) => listener(userId)),
       log: options.log,
     });
     this.accountCheck = new AccountSweep({
@@ -108,6 +110,16 @@ export class PresenceHub {
   /** Presence on another transport (a chat socket), with the SSE stream's rules (see PresenceSse.subscribe). */
   subscribe(viewer: Pick<AuthContext, 'userId' | 'jti' | 'expiresAt'>, transport: PresenceTransport): Promise<PresenceStream> {
     return this.sse.subscribe(viewer, transport, { keepAliveMs: this.keepAliveMs, maxCongestedMs: this.maxCongestedMs });
+  }
+
+  /**
+   * Called on every instance for each user whose MySQL presence (is_online, last_seen_at) was
+   * written by any instance (login, logout, expiry), once the write is visible: the presence
+   * publication is sent only after it. At most once (pub/sub); lost while unsubscribed.
+   */
+  onStored(listener: (userId: number) => void): () => void {
+    this.storedListeners.add(listener);
+    return () => this.storedListeners.delete(listener);
   }
 
   stats(): PresenceHubStats {

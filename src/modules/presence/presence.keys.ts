@@ -35,14 +35,30 @@ export interface PresenceChange {
   at: number;
 }
 
-export function parsePresenceChange(raw: string): PresenceChange | null {
+/**
+ * Published on PRESENCE_CHANNEL instead of a change when MySQL's copy of a user's presence was
+ * written although their status did not change (a logout of a user already offline re-stamps
+ * `last_seen_at`): no stream hears of it, but every instance learns the row changed.
+ */
+export interface PresenceRestamp {
+  user_id: number;
+  restamped: true;
+}
+
+/** What one message on PRESENCE_CHANNEL says; null when malformed. */
+export type PresenceMessage = { kind: 'change'; change: PresenceChange } | { kind: 'restamp'; userId: number } | null;
+
+function parseObject(raw: string): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+}
+
+function toPresenceChange(value: Record<string, unknown>): PresenceChange | null {
   const change = value as Partial<PresenceChange>;
   if (!Number.isSafeInteger(change.user_id) || typeof change.is_online !== 'boolean') return null;
   return {
@@ -51,4 +67,18 @@ export function parsePresenceChange(raw: string): PresenceChange | null {
     last_seen_at: typeof change.last_seen_at === 'string' ? change.last_seen_at : null,
     at: typeof change.at === 'number' ? change.at : Date.now(),
   };
+}
+
+/** A change of status; null for anything else (a restamp included). */
+export function parsePresenceChange(raw: string): PresenceChange | null {
+  const value = parseObject(raw);
+  return value && toPresenceChange(value);
+}
+
+export function parsePresenceMessage(raw: string): PresenceMessage {
+  const value = parseObject(raw);
+  if (!value) return null;
+  if (value.restamped === true) return Number.isSafeInteger(value.user_id) ? { kind: 'restamp', userId: value.user_id as number } : null;
+  const change = toPresenceChange(value);
+  return change && { kind: 'change', change };
 }

@@ -1,12 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { PresenceChange } from './presence.keys.ts';
+import type { PresenceChange, PresenceRestamp } from './presence.keys.ts';
 import type { PresenceStore, StoredStatus } from './presence.store.ts';
 
 const REFRESH_BATCH = 1000;
 
 /**
  * Presence of users: login/heartbeat/logout/expiry change it, and every change is published
- * once on Redis pub/sub so the SSE streams of every instance can push it to friends.
+ * once on Redis pub/sub so the SSE streams of every instance can push it to friends. Each
+ * publication follows MySQL's write of is_online/last_seen_at, so it also tells every instance
+ * that the user's row changed (PresenceHub.onStored: cached profiles drop it).
  */
 export class PresenceService {
   constructor(
@@ -39,13 +41,15 @@ export class PresenceService {
   }
 
   /**
-   * Logout: offline in Redis and MySQL with last_seen_at stamped. Published only when the user
-   * was online until now, so an expiry already handled is not announced a second time.
+   * Logout: offline in Redis and MySQL with last_seen_at stamped. Published as a change only
+   * when the user was online until now, so an expiry already handled is not announced a second
+   * time; otherwise as a restamp (MySQL's last_seen_at moved: cached profiles must drop it).
    */
   async markOffline(userId: number, at = new Date()): Promise<boolean> {
     const wasOnline = await this.store.clearOnline(userId, at);
     await this.store.recordOnline(userId, false, at);
     if (wasOnline) await this.publish({ user_id: userId, is_online: false, last_seen_at: at.toISOString(), at: at.getTime() });
+    else await this.publish({ user_id: userId, restamped: true });
     this.log.debug({ userId, wasOnline }, 'user offline');
     return wasOnline;
   }
@@ -125,7 +129,7 @@ export class PresenceService {
     return this.store.orphanedOnlineUsers();
   }
 
-  private async publish(change: PresenceChange): Promise<void> {
+  private async publish(change: PresenceChange | PresenceRestamp): Promise<void> {
     await this.store.publish(change);
   }
 }

@@ -7,6 +7,7 @@ import {
   ONLINE_USERS_SET,
   onlineKey,
   type PresenceChange,
+  type PresenceRestamp,
 } from './presence.keys.ts';
 
 /**
@@ -209,8 +210,12 @@ export class PresenceStore {
     return { isOnline: false, lastActivity: user?.lastSeenAt ?? null };
   }
 
-  /** Returns the number of subscribers (over all instances) that received the change. */
-  publish(change: PresenceChange): Promise<number> {
+  /**
+   * Returns the number of subscribers (over all instances) that received the change. Every
+   * MySQL write of presence (recordOnline, recordExpired) is followed by one publication, sent
+   * once that write has resolved: receivers drop cached profiles on it (PresenceHub.onStored).
+   */
+  publish(change: PresenceChange | PresenceRestamp): Promise<number> {
     return this.redis.publish(this.channel, JSON.stringify(change));
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RedisSubscription } from '../../plugins/redis-subscription.ts';
-import { parsePresenceChange } from './presence.keys.ts';
+import { parsePresenceMessage } from './presence.keys.ts';
 import type { WatcherRegistry } from './presence.registry.ts';
 
 const FLAGS_BATCH = 1000;
@@ -17,6 +17,8 @@ export interface PresenceSubscriptionOptions {
   onlineFlags: (userIds: readonly number[]) => Promise<Map<number, boolean>>;
   /** A user went offline (a logout publishes that): their own streams may hold a revoked token. */
   onUserOffline: (userId: number) => void;
+  /** MySQL's copy of this user's presence was written (before the publication was sent). */
+  onStored: (userId: number) => void;
   log: FastifyBaseLogger;
 }
 
@@ -65,11 +67,17 @@ export class PresenceSubscription {
   }
 
   private deliver(raw: string): void {
-    const change = parsePresenceChange(raw);
-    if (!change) {
+    const message = parsePresenceMessage(raw);
+    if (!message) {
       this.options.log.warn({ raw }, 'ignored a malformed presence change');
       return;
     }
+    if (message.kind === 'restamp') {
+      this.options.onStored(message.userId);
+      return;
+    }
+    const { change } = message;
+    this.options.onStored(change.user_id);
     this.counters.changesReceived += 1;
     this.counters.eventsDelivered += this.options.registry.pushStatus(change.user_id, change.is_online);
     if (!change.is_online) this.options.onUserOffline(change.user_id);

@@ -22,11 +22,11 @@ async function usersModule(app: FastifyInstance): Promise<void> {
   app.decorate('relationships', relationships);
   // Every token check asks (through a short cache) whether its user still exists and is active.
   app.tokens.accounts.use({ activeAmong: (userIds) => users.activeIds(userIds), isUnavailable: isMysqlUnavailable });
-  // Every instance drops the cached profiles a change touches (ProfileCache).
+  // Every instance drops the cached profiles a change touches (ProfileCache); presence writes
+  // arrive through the presence module instead (UserService.presenceStored).
   app.addHook('onReady', async () => {
     await app.events.subscribe((event) => {
       if (event.type === 'user_changed') users.profiles.drop([event.user_id]);
-      else if (event.type === 'user_presence_stored') users.profiles.drop(event.user_ids);
     });
   });
   await app.register(usersRoutes, { prefix: '/api/users' });

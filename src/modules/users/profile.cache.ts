@@ -2,7 +2,8 @@ import type { UserViewSource } from './user.view.ts';
 
 /**
  * How long a cached profile row is believed without any event. Every change made through the
- * API drops it on every instance at once (`user_changed`, `user_presence_stored`); this bounds
+ * API drops it on every instance at once (`user_changed`, the presence publication that
+ * follows each write of is_online/last_seen_at: UserService.presenceStored); this bounds
  * what no event announces: an account deactivated or deleted in the database, a lost event.
  */
 export const PROFILE_TTL_MS = 2000;

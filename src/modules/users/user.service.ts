@@ -14,7 +14,11 @@ const SELF = { isFriend: false, visible: true } as const;
 
 /** Accounts as other modules read and change them: the only way into the users table. */
 export class UserService {
-  /** Rows `view` shows; every instance drops a user's on `user_changed` and `user_presence_stored` (see index.ts). */
+  /**
+   * Rows `view` shows; every instance drops a user's on `user_changed` (see index.ts) and on
+   * the presence module's publication that follows each write of is_online/last_seen_at
+   * (presenceStored).
+   */
   readonly profiles = new ProfileCache();
 
   constructor(
@@ -62,21 +66,28 @@ export class UserService {
     return user;
   }
 
-  /** MySQL's copy of the online flag (Redis holds the live one); profiles show it, so cached ones drop. */
+  /**
+   * MySQL's copy of the online flag (Redis holds the live one). Profiles show it: this instance
+   * drops its cached one at once; the presence module's publication, sent after this resolves,
+   * has every instance drop theirs (presenceStored).
+   */
   async setOnline(id: number, isOnline: boolean, lastSeenAt?: Date): Promise<void> {
     await this.store.setOnline(id, isOnline, lastSeenAt);
-    await this.presenceStored([id]);
+    this.profiles.drop([id]);
   }
 
   /** setOnline(id, false, lastSeenAt) for many users in one statement. */
   async setOfflineMany(ids: readonly number[], lastSeenAt: Date): Promise<void> {
     await this.store.setOfflineMany(ids, lastSeenAt);
-    await this.presenceStored(ids);
+    this.profiles.drop(ids);
   }
 
-  private async presenceStored(ids: readonly number[]): Promise<void> {
+  /**
+   * These users' is_online/last_seen_at were written in MySQL by some instance, and the write
+   * is visible: the presence module calls this on every instance when its publication arrives.
+   */
+  presenceStored(ids: readonly number[]): void {
     this.profiles.drop(ids);
-    await this.events.publishAfterCommit({ type: 'user_presence_stored', user_ids: [...ids] }, this.log);
   }
 
   /**
