@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
+import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, normalizeIP } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis, Result } from 'ioredis';
 import { type AppError, rateLimited } from '../lib/errors.ts';
-import { extractToken } from './auth.ts';
+import { type ApiCallCounter, extractToken } from './auth.ts';
 import type { RateLimitName } from './metrics.ts';
 
 /**
  * Per-user abuse limits (the contract's Security section), shared by every instance through
- * Redis. API calls are counted by @fastify/rate-limit (Redis store); what it cannot count has
+ * Redis. API calls are limited by @fastify/rate-limit (its headers, 429 and allow-list) on the
+ * count of `apiCallStore`: a signed-in call is counted by `authenticate` in the round trip that
+ * checks its token's revocation, any other in the store itself. What it cannot count has
  * its own counter here, each one Lua script so that concurrent instances never race:
  *
  * - messages, REST and WebSocket together: a token bucket (rate per second, burst);
@@ -79,6 +81,8 @@ declare module 'ioredis' {
     abuseSlidingLog(key: string, limit: number, windowMs: number, member: string): Result<[number, number], Context>;
     abuseLeaseAcquire(key: string, max: number, leaseMs: number, member: string): Result<number, Context>;
     abuseLeaseRenew(key: string, leaseMs: number, ...members: string[]): Result<number, Context>;
+    abuseApiCall(key: string, windowMs: number): Result<[number, number], Context>;
+    abuseApiCallUnlessRevoked(revokedKey: string, key: string, windowMs: number): Result<[number, number], Context>;
   }
 }
 
@@ -167,6 +171,30 @@ end
 redis.call('PEXPIRE', KEYS[1], lease)
 return #ARGV - 1`;
 
+/**
+ * One API call on the counter `key`, with @fastify/rate-limit's own Redis-store rule (neither
+ * continueExceeding nor exponentialBackoff): the window starts at the first call. ARGV[1]: the
+ * window (ms). Returns {calls in the window, ms until it ends}. Hand-written rather than the
+ * library's RedisStore (not part of its public API) so that both scripts below share one rule.
+ */
+const apiCallLua = (key: string) => `local current = redis.call('INCR', ${key})
+local ttl = tonumber(ARGV[1])
+if current == 1 then
+  redis.call('PEXPIRE', ${key}, ttl)
+else
+  ttl = redis.call('PTTL', ${key})
+end
+return {current, ttl}`;
+
+/** KEYS[1] the counter; ARGV[1] the window (ms). */
+const API_CALL_LUA = apiCallLua('KEYS[1]');
+
+/** KEYS[1] a token's revocation key, KEYS[2] the counter; ARGV[1] the window (ms). {0, 0} when revoked (nothing counted). */
+const API_CALL_UNLESS_REVOKED_LUA = `if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, 0}
+end
+${apiCallLua('KEYS[2]')}`;
+
 function defineScripts(redis: Redis): void {
   if (typeof redis.abuseTokenBucket === 'function') return;
   redis.defineCommand('abuseTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
@@ -174,6 +202,8 @@ function defineScripts(redis: Redis): void {
   redis.defineCommand('abuseSlidingLog', { numberOfKeys: 1, lua: SLIDING_LOG_LUA });
   redis.defineCommand('abuseLeaseAcquire', { numberOfKeys: 1, lua: LEASE_ACQUIRE_LUA });
   redis.defineCommand('abuseLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW_LUA });
+  redis.defineCommand('abuseApiCall', { numberOfKeys: 1, lua: API_CALL_LUA });
+  redis.defineCommand('abuseApiCallUnlessRevoked', { numberOfKeys: 2, lua: API_CALL_UNLESS_REVOKED_LUA });
 }
 
 /**
@@ -521,22 +551,113 @@ function apiRateKey(request: FastifyRequest): string {
   return request.auth ? `user:${request.auth.userId}` : `ip:${normalizeIP(request.ip)}`;
 }
 
+const API_NAMESPACE = `${KEY_PREFIX}api:`;
+const API_WINDOW_MS = 60_000;
+
+/** What a store reports of a count: calls in the window and ms until it ends. */
+interface CallCount {
+  current: number;
+  ttl: number;
+}
+
+/**
+ * Marks a key whose call was counted already (by `authenticate`): the count rides in the key
+ * to `apiCallStore`, which @fastify/rate-limit gives nothing else of the request. No API rate
+ * key contains `#`.
+ */
+const COUNTED_MARK = '#counted:';
+
+function withCount(key: string, count: CallCount): string {
+  return `${key}${COUNTED_MARK}${count.current}:${count.ttl}`;
+}
+
+function countIn(key: string): CallCount | undefined {
+  const at = key.indexOf(COUNTED_MARK);
+  if (at < 0) return undefined;
+  const [current, ttl] = key.slice(at + COUNTED_MARK.length).split(':').map(Number);
+  return current !== undefined && ttl !== undefined ? { current, ttl } : undefined;
+}
+
+/**
+ * The API limit's store: the count `authenticate` already made for the request when its key
+ * carries one, else one call counted in Redis now (anonymous calls, and signed-in ones that
+ * were not counted with their revocation check).
+ */
+function apiCallStore(redis: Redis): FastifyRateLimitStoreCtor {
+  return class ApiCallStore implements FastifyRateLimitStore {
+    incr(key: string, callback: (error: Error | null, result?: CallCount) => void, timeWindow: number): void {
+      const counted = countIn(key);
+      if (counted) return callback(null, counted);
+      redis.abuseApiCall(`${API_NAMESPACE}${key}`, timeWindow).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      throw new Error('The API limit has no per-route variants (its count is made by authenticate)');
+    }
+  };
+}
+
+/**
+ * Routes the API limit covers: those declared from here on, as @fastify/rate-limit's own hook
+ * (no route sets its own `config.rateLimit`); health probes never.
+ */
+function limitedRoutes(app: FastifyInstance): (request: FastifyRequest) => boolean {
+  const routes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.add(`${method} ${route.url}`);
+  });
+  return (request) => !isUnlimited(request) && routes.has(`${request.method} ${request.routeOptions.url}`);
+}
+
+/**
+ * Counts a signed-in call with its revocation check (TokenService.verify), when the route's
+ * API limit is still to run; the limit's key generator then hands that count to the store.
+ */
+function countWithAuthentication(app: FastifyInstance, isLimitedRoute: (request: FastifyRequest) => boolean): (request: FastifyRequest) => string {
+  const { redis } = app;
+  const counts = new WeakMap<FastifyRequest, CallCount>();
+  /** Requests whose API limit has run (a route may authenticate later, in its handler). */
+  const limitRan = new WeakSet<FastifyRequest>();
+  const counter: ApiCallCounter = {
+    countUnlessRevoked: (request, userId, revokedKey) => {
+      if (limitRan.has(request) || countedEarly.has(request) || redis.status !== 'ready' || !isLimitedRoute(request)) return undefined;
+      return redis.abuseApiCallUnlessRevoked(revokedKey, `${API_NAMESPACE}user:${userId}`, API_WINDOW_MS).then(([current, ttl]) => {
+        if (current === 0) return true;
+        counts.set(request, { current, ttl });
+        return false;
+      });
+    },
+  };
+  app.tokens.countCallsWith(counter);
+  return (request) => {
+    limitRan.add(request);
+    const key = apiRateKey(request);
+    const count = counts.get(request);
+    return count ? withCount(key, count) : key;
+  };
+}
+
 async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
   const { config, redis, metrics } = app;
   const log = app.log.child({ component: 'abuse-limits' });
   const warnings = new ThrottledWarnings(log);
+  defineScripts(redis);
+  const isLimitedRoute = limitedRoutes(app);
 
   // API calls. The hook is onRequest, but @fastify/rate-limit adds it to each route's own
   // onRequest hooks, which Fastify runs after the shared ones: a route's `app.authenticate`
-  // (shared or its own, listed first) has set `request.auth` by then. A request refused by
-  // authentication is not counted; everything else is, before its body is read.
+  // (shared or its own, listed first) has set `request.auth` by then, and usually counted the
+  // call too (countWithAuthentication). A request refused by authentication is not counted on
+  // the user; everything else is, before its body is read.
   await app.register(fastifyRateLimit, {
     global: true,
     hook: 'onRequest',
-    redis,
-    nameSpace: `${KEY_PREFIX}api:`,
-    timeWindow: 60_000,
-    keyGenerator: apiRateKey,
+    store: apiCallStore(redis),
+    timeWindow: API_WINDOW_MS,
+    keyGenerator: countWithAuthentication(app, isLimitedRoute),
     max: (_request, key) => (key.startsWith('user:') ? config.API_RATE_PER_USER : config.API_RATE_PER_IP),
     // Redis out of reach: let the call through at once rather than after the command times out
     // (the route's own use of Redis answers 503 if it needs it).
@@ -554,7 +675,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
       ),
   });
 
-  countAnonymousCalls(app);
+  countAnonymousCalls(app, isLimitedRoute);
   requestLanes(app);
 
   const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
@@ -623,7 +744,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
  * anonymous calls (API_RATE_PER_IP): one without any token here, before the route's hooks;
  * one with a token that fails verification by `refusedAuthentication`, which `authenticate` calls.
  */
-function countAnonymousCalls(app: FastifyInstance): void {
+function countAnonymousCalls(app: FastifyInstance, isLimitedRoute: (request: FastifyRequest) => boolean): void {
   // No options: the plugin's own store, key (the address, as `request.auth` is null) and limits.
   const anonymousCall = app.createRateLimit();
   const refuseWhenOver = async (request: FastifyRequest): Promise<void> => {
@@ -634,14 +755,6 @@ function countAnonymousCalls(app: FastifyInstance): void {
     app.metrics.rateLimited('api');
     throw rateLimited(verdict.ttlInSeconds, `Too many requests: at most ${verdict.max} a minute from one address without signing in`);
   };
-
-  // The routes the API limit covers: those declared from here on (as @fastify/rate-limit's own hook).
-  const limitedRoutes = new Set<string>();
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) limitedRoutes.add(`${method} ${route.url}`);
-  });
-  const isLimitedRoute = (request: FastifyRequest) =>
-    !isUnlimited(request) && limitedRoutes.has(`${request.method} ${request.routeOptions.url}`);
 
   app.addHook('onRequest', async (request) => {
     if (extractToken(request) === undefined && isLimitedRoute(request)) await refuseWhenOver(request);

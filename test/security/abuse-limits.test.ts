@@ -101,6 +101,30 @@ function refusedUpgrade(baseUrl: string, token: string, path = '/ws/chat'): Prom
   });
 }
 
+/**
+ * The commands clients send to the test run's Redis db, as MONITOR lines (a script's own commands,
+ * listed with source `lua`, left out). A raw socket: ioredis' monitor mode loses its place in the
+ * reply queue when other suites' traffic floods in ("Command queue state error").
+ */
+async function monitorRedis(url: string): Promise<{ lines: string[]; stop: () => void }> {
+  const { hostname, port, pathname } = new URL(url);
+  const db = pathname.slice(1) || '0';
+  const socket = connectTcp(Number(port || 6379), hostname);
+  const lines: string[] = [];
+  let pending = '';
+  socket.on('data', (chunk: Buffer) => {
+    const parts = (pending + chunk.toString()).split('\r\n');
+    pending = parts.pop() ?? '';
+    for (const line of parts) if (line.includes(` [${db} `) && !line.includes(' lua]')) lines.push(line);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('data', () => resolve());
+    socket.write('MONITOR\r\n');
+  });
+  return { lines, stop: () => socket.destroy() };
+}
+
 async function connect(server: Server, user: TestUser, path?: string): Promise<WsClient> {
   const client = await WsClient.connect(server.baseUrl, user.token, path);
   sockets.push(client);
@@ -121,18 +145,55 @@ describe('API calls per user (API_RATE_PER_USER, default 600 a minute)', () => {
       25,
     );
     expect(results.filter((res) => res.statusCode === 200)).toHaveLength(600);
+    // Below the limit no rate headers are sent.
+    expect(Object.keys(results[0]!.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
 
     for (const server of [a, b]) {
       const refused = await call(server, flooder!, 'GET', '/api/auth/me');
       expectRateLimited(refused, 60);
       expect(refused.json().message).toContain('600');
+      expect(refused.headers['x-ratelimit-limit']).toBe('600');
+      expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+      expect(refused.headers['x-ratelimit-reset']).toBe(refused.headers['retry-after']);
     }
     // Every route counts, WebSocket upgrades included: refused before any socket.
     expectRateLimited(await call(a, flooder!, 'GET', '/api/chat-rooms'), 60);
-    expect((await refusedUpgrade(b.baseUrl, flooder!.token)).status).toBe(429);
+    const upgrade = await refusedUpgrade(b.baseUrl, flooder!.token);
+    expect(upgrade.status).toBe(429);
+    expect(upgrade.headers['x-ratelimit-limit']).toBe('600');
+    // Each call counted once, refused ones included, in one counter for both instances.
+    expect(Number(await a.app.redis.get(`abuse:api:user:${flooder!.id}`))).toBe(604);
+    const ttl = await a.app.redis.pttl(`abuse:api:user:${flooder!.id}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
 
     expect((await call(a, other!, 'GET', '/api/auth/me')).statusCode).toBe(200);
     expect((await a.app.inject({ url: '/api/health/live', headers: flooder!.auth })).statusCode).toBe(200);
+  });
+});
+
+describe('a signed-in call asks Redis once before its handler', () => {
+  it('the revocation check and the API count are one script, not an EXISTS and a count', async () => {
+    const [user] = await makeUsers(a.app, 1, 'lim_once');
+    const url = '/api/auth/me';
+    // Once seen, the account is known active: from then on the combined check runs.
+    expect((await call(a, user!, 'GET', url)).statusCode).toBe(200);
+    const counter = `abuse:api:user:${user!.id}`;
+    const { jti } = JSON.parse(Buffer.from(user!.token.split('.')[1]!, 'base64url').toString()) as { jti: string };
+    const monitor = await monitorRedis(a.app.config.REDIS_URL);
+    try {
+      const before = Number(await a.app.redis.get(counter));
+      expect((await call(a, user!, 'GET', url)).statusCode).toBe(200);
+      expect(Number(await a.app.redis.get(counter))).toBe(before + 1);
+      // MONITOR keeps Redis' order: once the second GET of the counter is in, so is the call's traffic.
+      const ours = () => monitor.lines.filter((line) => line.includes(counter) || line.includes(`auth:revoked:${jti}`));
+      await eventually(() => ours().filter((line) => /"get"/i.test(line)).length >= 2);
+      const checks = ours().filter((line) => !/"get"/i.test(line));
+      expect(checks, checks.join('\n')).toHaveLength(1);
+      expect(checks[0]).toMatch(/"eval(sha)?" .*"auth:revoked:.*"abuse:api:user:/i);
+    } finally {
+      monitor.stop();
+    }
   });
 });
 
@@ -194,6 +255,19 @@ describe('calls refused by authentication count against the address (API_RATE_PE
     const [user] = await makeUsers(app, 1, 'lim_forge');
     expect((await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/auth/me', headers: { authorization: `Bearer ${forgedToken()}` }, remoteAddress: freshAddress() })).statusCode).toBe(401);
+  });
+
+  it('a revoked token is refused 401 invalid_token and counted against the address, never on its user', async () => {
+    const address = freshAddress();
+    const [user] = await makeUsers(app, 1, 'lim_revoked');
+    expect((await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/api/auth/logout', headers: user!.auth, remoteAddress: address })).statusCode).toBe(204);
+    const userCount = await app.redis.get(`abuse:api:user:${user!.id}`);
+    const answers = await pooled(Array.from({ length: LIMIT }, () => () => app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address })), 10);
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(LIMIT).fill(401));
+    expect(answers[0]!.json()).toMatchObject({ error: 'invalid_token' });
+    expectRateLimited(await app.inject({ url: '/api/auth/me', headers: user!.auth, remoteAddress: address }), 60);
+    expect(await app.redis.get(`abuse:api:user:${user!.id}`)).toBe(userCount);
   });
 
   it('calls without a token to routes that need one, forged tokens and anonymous calls share one count per address', async () => {
