@@ -6,7 +6,7 @@
  *   POST /bare/grouped/:room_id  the real path's transaction: GroupCommit + createMany
  *   POST /bare/single/:room_id   one transaction per message (the send path before group commit)
  *
- * Both then move the room's activity time through the same RoomActivityWriter and statement as the real send. TEMPLATE_FILE holds one
+ * Both then record the room's activity time with the same RoomActivityWriter and statement as the real send (written after the answer, as there). TEMPLATE_FILE holds one
  * response of the real route; each answer is that body with this message's fields.
  */
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ const activity = new RoomActivityWriter(async (times) => {
     `UPDATE rooms SET last_message_at = ${when} WHERE id IN (${ids.map(() => '?').join(', ')}) AND (last_message_at IS NULL OR last_message_at < ${when})`,
     [...cases, ...ids, ...cases],
   );
-});
+}, console);
 
 function body({ message }: CreateResult): string {
   return JSON.stringify({
@@ -58,7 +58,7 @@ for (const [name, create] of [
       replyTo: null,
       clientMessageId: request.body.client_message_id ?? null,
     });
-    await activity.record(roomId, result.message.createdAt);
+    activity.record(roomId, result.message.createdAt);
     return reply.code(201).type('application/json; charset=utf-8').send(body(result));
   });
 }

@@ -205,6 +205,7 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       const exact = await store.page(room, { limit: 7 });
       expect(exact).toMatchObject({ hasMore: false, nextCursor: null });
       expect(exact.messages.map((m) => m.id)).toEqual([...created].reverse().map((m) => m.id));
+      expect(exact.messages.map(comparable)).toEqual([...created].reverse());
       // seq is the room's 1, 2, 3, ... in send order, and the page order.
       expect(exact.messages.map((m) => m.seq)).toEqual([7, 6, 5, 4, 3, 2, 1]);
       expect(created.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -385,7 +386,8 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       // After o1: o2, o3, o4 from the other user (mine and the deleted o5 do not count).
       expect(summaries.get(r1)?.unreadCount).toBe(3);
       expect(summaries.get(r1)?.lastMessage).toMatchObject({ id: deleted!.id, isDeleted: true, content: null });
-      expect(summaries.get(r2)).toEqual({ lastMessage: last2, unreadCount: 1 });
+      const summary2 = summaries.get(r2);
+      expect(summary2 && { ...summary2, lastMessage: comparable(summary2.lastMessage) }).toEqual({ lastMessage: last2, unreadCount: 1 });
       expect(summaries.get(r3)).toEqual({ lastMessage: null, unreadCount: 0 });
 
       const later = await store.summarize([{ roomId: r1, userId: me, lastReadSeq: o3!.seq, lastReadMessageId: o3!.id, since }]);
@@ -409,4 +411,15 @@ export function messageStoreContract(name: string, setup: () => Promise<StoreFix
       await expect(store.ping()).resolves.toBeUndefined();
     });
   });
+}
+
+/**
+ * A message as read back, comparable with one as created: the `times` a read may carry (MySQL
+ * reads dates as text) must say what its Dates say, and are then left out.
+ */
+function comparable(message: StoredMessage | null): StoredMessage | null {
+  if (!message?.times) return message;
+  expect(message.times).toEqual({ createdAt: message.createdAt.toISOString(), editedAt: message.editedAt?.toISOString() ?? null });
+  const { times: _times, ...rest } = message;
+  return rest;
 }

@@ -28,6 +28,7 @@ async function messagesModule(app: FastifyInstance): Promise<void> {
     app.attachments.service,
   );
   app.rooms.service.attachMessages(service);
+  app.addHook('onClose', async () => service.close());
   app.events.keepInRoomHistory('message_created', 'message_updated', 'message_deleted', 'reaction_changed', 'read_updated');
   app.decorate('messageStore', store);
   app.decorate('messages', { service, cache });

@@ -1,6 +1,6 @@
 import type { AttachmentService } from '../attachments/attachment.service.ts';
 import type { UrlGrant } from '../attachments/attachment-urls.ts';
-import type { AttachmentInfo } from '../attachments/attachment.schemas.ts';
+import type { AttachmentInfo, AttachmentView } from '../attachments/attachment.schemas.ts';
 import type { MessageView } from './message.schemas.ts';
 import { signView, toUnsignedView, type UnsignedMessageView } from './message.view.ts';
 import type { StoredMessage } from './store/message-store.ts';
@@ -33,11 +33,16 @@ export class MessageAttachments {
   }
 
   sign(view: UnsignedMessageView, grant: UrlGrant): MessageView {
-    return signView(view, (attachment) => this.attachments.sign(attachment, grant));
+    return signView(view, this.signerFor(grant));
   }
 
   async signed(messages: readonly StoredMessage[], grant: UrlGrant): Promise<MessageView[]> {
-    return (await this.unsigned(messages)).map((view) => this.sign(view, grant));
+    const sign = this.signerFor(grant);
+    return (await this.unsigned(messages)).map((view) => signView(view, sign));
+  }
+
+  private signerFor(grant: UrlGrant): (attachment: AttachmentInfo) => AttachmentView {
+    return (attachment) => this.attachments.sign(attachment, grant);
   }
 
   /** Cached messages' JSON joined as an array body, with fresh URLs; a page without attachments is one scan. */

@@ -131,7 +131,7 @@ export class MessageService implements RoomMessages {
     private readonly log: FastifyBaseLogger,
     private readonly attachments: AttachmentService,
   ) {
-    this.activity = new RoomActivityWriter((times) => this.rooms.recordMessageActivity(times));
+    this.activity = new RoomActivityWriter((times) => this.rooms.recordMessageActivity(times), log);
     this.views = new MessageAttachments(attachments);
     this.commits = new GroupCommit((inputs) => this.store.createMany(inputs));
   }
@@ -180,18 +180,17 @@ export class MessageService implements RoomMessages {
 
   /**
    * What follows a stored message, none of which may turn it into a failure for the sender
-   * (who would resend it as a duplicate without client_message_id): the room's activity time
-   * (one UPDATE in flight for all rooms, see RoomActivityWriter), the Redis first page and the
-   * event. All three at once (the two Redis calls then share a
-   * round trip, and while Redis is down the sender waits for one failed command, not three in
-   * a row); each failure is logged with the user and room. Never rejects.
+   * (who would resend it as a duplicate without client_message_id): the room's activity time,
+   * the Redis first page and the event. The activity time is only recorded here: it is written
+   * after the answer (one UPDATE in flight for all rooms, retried until it succeeds; room lists
+   * on this instance wait for it, see RoomActivityWriter). The two Redis calls run at once (they
+   * share a round trip, and while Redis is down the sender waits for one failed command, not
+   * two in a row); each failure is logged with the user and room. Never rejects.
    */
   private async afterStore(userId: number, view: UnsignedMessageView, createdAt: Date): Promise<void> {
     const context = { userId, roomId: view.room_id, messageId: view.id };
+    this.activity.record(view.room_id, createdAt);
     await Promise.all([
-      this.activity.record(view.room_id, createdAt).catch((error: unknown) => {
-        this.log.warn({ err: error, ...context }, 'room activity update failed after a message was stored');
-      }),
       this.cache.push(view).catch((error: unknown) => {
         this.log.warn({ err: error, ...context }, 'recent-messages write-through failed after a message was stored');
         // The list may now lack the message: drop it (not awaited: while Redis is down this
@@ -304,6 +303,16 @@ export class MessageService implements RoomMessages {
   async search(userId: number, roomId: number, text: string, limit: number): Promise<MessageView[]> {
     await this.rooms.cachedMembership(userId, roomId);
     return this.views.signed(await this.store.search(roomId, text, limit), userGrant(userId));
+  }
+
+  /** Resolves once the activity times of the messages this process stored so far are written (see RoomActivityWriter.settled). */
+  settleActivity(): Promise<void> {
+    return this.activity.settled();
+  }
+
+  /** At shutdown: the activity times still waiting get one last write. */
+  close(): Promise<void> {
+    return this.activity.close();
   }
 
   /** A deleted room's messages, attachments (rows and files) and cache. */

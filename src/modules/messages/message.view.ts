@@ -21,18 +21,25 @@ export function toUnsignedView(message: StoredMessage, attachment: AttachmentInf
     attachment: attachment ?? null,
     reply_to: message.replyTo,
     is_edited: message.isEdited,
-    edited_at: message.editedAt?.toISOString() ?? null,
+    edited_at: message.times ? message.times.editedAt : (message.editedAt?.toISOString() ?? null),
     is_deleted: message.isDeleted,
     reactions: message.reactions,
-    created_at: message.createdAt.toISOString(),
+    created_at: message.times ? message.times.createdAt : message.createdAt.toISOString(),
     client_message_id: message.clientMessageId,
     version: message.version,
   };
 }
 
-/** The message as one reader gets it: the attachment with URLs signed now, and `attachment_url` its url. */
+const hasNoAttachment = (view: UnsignedMessageView): view is UnsignedMessageView & { attachment: null } => view.attachment === null;
+
+/**
+ * The message as one reader gets it: the attachment with URLs signed now, and `attachment_url`
+ * its url. Without an attachment that is the view itself, not a copy per message and reader
+ * (views are never changed once built).
+ */
 export function signView(view: UnsignedMessageView, sign: (attachment: AttachmentInfo) => AttachmentView): MessageView {
-  const attachment = view.attachment ? sign(view.attachment) : null;
+  if (hasNoAttachment(view)) return view;
+  const attachment = view.attachment && sign(view.attachment);
   return { ...view, attachment, attachment_url: attachment?.url ?? view.attachment_url };
 }
 

@@ -27,6 +27,11 @@ export interface RoomActivity {
 export interface RoomMessages {
   /** Last message and unread count of many rooms in one batched call. */
   summarize(queries: readonly RoomActivityQuery[]): Promise<Map<number, RoomActivity>>;
+  /**
+   * Resolves once the activity times (`rooms.last_message_at`) of the messages this process
+   * stored so far are written: they are written after each send is answered. Never rejects.
+   */
+  settleActivity(): Promise<void>;
   /** Called after a room is deleted: its messages and caches go. */
   purgeRoom(roomId: number): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../../plugins/prisma.ts';
 import type { RelationshipService } from '../users/relationship.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import type { Membership, MembershipCache } from './membership.cache.ts';
-import type { RoomActivityQuery, RoomMessages } from './room-activity.ts';
+import type { RoomActivity, RoomActivityQuery, RoomMessages } from './room-activity.ts';
 import { canAddMember, canChangeRole, canDeleteOthersMessage, canDeleteRoom, canRemoveMember, canUpdateRoom, nextOwner } from './room.policy.ts';
 import type { CreateGroupBody, RoomRole, RoomSettingsView, RoomType, RoomView, UnreadSummaryView, UpdateGroupBody } from './room.schemas.ts';
 import {
@@ -47,6 +47,9 @@ export interface ReadState {
 
 export type { MemberSettings };
 
+/** A room with its members, as views are built from. */
+type ViewedRoom = Omit<ListedRoom, 'activityAt'>;
+
 /** What one member's last message and unread count in a room are asked with. */
 function activityQuery(roomId: number, userId: number, position: ReadPosition): RoomActivityQuery {
   return { roomId, userId, lastReadSeq: Number(position.lastReadSeq), lastReadMessageId: position.lastReadMessageId, since: position.joinedAt };
@@ -55,8 +58,25 @@ function activityQuery(roomId: number, userId: number, position: ReadPosition): 
 /** Until the messages module attaches itself: rooms without messages. */
 const NO_MESSAGES: RoomMessages = {
   summarize: async () => new Map(),
+  settleActivity: async () => undefined,
   purgeRoom: async () => undefined,
 };
+
+/**
+ * Newest activity first, as MySQL sorted them, with a room moved up when its last message
+ * (read from the message store) is newer than its row's time: the row is written after the send
+ * is answered, so one sent on another instance a moment ago may not be there yet.
+ */
+function newestActivityFirst<T extends { roomId: number; at: number }>(rooms: T[], summaries: ReadonlyMap<number, RoomActivity>): T[] {
+  const at = (room: T) => {
+    const last = summaries.get(room.roomId)?.lastMessage;
+    return last ? Math.max(room.at, Date.parse(last.created_at)) : room.at;
+  };
+  return rooms
+    .map((room) => ({ room, at: at(room) }))
+    .sort((a, b) => b.at - a.at || b.room.roomId - a.room.roomId)
+    .map(({ room }) => room);
+}
 
 export interface DirectRoomResult {
   room: RoomView;
@@ -129,7 +149,12 @@ export class RoomService {
 
   /** My rooms (of one type, or both), newest activity first. */
   async listMine(userId: number, type: RoomType | undefined, page: PageOptions): Promise<RoomView[]> {
-    return this.viewsFor(userId, await this.store.pageForMember(userId, type, page));
+    // This instance's own sends first: their activity times are written after their answers.
+    await this.messages.settleActivity();
+    const rooms = await this.store.pageForMember(userId, type, page);
+    const summaries = await this.summariesFor(userId, rooms);
+    const sorted = newestActivityFirst(rooms.map((room) => ({ roomId: room.id, at: room.activityAt.getTime(), room })), summaries);
+    return sorted.map(({ room }) => toRoomView(room, summaries.get(room.id)));
   }
 
   /** The ids of every room I am in now (for streams that follow all my rooms). */
@@ -221,9 +246,11 @@ export class RoomService {
 
   /** My unread counts, only rooms with some: one query for my memberships and one batched message-store call. */
   async unreadSummary(userId: number): Promise<UnreadSummaryView> {
+    await this.messages.settleActivity();
     const positions = await this.store.readPositionsOf(userId);
     const summaries = await this.messages.summarize(positions.map((position) => activityQuery(position.roomId, userId, position)));
-    const rooms = positions.flatMap(({ roomId }) => {
+    const sorted = newestActivityFirst(positions.map((position) => ({ roomId: position.roomId, at: position.lastMessageAt?.getTime() ?? 0 })), summaries);
+    const rooms = sorted.flatMap(({ roomId }) => {
       const unreadCount = summaries.get(roomId)?.unreadCount ?? 0;
       return unreadCount > 0 ? [{ room_id: roomId, unread_count: unreadCount }] : [];
     });
@@ -450,13 +477,18 @@ export class RoomService {
   }
 
   /** Room views with my last message and unread count: one batched message-store call. */
-  private async viewsFor(userId: number, rooms: readonly ListedRoom[]): Promise<RoomView[]> {
+  private async viewsFor(userId: number, rooms: readonly ViewedRoom[]): Promise<RoomView[]> {
+    const summaries = await this.summariesFor(userId, rooms);
+    return rooms.map((room) => toRoomView(room, summaries.get(room.id)));
+  }
+
+  /** My last message and unread count of each room: one batched message-store call. */
+  private summariesFor(userId: number, rooms: readonly ViewedRoom[]): Promise<Map<number, RoomActivity>> {
     const queries = rooms.flatMap((room) => {
       const me = room.members.find((member) => member.userId === userId);
       return me ? [activityQuery(room.id, userId, me)] : [];
     });
-    const summaries = await this.messages.summarize(queries);
-    return rooms.map((room) => toRoomView(room, summaries.get(room.id)));
+    return this.messages.summarize(queries);
   }
 
   private async afterDelete(roomId: number, actorId: number, memberIds: number[]): Promise<void> {

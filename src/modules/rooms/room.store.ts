@@ -42,6 +42,8 @@ export type ListedMember = MemberViewSource & ReadPosition;
 /** A room of a room list: what its view shows, members oldest first. */
 export interface ListedRoom extends RoomViewSource {
   members: ListedMember[];
+  /** What the list is sorted by: the last message's time as the room row has it, else its creation. */
+  activityAt: Date;
 }
 
 interface RawListedRoom {
@@ -55,6 +57,7 @@ interface RawListedRoom {
   /** UTC text as stored (`dateStrings`), never through the connection's time zone. */
   created_at: string;
   updated_at: string;
+  activity_at: string;
 }
 
 interface RawListedMember {
@@ -73,7 +76,8 @@ interface RawListedMember {
  * A page of my active rooms, newest activity (last message, else creation) first (parameters: me,
  * [type,] limit, offset): from my memberships over the (user_id, left_at) index.
  */
-const roomPageSql = (byType: boolean) => `SELECT r.id, r.type, r.name, r.description, r.is_private, r.max_members, r.created_by, r.created_at, r.updated_at
+const roomPageSql = (byType: boolean) => `SELECT r.id, r.type, r.name, r.description, r.is_private, r.max_members, r.created_by, r.created_at, r.updated_at,
+  COALESCE(r.last_message_at, r.created_at) AS activity_at
   FROM room_members m JOIN rooms r ON r.id = m.room_id
   WHERE m.user_id = ? AND m.left_at IS NULL AND r.is_active = TRUE${byType ? ' AND r.type = ?' : ''}
   ORDER BY COALESCE(r.last_message_at, r.created_at) DESC, r.id DESC
@@ -107,6 +111,7 @@ const toListedRoom = (row: RawListedRoom, members: ListedMember[]): ListedRoom =
   createdBy: row.created_by,
   createdAt: parseUtcDateTime(row.created_at),
   updatedAt: parseUtcDateTime(row.updated_at),
+  activityAt: parseUtcDateTime(row.activity_at),
   members,
 });
 
@@ -284,13 +289,14 @@ export class RoomStore {
   }
 
   /** My current memberships of active rooms with their read positions, newest activity first. */
-  async readPositionsOf(userId: number): Promise<(ReadPosition & { roomId: number })[]> {
-    return this.db.roomMember.findMany({
+  async readPositionsOf(userId: number): Promise<(ReadPosition & { roomId: number; lastMessageAt: Date | null })[]> {
+    const rows = await this.db.roomMember.findMany({
       where: { userId, leftAt: null, room: { isActive: true } },
       // MySQL sorts NULLs (rooms without messages: never unread) last in descending order.
       orderBy: [{ room: { lastMessageAt: 'desc' } }, { roomId: 'desc' }],
-      select: { roomId: true, lastReadSeq: true, lastReadMessageId: true, joinedAt: true },
+      select: { roomId: true, lastReadSeq: true, lastReadMessageId: true, joinedAt: true, room: { select: { lastMessageAt: true } } },
     });
+    return rows.map(({ room, ...position }) => ({ ...position, lastMessageAt: room.lastMessageAt }));
   }
 
   /**

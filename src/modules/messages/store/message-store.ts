@@ -58,6 +58,12 @@ export interface StoredMessage {
   reactions: Reactions;
   createdAt: Date;
   /**
+   * `createdAt` and `editedAt` as the API writes them (ISO 8601, UTC), when the store read them
+   * as text (MySQL history pages and last messages): views take these instead of calling
+   * `toISOString` per message.
+   */
+  times?: { createdAt: string; editedAt: string | null };
+  /**
    * 1 when created; every edit, deletion and reaction toggle adds exactly 1, atomically with
    * the change, so two changes never share a version and the higher one is the newer state.
    */

@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { retryOnConflict } from '../../../db/conflict-retry.ts';
 import type { Db } from '../../../db/prisma.ts';
-import { parseUtcDateTime, utcDateTime } from '../../../db/mysql-url.ts';
+import { utcDateTime } from '../../../db/mysql-url.ts';
 import { Prisma } from '../../../generated/prisma/client.ts';
 import { isMysqlUnavailable, isUniqueViolation } from '../../../plugins/prisma.ts';
 import {
@@ -22,6 +22,7 @@ import {
   type RoomSummaryQuery,
   type StoredMessage,
 } from './message-store.ts';
+import { dateOfUtcText, isoOfUtcText } from './utc-text.ts';
 
 const MAX_ID = 9_223_372_036_854_775_807n;
 /** Batch attempts before a batch that keeps meeting resends raced in by others is stored one by one. */
@@ -139,10 +140,11 @@ function fromRawRow(row: RawMessageRow, pairs: { userId: number; reaction: React
     replyTo: row.reply_to,
     clientMessageId: row.client_message_id,
     isEdited: Boolean(row.is_edited),
-    editedAt: row.edited_at === null ? null : parseUtcDateTime(row.edited_at),
+    editedAt: row.edited_at === null ? null : dateOfUtcText(row.edited_at),
     isDeleted: Boolean(row.is_deleted),
     reactions: normalizeReactions(pairs),
-    createdAt: parseUtcDateTime(row.created_at),
+    createdAt: dateOfUtcText(row.created_at),
+    times: { createdAt: isoOfUtcText(row.created_at), editedAt: row.edited_at === null ? null : isoOfUtcText(row.edited_at) },
     version: row.version,
   };
 }
