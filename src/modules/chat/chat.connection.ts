@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { CatchUpBuffer } from './catch-up.ts';
+import type { OutgoingFrame, SharedFrame } from './chat.frames.ts';
 import type { ChatSession } from './connection-registry.ts';
 import type { RoomSubscriber } from './room-registry.ts';
 
@@ -14,6 +15,9 @@ export const CONNECTION_LIMITS = {
 
 export const CLOSE_SLOW_CONSUMER = 1013;
 export const CLOSE_TOKEN_INVALID = 4001;
+
+/** ws sends a Buffer as a binary frame unless told otherwise. */
+const TEXT_FRAME = { binary: false } as const;
 
 let nextConnectionId = 1;
 
@@ -47,14 +51,18 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     connectionOfSocket.set(socket, this);
   }
 
-  /** Sends a serialised frame unless the client stopped reading; then it is closed. */
-  send(frame: string): void {
+  /**
+   * Sends a serialised frame unless the client stopped reading; then it is closed. A shared
+   * frame goes as its bytes, encoded once for every socket, in a text frame all the same.
+   */
+  send(frame: OutgoingFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > CONNECTION_LIMITS.maxBufferedBytes) {
       this.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
       return;
     }
-    this.socket.send(frame);
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame.bytes, TEXT_FRAME);
   }
 
   get isOpen(): boolean {
@@ -70,7 +78,7 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
   removedFrom(): void {}
 
   /** A frame of one of this socket's rooms: held while that room catches up, else sent. */
-  deliver(roomId: number, frame: string, eventId: string | undefined): void {
+  deliver(roomId: number, frame: SharedFrame, eventId: string | undefined): void {
     if (!this.catchUp.offer(roomId, frame, eventId)) this.send(frame);
   }
 
