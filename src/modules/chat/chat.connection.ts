@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CatchUpBuffer } from './catch-up.ts';
 import type { OutgoingFrame, SharedFrame } from './chat.frames.ts';
@@ -18,6 +19,26 @@ export const CLOSE_TOKEN_INVALID = 4001;
 
 /** ws sends a Buffer as a binary frame unless told otherwise. */
 const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * TCP sockets written to during this turn of the event loop, corked until it ends: the frames
+ * one socket gets in a turn (the events of one Redis read, a replay, an ack and its message)
+ * leave in one writev instead of one each. ws corks around each frame itself; the outer cork
+ * keeps its uncork from flushing.
+ */
+const corkedThisTurn: Socket[] = [];
+
+function uncorkAll(): void {
+  for (const tcp of corkedThisTurn) tcp.uncork();
+  corkedThisTurn.length = 0;
+}
+
+function corkUntilTurnEnds(tcp: Socket): void {
+  if (tcp.writableCorked > 0) return;
+  if (corkedThisTurn.length === 0) process.nextTick(uncorkAll);
+  tcp.cork();
+  corkedThisTurn.push(tcp);
+}
 
 let nextConnectionId = 1;
 
@@ -47,6 +68,8 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     readonly userId: number,
     readonly jti: string,
     readonly tokenExpiresAt: number,
+    /** The TCP socket under `socket`, when known: its writes of a turn are coalesced. */
+    private readonly tcp?: Socket,
   ) {
     connectionOfSocket.set(socket, this);
   }
@@ -61,6 +84,7 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
       this.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
       return;
     }
+    if (this.tcp) corkUntilTurnEnds(this.tcp);
     if (typeof frame === 'string') this.socket.send(frame);
     else this.socket.send(frame.bytes, TEXT_FRAME);
   }
