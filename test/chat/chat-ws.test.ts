@@ -108,6 +108,32 @@ describe('across two instances', () => {
     expect(history.json().messages.filter((m: { client_message_id: string }) => m.client_message_id === 'tmp-1')).toHaveLength(1);
   });
 
+  it('sends a room event to every socket as a text frame of the same JSON, live and replayed alike', async () => {
+    const { owner, others, room } = await liveRoom(3);
+    const alice = await connect(a, owner);
+    const receivers = [await connect(a, others[0]!), await connect(a, others[1]!), await connect(b, others[1]!)];
+    const raw = receivers.map((client) => {
+      const texts: { text: string; isBinary: boolean }[] = [];
+      client.socket.on('message', (data, isBinary) => texts.push({ text: data.toString(), isBinary }));
+      return texts;
+    });
+    await joined(alice, room.id);
+    for (const client of receivers) await joined(client, room.id);
+
+    alice.send({ type: 'message', room_id: room.id, content: 'first', temp_id: 'shared-1' });
+    const first = await receivers[0]!.next((f) => f.type === 'message' && (f.message as { content: string }).content === 'first');
+    alice.send({ type: 'message', room_id: room.id, content: 'ünïcødé ✓ 👋', temp_id: 'shared-2' });
+    for (const client of receivers) await client.next((f) => f.type === 'message' && (f.message as { content: string }).content === 'ünïcødé ✓ 👋');
+    const live = raw.map((texts) => texts.find(({ text }) => text.includes('ünïcødé'))!);
+    for (const frame of live) expect(frame.isBinary).toBe(false);
+    expect(new Set(live.map(({ text }) => text)).size).toBe(1);
+
+    const late = await connect(b, others[0]!);
+    late.send({ type: 'join', room_id: room.id, since: first.event_id });
+    const replayed = await late.next((f) => f.type === 'message');
+    expect(JSON.stringify(replayed)).toBe(live[0]!.text);
+  });
+
   it('announces a message stored without its event (its instance died) when the client resends it, and only once', async () => {
     const { owner, others, room } = await liveRoom(2);
     const bob = await connect(b, others[0]!);

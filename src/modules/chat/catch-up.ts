@@ -1,7 +1,8 @@
 import { compareEventIds } from '../../plugins/event-history.ts';
+import type { SharedFrame } from './chat.frames.ts';
 
 export interface HeldFrame {
-  frame: string;
+  frame: SharedFrame;
   eventId: string | undefined;
 }
 
@@ -34,7 +35,7 @@ export class CatchUpBuffer {
   }
 
   /** True when the frame was taken (held while catching up, or dropped as replayed already); else the caller sends it. */
-  offer(roomId: number, frame: string, eventId: string | undefined): boolean {
+  offer(roomId: number, frame: SharedFrame, eventId: string | undefined): boolean {
     if (!this.heldByRoom && !this.floorsByRoom) return false;
     const frames = this.held.get(roomId);
     if (frames) {

@@ -2,6 +2,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { sseFrame, type SseWriter } from '../../lib/sse.ts';
 import { compareEventIds, isEventId } from '../../plugins/event-history.ts';
 import { CatchUpBuffer } from './catch-up.ts';
+import { type OutgoingFrame, type SharedFrame, textOf } from './chat.frames.ts';
 import type { ChatSession } from './connection-registry.ts';
 import type { RoomSubscriber } from './room-registry.ts';
 
@@ -39,12 +40,13 @@ export class RoomEventStream implements RoomSubscriber, ChatSession {
     return this.writer.isOpen;
   }
 
-  send(frame: string): void {
-    this.writer.write(frameAsSse(frame, eventIdOfFrame(frame)));
+  send(frame: OutgoingFrame): void {
+    const text = textOf(frame);
+    this.writer.write(frameAsSse(text, eventIdOfFrame(text)));
   }
 
-  deliver(roomId: number, frame: string, eventId: string | undefined): void {
-    if (!this.catchUp.offer(roomId, frame, eventId)) this.writer.write(frameAsSse(frame, eventId));
+  deliver(roomId: number, frame: SharedFrame, eventId: string | undefined): void {
+    if (!this.catchUp.offer(roomId, frame, eventId)) this.writer.write(frameAsSse(frame.text, eventId));
   }
 
   /** A stream of one room has nothing left to say once its user is out of the room. */
@@ -131,12 +133,12 @@ export class UserEventStream implements RoomSubscriber, ChatSession {
   }
 
   /** A frame that is no room event (`reset`, errors). */
-  send(frame: string): void {
-    this.emit(frame, undefined);
+  send(frame: OutgoingFrame): void {
+    this.emit(textOf(frame), undefined);
   }
 
-  deliver(roomId: number, frame: string, eventId: string | undefined): void {
-    if (!this.catchUp.offer(roomId, frame, eventId)) this.emit(frame, eventId, roomId);
+  deliver(roomId: number, frame: SharedFrame, eventId: string | undefined): void {
+    if (!this.catchUp.offer(roomId, frame, eventId)) this.emit(frame.text, eventId, roomId);
   }
 
   /** An event of `roomId` replayed from history on resume (not held, whatever is catching up). */

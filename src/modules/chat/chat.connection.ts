@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CatchUpBuffer } from './catch-up.ts';
+import type { OutgoingFrame, SharedFrame } from './chat.frames.ts';
 import type { ChatSession } from './connection-registry.ts';
 import type { RoomSubscriber } from './room-registry.ts';
 
@@ -14,6 +16,29 @@ export const CONNECTION_LIMITS = {
 
 export const CLOSE_SLOW_CONSUMER = 1013;
 export const CLOSE_TOKEN_INVALID = 4001;
+
+/** ws sends a Buffer as a binary frame unless told otherwise. */
+const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * TCP sockets written to during this turn of the event loop, corked until it ends: the frames
+ * one socket gets in a turn (the events of one Redis read, a replay, an ack and its message)
+ * leave in one writev instead of one each. ws corks around each frame itself; the outer cork
+ * keeps its uncork from flushing.
+ */
+const corkedThisTurn: Socket[] = [];
+
+function uncorkAll(): void {
+  for (const tcp of corkedThisTurn) tcp.uncork();
+  corkedThisTurn.length = 0;
+}
+
+function corkUntilTurnEnds(tcp: Socket): void {
+  if (tcp.writableCorked > 0) return;
+  if (corkedThisTurn.length === 0) process.nextTick(uncorkAll);
+  tcp.cork();
+  corkedThisTurn.push(tcp);
+}
 
 let nextConnectionId = 1;
 
@@ -43,18 +68,25 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     readonly userId: number,
     readonly jti: string,
     readonly tokenExpiresAt: number,
+    /** The TCP socket under `socket`, when known: its writes of a turn are coalesced. */
+    private readonly tcp?: Socket,
   ) {
     connectionOfSocket.set(socket, this);
   }
 
-  /** Sends a serialised frame unless the client stopped reading; then it is closed. */
-  send(frame: string): void {
+  /**
+   * Sends a serialised frame unless the client stopped reading; then it is closed. A shared
+   * frame goes as its bytes, encoded once for every socket, in a text frame all the same.
+   */
+  send(frame: OutgoingFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > CONNECTION_LIMITS.maxBufferedBytes) {
       this.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
       return;
     }
-    this.socket.send(frame);
+    if (this.tcp) corkUntilTurnEnds(this.tcp);
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame.bytes, TEXT_FRAME);
   }
 
   get isOpen(): boolean {
@@ -70,7 +102,7 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
   removedFrom(): void {}
 
   /** A frame of one of this socket's rooms: held while that room catches up, else sent. */
-  deliver(roomId: number, frame: string, eventId: string | undefined): void {
+  deliver(roomId: number, frame: SharedFrame, eventId: string | undefined): void {
     if (!this.catchUp.offer(roomId, frame, eventId)) this.send(frame);
   }
 

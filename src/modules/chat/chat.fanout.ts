@@ -2,11 +2,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DomainEvent, DomainEventOf } from '../../lib/domain-events.ts';
 import type { EventBus } from '../../plugins/events.ts';
 import type { RoomChange } from '../rooms/room.events.ts';
-import { roomEventFrame, systemFrame } from './chat.frames.ts';
+import { roomEventFrame, SharedFrame, systemFrame } from './chat.frames.ts';
 import { UserEventStream } from './chat-streams.ts';
 import type { ConnectionRegistry } from './connection-registry.ts';
 import type { RoomJoins } from './room-joins.ts';
-import type { RoomRegistry } from './room-registry.ts';
+import type { RoomRegistry, RoomSubscriber } from './room-registry.ts';
 
 /**
  * Domain events → sockets. One event bus subscription per process; an event from any instance
@@ -95,12 +95,17 @@ export class ChatFanout {
     for (const session of this.deps.connections.sessionsOf(userId)) session.userEvent(frame);
   }
 
-  private broadcast(roomId: number, frame: string, eventId: string | undefined, exceptUserId?: number): void {
-    for (const registry of [this.deps.liveRooms, this.deps.streamRooms]) {
-      for (const subscriber of registry.connections(roomId)) {
-        if (subscriber.userId !== exceptUserId) subscriber.deliver(roomId, frame, eventId);
-      }
-    }
+  /** One SharedFrame for all the room's subscribers: the sockets share its encoded bytes. */
+  private broadcast(roomId: number, text: string, eventId: string | undefined, exceptUserId?: number): void {
+    const frame = new SharedFrame(text);
+    deliverTo(this.deps.liveRooms.connections(roomId), roomId, frame, eventId, exceptUserId);
+    deliverTo(this.deps.streamRooms.connections(roomId), roomId, frame, eventId, exceptUserId);
+  }
+}
+
+function deliverTo(subscribers: Iterable<RoomSubscriber>, roomId: number, frame: SharedFrame, eventId: string | undefined, exceptUserId: number | undefined): void {
+  for (const subscriber of subscribers) {
+    if (subscriber.userId !== exceptUserId) subscriber.deliver(roomId, frame, eventId);
   }
 }
 

@@ -53,6 +53,28 @@ export function systemFrame(event: SystemEvent, roomId: number, userId: number, 
 }
 
 /**
+ * A frame written to many subscribers: serialised once, and encoded to UTF-8 once, the first
+ * time a socket asks for the bytes. `ws` writes a Buffer as it is, where a string would be
+ * measured (`Buffer.byteLength`) and encoded again on every socket's write.
+ */
+export class SharedFrame {
+  private encoded: Buffer | undefined;
+
+  constructor(readonly text: string) {}
+
+  get bytes(): Buffer {
+    return (this.encoded ??= Buffer.from(this.text, 'utf8'));
+  }
+}
+
+/** A frame for one subscriber (a string) or for many (a SharedFrame). */
+export type OutgoingFrame = string | SharedFrame;
+
+export function textOf(frame: OutgoingFrame): string {
+  return typeof frame === 'string' ? frame : frame.text;
+}
+
+/**
  * The frame of a room event, with its `event_id`: the same for live delivery and for replay.
  * Undefined for events that are not room events.
  */

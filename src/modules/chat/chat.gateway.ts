@@ -58,7 +58,7 @@ export class ChatGateway {
    */
   accept(socket: WebSocket, auth: AuthContext, initialRoomId?: number, upgrade?: IncomingMessage): ChatConnection {
     const { connections, dispatcher, upkeep } = this.deps;
-    const connection = new ChatConnection(socket, auth.userId, auth.jti, auth.expiresAt);
+    const connection = new ChatConnection(socket, auth.userId, auth.jti, auth.expiresAt, upgrade?.socket as Socket | undefined);
     releaseUpgrade(socket, upgrade, this.onError);
     connections.add(connection);
     socket.on('message', this.onMessage);

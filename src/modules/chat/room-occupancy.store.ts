@@ -1,5 +1,24 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { RoomState } from './room-registry.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    chatConnectedUsers(instancesKey: string, instanceKeyPrefix: string): Result<string[], Context>;
+  }
+}
+
+/**
+ * KEYS[1] a room's instance set; ARGV[1] the prefix of its per-instance hashes. The user ids of
+ * every instance's hash (repeated when on several): one round trip, where SMEMBERS and then a
+ * pipeline of HKEYS were two, and a pipeline object, for each room of every notification batch.
+ * The hash keys are made inside the script, so not for Redis Cluster (nor is the rest here).
+ */
+const CONNECTED_USERS_LUA = `
+local users = {}
+for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  for _, field in ipairs(redis.call('HKEYS', ARGV[1] .. instance)) do users[#users + 1] = field end
+end
+return users`;
 
 /**
  * Room occupancy: who is connected to a room, over all instances (whether a user is online at
@@ -14,7 +33,9 @@ export class RoomOccupancyStore {
     private readonly instanceId: string,
     private readonly leaseS: number,
     private readonly idleTimeoutS: number,
-  ) {}
+  ) {
+    if (typeof redis.chatConnectedUsers !== 'function') redis.defineCommand('chatConnectedUsers', { numberOfKeys: 1, lua: CONNECTED_USERS_LUA });
+  }
 
   async userJoined(roomId: number, userId: number): Promise<void> {
     const key = this.instanceKey(roomId);
@@ -62,14 +83,8 @@ export class RoomOccupancyStore {
   }
 
   async connectedUserIds(roomId: number): Promise<number[]> {
-    const instances = await this.redis.smembers(instancesKey(roomId));
-    if (instances.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const instance of instances) pipeline.hkeys(`ws:room:${roomId}:inst:${instance}`);
-    const results = (await pipeline.exec()) ?? [];
-    const users = new Set<number>();
-    for (const [, fields] of results) for (const field of (fields as string[] | null) ?? []) users.add(Number(field));
-    return [...users].sort((a, b) => a - b);
+    const fields = await this.redis.chatConnectedUsers(instancesKey(roomId), instanceKeyPrefix(roomId));
+    return [...new Set(fields.map(Number))].sort((a, b) => a - b);
   }
 
   async state(roomId: number): Promise<{ state: RoomState; connectedUserIds: number[] }> {
@@ -91,9 +106,10 @@ export class RoomOccupancyStore {
   }
 
   private instanceKey(roomId: number): string {
-    return `ws:room:${roomId}:inst:${this.instanceId}`;
+    return `${instanceKeyPrefix(roomId)}${this.instanceId}`;
   }
 }
 
+const instanceKeyPrefix = (roomId: number) => `ws:room:${roomId}:inst:`;
 const instancesKey = (roomId: number) => `ws:room:${roomId}:instances`;
 const idleKey = (roomId: number) => `ws:room:${roomId}:idle`;

@@ -1,4 +1,5 @@
 import type { CatchUpBuffer } from './catch-up.ts';
+import type { OutgoingFrame, SharedFrame } from './chat.frames.ts';
 
 /**
  * Anything that receives a room's live events: a chat socket, or an SSE stream of the room
@@ -13,9 +14,9 @@ export interface RoomSubscriber {
   /** False once closing or closed. */
   readonly isOpen: boolean;
   /** Sends one frame (a room event carries its `event_id` inside). */
-  send(frame: string): void;
-  /** A live frame of one of its rooms: held while that room catches up, else sent. */
-  deliver(roomId: number, frame: string, eventId: string | undefined): void;
+  send(frame: OutgoingFrame): void;
+  /** A live frame of one of its rooms (the same object for every subscriber): held while that room catches up, else sent. */
+  deliver(roomId: number, frame: SharedFrame, eventId: string | undefined): void;
   /** The user is no longer a member of the room (left, removed, room deleted). */
   removedFrom(roomId: number): void;
 }
