@@ -7,6 +7,8 @@
  *   npm run bench:send -- --quick        # 3 s per target
  *   npm run bench:send -- --rooms 10     # spread the sends over 10 rooms (default: one busy room)
  *   npm run bench:send -- --json out.json
+ *   npm run bench:send -- --profile dir  # instead: the real route's server under `node --cpu-prof`,
+ *                                        # 2 s of warm-up, then the load; top frames printed
  *
  * One sender per connection, all members of the room(s). Ceilings: "grouped" is the real route's transaction (group commit per room); "single" is one
  * transaction per message, the send path before group commit, for comparison.
@@ -18,6 +20,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSigner } from 'fast-jwt';
 import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startChatServer, startProcess, stopProcess } from './lib/setup.ts';
+import { formatSummary, profileIn, summarizeProfile } from './lib/cpu-profile.ts';
 import { argValue, cpuSecondsOf, endProgress, hasFlag, progress, round } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -25,6 +28,7 @@ const DURATION_S = Number(argValue('duration') ?? (quick ? 3 : 10));
 const CONNECTIONS = Number(argValue('connections') ?? 20);
 const ROOMS = Number(argValue('rooms') ?? 1);
 const JSON_OUT = argValue('json');
+const PROFILE_DIR = argValue('profile');
 
 export interface SendResult {
   target: string;
@@ -37,7 +41,7 @@ export interface SendResult {
 }
 
 /** Requests take the senders' headers in turn (one sender per connection: the per-user request lanes are not what is measured). */
-async function load(label: string, base: string, pid: number, pathOf: (room: number) => string, roomIds: readonly number[], senders: readonly Record<string, string>[]): Promise<SendResult> {
+async function load(label: string, base: string, pid: number, pathOf: (room: number) => string, roomIds: readonly number[], senders: readonly Record<string, string>[], durationS = DURATION_S): Promise<SendResult> {
   let next = 0;
   const cpuBefore = cpuSecondsOf(pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -45,7 +49,7 @@ async function load(label: string, base: string, pid: number, pathOf: (room: num
       {
         url: base,
         connections: CONNECTIONS,
-        duration: DURATION_S,
+        duration: durationS,
         requests: [
           {
             method: 'POST',
@@ -61,7 +65,7 @@ async function load(label: string, base: string, pid: number, pathOf: (room: num
       (error, done) => (error ? reject(error) : resolve(done)),
     );
     let seconds = 0;
-    instance.on('tick', () => progress(`  ${label}: ${++seconds}/${DURATION_S}s`));
+    instance.on('tick', () => progress(`  ${label}: ${++seconds}/${durationS}s`));
   });
   endProgress();
   const cpuUsPerRequest = round(((cpuSecondsOf(pid) - cpuBefore) * 1e6) / Math.max(1, result.requests.total));
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
     const me = userIds[0]!;
     const roomIds: number[] = [];
     for (let i = 0; i < ROOMS; i += 1) roomIds.push(...(await seedGroupRooms(db.databaseUrl, userIds, userIds.length)));
-    const server = await startChatServer(db);
+    const server = await startChatServer(db, {}, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     processes.push(server);
     server.process.stdout?.removeAllListeners('data');
     const base = `http://127.0.0.1:${server.port}`;
@@ -92,6 +96,17 @@ async function main(): Promise<void> {
     if (sample.status !== 201) throw new Error(`the sample send answered ${sample.status}: ${await sample.text()}`);
     const templateFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-send-')), 'template.json');
     writeFileSync(templateFile, await sample.text());
+    if (PROFILE_DIR) {
+      const pathOf = (room: number) => `/api/messages/${room}`;
+      await load('warm-up', base, server.process.pid!, pathOf, roomIds, senders, 2);
+      const loadStart = Date.now();
+      const profiled = await load('POST /api/messages/:room_id', base, server.process.pid!, pathOf, roomIds, senders);
+      await stopProcess(server.process);
+      processes.pop();
+      const title = `POST /api/messages/:room_id: ${profiled.requestsPerSecond} req/s, ${profiled.cpuUsPerRequest} µs of server CPU per request while profiled`;
+      console.log(['', ...formatSummary(title, summarizeProfile(profileIn(PROFILE_DIR), 24, Date.now() - loadStart))].join('\n'));
+      return;
+    }
     const bare = await startProcess('bench/baseline-send-server.ts', { TEMPLATE_FILE: templateFile, DATABASE_URL: db.databaseUrl, SENDER_ID: String(me) }, /baseline listening on (\d+)/);
     processes.push(bare);
     const bareBase = `http://127.0.0.1:${bare.port}`;
