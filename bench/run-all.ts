@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { calibrate } from './lib/calibrate.ts';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
@@ -79,10 +80,12 @@ async function machine(): Promise<string[]> {
   const info = await redis.info('server');
   redis.disconnect();
   const cpus = os.cpus();
+  const calibration = await calibrate();
   return [
     `- CPU: ${cpus.length} × ${cpus[0]?.model ?? 'unknown'}; memory ${round(os.totalmem() / 1024 ** 3)} GiB; ${os.type()} ${os.release()}`,
     `- Node ${process.version}; MariaDB ${version}; Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'}; all on the same machine, loopback only`,
     `- The load generators run on the same 2 cores as the server, MariaDB and Redis.`,
+    `- Calibration, before the first benchmark (bench/lib/calibrate.ts): a fixed CPU loop in ${calibration.cpuLoopMs} ms; ${calibration.loopbackRoundTripsPerSecond} one-byte loopback TCP round trips/s between two Node processes. Compare runs on different machines by these first.`,
   ];
 }
 
@@ -322,6 +325,8 @@ function targets(d: RunData): string[] {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Measured first, on the machine as the run finds it.
+  const machineLines = await machine();
   const files = {
     rest: path.join(outDir, 'rest.json'),
     ws: path.join(outDir, 'ws.json'),
@@ -372,7 +377,7 @@ async function main(): Promise<void> {
     `Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString()} in ${round((Date.now() - started) / 1000, 0)} s; load average at the end ${os.loadavg().map((l) => round(l)).join(', ')}.`,
     '',
     '## Machine',
-    ...(await machine()),
+    ...machineLines,
     '',
     ...(failures.size ? ['## Benchmarks that did not finish', '', ...[...failures.values()].map((f) => `- ${f}`), ''] : []),
     ...sections(data),
