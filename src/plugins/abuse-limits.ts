@@ -38,8 +38,12 @@ export type MessageDecision = { allowed: true; giveBack: () => void } | { allowe
 export type SlotDecision = { allowed: true; release: () => void } | { allowed: false; error: AppError };
 
 export interface AbuseLimits {
-  /** One message sent, over REST or WebSocket (MESSAGE_RATE_PER_USER a second, bursts of MESSAGE_BURST_PER_USER). */
-  message(userId: number): Promise<MessageDecision>;
+  /**
+   * One message sent, over REST or WebSocket (MESSAGE_RATE_PER_USER a second, bursts of
+   * MESSAGE_BURST_PER_USER). With the `request` of a route whose `config.sendsMessage` is set,
+   * the token its authentication already took is used (one Redis round trip fewer).
+   */
+  message(userId: number, request?: FastifyRequest): Promise<MessageDecision>;
   /** One room about to be created: a group or a new direct room (ROOM_CREATE_PER_HOUR). */
   roomCreation(userId: number): Promise<LimitDecision>;
   /** One WebSocket about to be accepted (MAX_SOCKETS_PER_USER open at once). */
@@ -63,6 +67,14 @@ export async function takeStreamSlot(limits: Pick<AbuseLimits, 'stream'>, userId
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route sends one message (its handler calls `abuseLimits.message` with the request):
+     * authentication takes the message token in the script that checks revocation and counts
+     * the API call; a token the handler does not use is given back once the response is sent.
+     */
+    sendsMessage?: boolean;
+  }
   interface FastifyInstance {
     abuseLimits: AbuseLimits;
     /**
@@ -83,6 +95,15 @@ declare module 'ioredis' {
     abuseLeaseRenew(key: string, leaseMs: number, ...members: string[]): Result<number, Context>;
     abuseApiCall(key: string, windowMs: number): Result<[number, number], Context>;
     abuseApiCallUnlessRevoked(revokedKey: string, key: string, windowMs: number): Result<[number, number], Context>;
+    abuseApiCallAndMessageUnlessRevoked(
+      revokedKey: string,
+      key: string,
+      bucketKey: string,
+      windowMs: number,
+      apiMax: number,
+      ratePerS: number,
+      burst: number,
+    ): Result<[number, number, number, number], Context>;
   }
 }
 
@@ -90,13 +111,12 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS[1] the bucket; ARGV: tokens per second, burst. Returns {1, 0} when a token was taken,
- * else {0, ms until one is available}.
+ * Takes a token of the bucket `key` (its rate per second and burst in `rate` and `burst`):
+ * sets `allowed` (1 when taken, else 0) and `wait` (ms until one is available). Needs NOW_MS.
  */
-const TOKEN_BUCKET_LUA = `${NOW_MS}
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+const tokenBucketLua = (key: string, rateArg: string, burstArg: string) => `local rate = tonumber(${rateArg})
+local burst = tonumber(${burstArg})
+local state = redis.call('HMGET', ${key}, 'tokens', 'at')
 local tokens = tonumber(state[1])
 local at = tonumber(state[2])
 if tokens == nil or at == nil then
@@ -112,8 +132,15 @@ if tokens >= 1 then
 else
   wait = math.ceil((1 - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+redis.call('HSET', ${key}, 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', ${key}, math.ceil(burst * 1000 / rate) + 1000)`;
+
+/**
+ * KEYS[1] the bucket; ARGV: tokens per second, burst. Returns {1, 0} when a token was taken,
+ * else {0, ms until one is available}.
+ */
+const TOKEN_BUCKET_LUA = `${NOW_MS}
+${tokenBucketLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]')}
 return {allowed, wait}`;
 
 /**
@@ -174,7 +201,7 @@ return #ARGV - 1`;
 /**
  * One API call on the counter `key`, with @fastify/rate-limit's own Redis-store rule (neither
  * continueExceeding nor exponentialBackoff): the window starts at the first call. ARGV[1]: the
- * window (ms). Returns {calls in the window, ms until it ends}. Hand-written rather than the
+ * window (ms). Sets `current` (calls in the window) and `ttl` (ms until it ends). Hand-written rather than the
  * library's RedisStore (not part of its public API) so that both scripts below share one rule.
  */
 const apiCallLua = (key: string) => `local current = redis.call('INCR', ${key})
@@ -183,17 +210,36 @@ if current == 1 then
   redis.call('PEXPIRE', ${key}, ttl)
 else
   ttl = redis.call('PTTL', ${key})
-end
-return {current, ttl}`;
+end`;
 
-/** KEYS[1] the counter; ARGV[1] the window (ms). */
-const API_CALL_LUA = apiCallLua('KEYS[1]');
+/** KEYS[1] the counter; ARGV[1] the window (ms). Returns {calls in the window, ms until it ends}. */
+const API_CALL_LUA = `${apiCallLua('KEYS[1]')}
+return {current, ttl}`;
 
 /** KEYS[1] a token's revocation key, KEYS[2] the counter; ARGV[1] the window (ms). {0, 0} when revoked (nothing counted). */
 const API_CALL_UNLESS_REVOKED_LUA = `if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, 0}
 end
-${apiCallLua('KEYS[2]')}`;
+${apiCallLua('KEYS[2]')}
+return {current, ttl}`;
+
+/**
+ * A send route's authentication: KEYS[1] the token's revocation key, KEYS[2] the API counter,
+ * KEYS[3] the user's message bucket; ARGV: the API window (ms), the user's API limit, the
+ * bucket's rate per second and burst. Returns {calls, ms until the window ends, message token,
+ * ms until one is available}: {0, 0, 0, 0} when revoked (nothing counted or taken); the token is
+ * 1 when taken, 0 when refused, -1 when the call is over its API limit (not asked: it gets that 429).
+ */
+const API_CALL_AND_MESSAGE_UNLESS_REVOKED_LUA = `if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, 0, 0, 0}
+end
+${apiCallLua('KEYS[2]')}
+if current > tonumber(ARGV[2]) then
+  return {current, ttl, -1, 0}
+end
+${NOW_MS}
+${tokenBucketLua('KEYS[3]', 'ARGV[3]', 'ARGV[4]')}
+return {current, ttl, allowed, wait}`;
 
 function defineScripts(redis: Redis): void {
   if (typeof redis.abuseTokenBucket === 'function') return;
@@ -204,6 +250,7 @@ function defineScripts(redis: Redis): void {
   redis.defineCommand('abuseLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW_LUA });
   redis.defineCommand('abuseApiCall', { numberOfKeys: 1, lua: API_CALL_LUA });
   redis.defineCommand('abuseApiCallUnlessRevoked', { numberOfKeys: 2, lua: API_CALL_UNLESS_REVOKED_LUA });
+  redis.defineCommand('abuseApiCallAndMessageUnlessRevoked', { numberOfKeys: 3, lua: API_CALL_AND_MESSAGE_UNLESS_REVOKED_LUA });
 }
 
 /**
@@ -240,8 +287,8 @@ export class TokenBucketLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly name: string,
-    private readonly ratePerS: number,
-    private readonly burst: number,
+    readonly ratePerS: number,
+    readonly burst: number,
   ) {
     defineScripts(redis);
   }
@@ -257,7 +304,8 @@ export class TokenBucketLimiter {
     await this.redis.abuseTokenReturn(this.key(userId), this.burst);
   }
 
-  private key(userId: number): string {
+  /** The user's bucket, for a script that takes its token along with other work (see countWithAuthentication). */
+  key(userId: number): string {
     return `${KEY_PREFIX}${this.name}:${userId}`;
   }
 }
@@ -612,11 +660,43 @@ function limitedRoutes(app: FastifyInstance): (request: FastifyRequest) => boole
   return (request) => !isUnlimited(request) && routes.has(`${request.method} ${request.routeOptions.url}`);
 }
 
+/** What a token bucket answered: taken, or refused with the ms until the next one. */
+interface BucketVerdict {
+  allowed: boolean;
+  retryAfterMs: number;
+}
+
+/** Message tokens taken by a send route's authentication, until its handler uses them. */
+const takenWithAuthentication = new WeakMap<FastifyRequest, BucketVerdict>();
+
+/**
+ * The revocation check and API count of a request; on a send route (`config.sendsMessage`) its
+ * message token in the same script, unless the call is over its API limit (its 429 comes first).
+ */
+function countCall(app: FastifyInstance, messages: TokenBucketLimiter, request: FastifyRequest, userId: number, revokedKey: string): Promise<CallCount | undefined> {
+  const counter = `${API_NAMESPACE}user:${userId}`;
+  if (request.routeOptions.config.sendsMessage !== true) {
+    return app.redis.abuseApiCallUnlessRevoked(revokedKey, counter, API_WINDOW_MS).then(([current, ttl]) => (current === 0 ? undefined : { current, ttl }));
+  }
+  const apiMax = app.config.API_RATE_PER_USER;
+  return app.redis
+    .abuseApiCallAndMessageUnlessRevoked(revokedKey, counter, messages.key(userId), API_WINDOW_MS, apiMax, messages.ratePerS, messages.burst)
+    .then(([current, ttl, token, waitMs]) => {
+      if (current === 0) return undefined;
+      if (token !== -1) takenWithAuthentication.set(request, { allowed: token === 1, retryAfterMs: waitMs });
+      return { current, ttl };
+    });
+}
+
 /**
  * Counts a signed-in call with its revocation check (TokenService.verify), when the route's
  * API limit is still to run; the limit's key generator then hands that count to the store.
  */
-function countWithAuthentication(app: FastifyInstance, isLimitedRoute: (request: FastifyRequest) => boolean): (request: FastifyRequest) => string {
+function countWithAuthentication(
+  app: FastifyInstance,
+  isLimitedRoute: (request: FastifyRequest) => boolean,
+  messages: TokenBucketLimiter,
+): (request: FastifyRequest) => string {
   const { redis } = app;
   const counts = new WeakMap<FastifyRequest, CallCount>();
   /** Requests whose API limit has run (a route may authenticate later, in its handler). */
@@ -624,9 +704,9 @@ function countWithAuthentication(app: FastifyInstance, isLimitedRoute: (request:
   const counter: ApiCallCounter = {
     countUnlessRevoked: (request, userId, revokedKey) => {
       if (limitRan.has(request) || countedEarly.has(request) || redis.status !== 'ready' || !isLimitedRoute(request)) return undefined;
-      return redis.abuseApiCallUnlessRevoked(revokedKey, `${API_NAMESPACE}user:${userId}`, API_WINDOW_MS).then(([current, ttl]) => {
-        if (current === 0) return true;
-        counts.set(request, { current, ttl });
+      return countCall(app, messages, request, userId, revokedKey).then((count) => {
+        if (!count) return true;
+        counts.set(request, count);
         return false;
       });
     },
@@ -646,6 +726,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
   const warnings = new ThrottledWarnings(log);
   defineScripts(redis);
   const isLimitedRoute = limitedRoutes(app);
+  const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
 
   // API calls. The hook is onRequest, but @fastify/rate-limit adds it to each route's own
   // onRequest hooks, which Fastify runs after the shared ones: a route's `app.authenticate`
@@ -657,7 +738,7 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     hook: 'onRequest',
     store: apiCallStore(redis),
     timeWindow: API_WINDOW_MS,
-    keyGenerator: countWithAuthentication(app, isLimitedRoute),
+    keyGenerator: countWithAuthentication(app, isLimitedRoute, messages),
     max: (_request, key) => (key.startsWith('user:') ? config.API_RATE_PER_USER : config.API_RATE_PER_IP),
     // Redis out of reach: let the call through at once rather than after the command times out
     // (the route's own use of Redis answers 503 if it needs it).
@@ -677,8 +758,6 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
 
   countAnonymousCalls(app, isLimitedRoute);
   requestLanes(app);
-
-  const messages = new TokenBucketLimiter(redis, 'messages', config.MESSAGE_RATE_PER_USER, config.MESSAGE_BURST_PER_USER);
   const roomCreations = new SlidingWindowLimiter(redis, 'room-creations', config.ROOM_CREATE_PER_HOUR, HOUR_MS);
   const sockets = new ConcurrencyLimiter(redis, 'sockets', config.MAX_SOCKETS_PER_USER, log);
   const streams = new ConcurrencyLimiter(redis, 'streams', config.MAX_STREAMS_PER_USER, log);
@@ -687,18 +766,16 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
    * Runs a counter; a Redis failure lets the action through, and so does a Redis connection that
    * is not ready (no waiting for a command to time out: the action's own Redis use decides).
    */
-  const decide = async (
-    userId: number,
-    limit: RateLimitName,
-    take: () => Promise<{ allowed: boolean; retryAfterMs: number }>,
-    refusal: () => string,
-  ): Promise<LimitDecision> => {
+  const verdict = (limit: RateLimitName, { allowed, retryAfterMs }: BucketVerdict, refusal: () => string): LimitDecision => {
+    if (allowed) return { allowed: true };
+    metrics.rateLimited(limit);
+    return { allowed: false, error: rateLimited(retryAfterMs / 1000, refusal()) };
+  };
+
+  const decide = async (userId: number, limit: RateLimitName, take: () => Promise<BucketVerdict>, refusal: () => string): Promise<LimitDecision> => {
     try {
       if (redis.status !== 'ready') throw new Error(`Redis is ${redis.status}`);
-      const { allowed, retryAfterMs } = await take();
-      if (allowed) return { allowed: true };
-      metrics.rateLimited(limit);
-      return { allowed: false, error: rateLimited(retryAfterMs / 1000, refusal()) };
+      return verdict(limit, await take(), refusal);
     } catch (error) {
       warnings.warn(limit, { err: error, userId, limit }, 'abuse limit unavailable: action allowed');
       return { allowed: true };
@@ -712,15 +789,29 @@ async function abuseLimitsPlugin(app: FastifyInstance): Promise<void> {
     return { allowed: false, error: rateLimited(SLOT_RETRY_AFTER_S, refusal) };
   };
 
-  const message = async (userId: number): Promise<MessageDecision> => {
-    const decision = await decide(userId, 'message', () => messages.take(userId), () =>
-      `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`);
-    if (!decision.allowed) return decision;
-    const giveBack = () => {
-      messages.giveBack(userId).catch((error: unknown) => warnings.warn('message_return', { err: error, userId }, 'could not give a message token back'));
-    };
-    return { allowed: true, giveBack };
+  const giveBack = (userId: number) => {
+    messages.giveBack(userId).catch((error: unknown) => warnings.warn('message_return', { err: error, userId }, 'could not give a message token back'));
   };
+  const messageRefusal = () => `Too many messages: at most ${config.MESSAGE_RATE_PER_USER} a second (bursts of ${config.MESSAGE_BURST_PER_USER})`;
+
+  const message = async (userId: number, request?: FastifyRequest): Promise<MessageDecision> => {
+    const taken = request && takenWithAuthentication.get(request);
+    if (request && taken) takenWithAuthentication.delete(request);
+    const decision = taken ? verdict('message', taken, messageRefusal) : await decide(userId, 'message', () => messages.take(userId), messageRefusal);
+    if (!decision.allowed) return decision;
+    return { allowed: true, giveBack: () => giveBack(userId) };
+  };
+
+  // A send refused before its handler (a 400 body, a full line of requests) sent nothing: its token goes back.
+  const giveBackUnused = async (request: FastifyRequest): Promise<void> => {
+    const taken = takenWithAuthentication.get(request);
+    if (!taken || !request.auth) return;
+    takenWithAuthentication.delete(request);
+    if (taken.allowed) giveBack(request.auth.userId);
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.config?.sendsMessage === true) route.onResponse = [route.onResponse ?? []].flat().concat(giveBackUnused);
+  });
 
   const limits: AbuseLimits = {
     message,

@@ -197,6 +197,29 @@ describe('a signed-in call asks Redis once before its handler', () => {
   });
 });
 
+describe('a send asks Redis once before it is stored', () => {
+  it("its authentication takes the message token in the script that checks revocation and counts the API call", async () => {
+    const [sender, peer] = await makeUsers(a.app, 2, 'lim_sendonce');
+    const room = await createGroup(a.app, sender!, { name: 'send once', member_ids: [peer!.id] });
+    const url = `/api/messages/${room.id}`;
+    // Once seen, the account is known active: from then on the combined check runs.
+    expect((await call(a, sender!, 'POST', url, { content: 'first' })).statusCode).toBe(201);
+    const bucket = `abuse:messages:${sender!.id}`;
+    const monitor = await monitorRedis(a.app.config.REDIS_URL);
+    try {
+      expect((await call(a, sender!, 'POST', url, { content: 'second' })).statusCode).toBe(201);
+      const marker = `marker:${randomUUID()}`;
+      await a.app.redis.get(marker);
+      await eventually(() => monitor.lines.some((line) => line.includes(marker)));
+      const scripts = monitor.lines.filter((line) => line.includes(bucket));
+      expect(scripts, scripts.join('\n')).toHaveLength(1);
+      expect(scripts[0]).toMatch(/"eval(sha)?" .*"auth:revoked:.*"abuse:api:user:.*"abuse:messages:/i);
+    } finally {
+      monitor.stop();
+    }
+  });
+});
+
 describe('anonymous API calls per address (API_RATE_PER_IP, default 1200 a minute)', () => {
   let app: App;
   beforeAll(async () => {
@@ -379,6 +402,20 @@ describe('resends of a stored message (same client_message_id)', () => {
     expect(created).toBeGreaterThanOrEqual(4);
     expect(created).toBeLessThan(8);
     expect(fresh.filter((res) => res.statusCode !== 201).map((res) => res.statusCode)).toEqual(Array(8 - created).fill(429));
+  });
+
+  it('a send refused before its handler (400) gives back the token its authentication took', async () => {
+    const [sender, peer] = await makeUsers(slowA.app, 2, 'lim_bad_send');
+    const room = await createGroup(slowA.app, sender!, { name: 'bad sends', member_ids: [peer!.id] });
+    const url = `/api/messages/${room.id}`;
+    // Twice the burst in bodies that fail the route's schema (its handler never runs).
+    for (let i = 0; i < 10; i += 1) expect((await call(slowA, sender!, 'POST', url, i % 2 === 0 ? { content: 5 } : { message_type: 'nope' })).statusCode).toBe(400);
+    const tokens = async () => Number(await slowA.app.redis.hget(`abuse:messages:${sender!.id}`, 'tokens'));
+    const started = Date.now();
+    while ((await tokens()) < 4 && Date.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await tokens()).toBeGreaterThanOrEqual(4);
+    const sent = await Promise.all(Array.from({ length: 4 }, (_, i) => call(slowA, sender!, 'POST', url, { content: `good ${i}` })));
+    expect(sent.map((res) => res.statusCode)).toEqual(Array(4).fill(201));
   });
 });
 

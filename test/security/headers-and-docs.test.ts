@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildOptions, buildApp } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
 import { type App, createTestApp, testConfig } from '../helpers/app.ts';
+import { createGroup } from '../helpers/rooms.ts';
 import { createUser, type TestUser } from '../helpers/users.ts';
 
 /**
@@ -220,5 +221,13 @@ describe('request ids', () => {
     const log = lines.join('');
     expect(log).toContain('"reqId":"trace-123"');
     for (const value of hostile) expect(log, value).not.toContain(JSON.stringify(value).slice(1, -1));
+  });
+
+  it("a room route's access line names the request, its user and its room", async () => {
+    const room = await createGroup(guarded, user, { name: 'logged' });
+    const res = await guarded.inject({ method: 'POST', url: `/api/messages/${room.id}`, headers: { ...user.auth, 'x-request-id': 'send-log-1' }, payload: { content: 'hi' } });
+    expect(res.statusCode).toBe(201);
+    const line = lines.join('').split('\n').find((each) => each.includes('"reqId":"send-log-1"') && each.includes('request completed'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ reqId: 'send-log-1', userId: user.id, roomId: room.id, statusCode: 201 });
   });
 });

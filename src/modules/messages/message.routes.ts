@@ -27,6 +27,8 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
   const messages = app.messages.service;
 
   app.post('/:room_id', {
+    // Its message token is taken in authentication's Redis round trip (see abuse-limits).
+    config: { sendsMessage: true },
     schema: {
       tags,
       summary: 'Send a message (201; the same client_message_id again returns the first message with 200)',
@@ -39,7 +41,7 @@ const messageRoutes: FastifyPluginAsyncZod = async (app) => {
   }, async (request, reply) => {
     const { userId } = requireAuth(request);
     // One bucket per user for REST and WebSocket sends together (the dispatcher takes from it too).
-    const limit = await app.abuseLimits.message(userId);
+    const limit = await app.abuseLimits.message(userId, request);
     if (!limit.allowed) throw limit.error;
     const { message, created } = await messages.send(userId, request.params.room_id, request.body);
     if (!created) limit.giveBack(); // a resend of a stored message: nothing new was sent

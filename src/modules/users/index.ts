@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 /** Accounts and how two users stand to each other, and the user directory (`/api/users`). */
 async function usersModule(app: FastifyInstance): Promise<void> {
-  const relationships = new RelationshipService(new RelationshipStore(app.db));
+  const relationships = new RelationshipService(new RelationshipStore(app.db, app.mysqlPool));
   const users = new UserService(new UserStore(app.db), relationships, app.events, app.log);
   app.decorate('users', users);
   app.decorate('relationships', relationships);
