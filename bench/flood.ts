@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createSigner } from 'fast-jwt';
 import { Redis } from 'ioredis';
@@ -312,7 +313,9 @@ async function observe(base: string, token: string, roomId: number): Promise<{ i
 }
 
 function startFlooder(planFile: string): { ready: Promise<void>; go: () => void; done: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/flood.ts', '--flooder', planFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // This file, wherever it runs from: the servers are the working directory's (src/server.ts), so
+  // another checkout's servers can be measured with this harness (A/B rounds).
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--flooder', planFile], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve();
