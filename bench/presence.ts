@@ -38,8 +38,7 @@ type ChangeTuple = [number, boolean, number, number];
 type ToClient =
   | { type: 'init'; port: number; tokens: string[] }
   | { type: 'changes'; list: ChangeTuple[] }
-  /** Polls ask without the latencies: sending every latency so far on each poll (every 50 ms) cost the server process's loop more than the fan-out it measured. */
-  | { type: 'report'; latencies: boolean }
+  | { type: 'report' }
   | { type: 'measure' }
   | { type: 'close' };
 
@@ -221,8 +220,7 @@ async function runClient(): Promise<void> {
       case 'report': {
         let unmatched = 0;
         for (const list of waiting.values()) unmatched += list.length;
-        const reported = message.latencies ? phases : new Map([...phases].map(([key, phase]) => [key, { ...phase, latencies: [] }]));
-        send({ type: 'report', delivered, unmatched, foreign, errors, closed, phases: Object.fromEntries(reported), load: load() });
+        send({ type: 'report', delivered, unmatched, foreign, errors, closed, phases: Object.fromEntries(phases), load: load() });
         break;
       }
       case 'measure': {
@@ -383,9 +381,9 @@ class ClientPool {
     return Math.max(...times.map((message) => message.connectMs));
   }
 
-  async report(latencies: boolean): Promise<ClientReport> {
+  async report(): Promise<ClientReport> {
     const pending = this.children.map((child) => this.next(child, 'report', 10_000));
-    this.broadcast({ type: 'report', latencies });
+    this.broadcast({ type: 'report' });
     const reports = await Promise.all(pending);
     const phases: Record<number, PhaseReport> = {};
     for (const report of reports) {
@@ -594,8 +592,8 @@ async function runServer(): Promise<void> {
     const phaseLabels: string[] = [];
     let expected = 0;
     let lastReport: ClientReport | undefined;
-    const report = async (latencies = false) => {
-      lastReport = await (clients as ClientPool).report(latencies);
+    const report = async () => {
+      lastReport = await (clients as ClientPool).report();
       return lastReport;
     };
     const waitDeliveries = async (count: number) => {
@@ -634,7 +632,7 @@ async function runServer(): Promise<void> {
       await runPhase(`expiry round: ${actors.length} keys expire (${PRESENCE_TTL_S} s TTL)`, stopHeartbeats);
     }
     clearInterval(flush);
-    const final = await report(true);
+    const final = await report();
     serverLoopDelay.disable();
     const serverCpu = process.cpuUsage(serverCpuBefore);
     const serverCpuMs = (serverCpu.user + serverCpu.system) / 1000;
