@@ -5,12 +5,15 @@
  *   npm run bench:presence                       # 2,000 streams
  *   npm run bench:presence -- --streams 500      # other sizes
  *   npm run bench:presence -- --quick            # short run (200 streams, one round)
+ *   npm run bench:presence -- --client-processes 2   # the streams spread over 2 client processes
  *
  * Creates and drops its own database (bigtech_bench_presence) and claims a free Redis db index
  * (14 first) the same way test runs do. Loopback traffic only. The SSE clients run in a child
  * process so the server's memory figures are its own. Latency is measured from the `at`
  * timestamp carried in each published presence change (login/logout: when it was made; heartbeat
- * expiry: when the key was due to expire) to the moment the client parsed the event.
+ * expiry: when the key was due to expire) to the moment the client parsed the event. The
+ * output gives each client process's CPU and event-loop delay (is the latency it reports its
+ * own?) and the server process's CPU per delivered event (it also runs the actors' requests).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -268,7 +271,11 @@ function parseOptions(argv: string[]): Options {
   return { streams, friends, actors, rounds: value('--rounds') ?? (quick ? 1 : 3), timeoutS: value('--timeout') ?? (quick ? 60 : 240), clientProcesses: value('--client-processes') ?? DEFAULT_CLIENT_PROCESSES };
 }
 
-/** See the header: one process for all 2,000 streams was saturated by the fan-out it measures. */
+/**
+ * One: at 2,000 streams it used 13-14% of a core with an event-loop delay p99 of 24-32 ms
+ * (bench/rounds.md, issue 17), so it is not what the latency measures; more processes would
+ * only add contenders for the 2 cores.
+ */
 const DEFAULT_CLIENT_PROCESSES = 1;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
