@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createSigner } from 'fast-jwt';
 import { Redis } from 'ioredis';
@@ -34,7 +35,7 @@ import WebSocket from 'ws';
 import { parseMysqlUrl } from '../src/db/mysql-url.ts';
 import { summarizeStalls, type StallSummary } from './lib/cpu-profile.ts';
 import { BENCH_JWT_SECRET, BENCH_REDIS, type BenchDatabase, freshDatabase, seedUsers, startChatServer, stopProcess } from './lib/setup.ts';
-import { argValue, endProgress, hasFlag, percentile, progress, round, sleep } from './lib/stats.ts';
+import { argValue, cpuMeter, endProgress, hasFlag, percentile, pidsNamed, progress, round, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
 const DURATION_S = Number(argValue('duration') ?? (quick ? 8 : 20));
@@ -92,6 +93,8 @@ interface FloodReport {
   wsClosed: number;
   /** Unexpected answers, by REST status (0: no answer) or WebSocket error code. */
   unexpected: Record<string, number>;
+  /** The flooding process's own CPU from the go to its report, seconds. */
+  cpuSeconds: number;
 }
 
 export interface FloodResult {
@@ -104,6 +107,8 @@ export interface FloodResult {
   clientLoopDelay: { p99: number; max: number };
   messages: { stored: number; acked: number; published: number; storedNotAcked: number; storedNotPublished: number; ackedNotStored: number };
   instancesRunning: number;
+  /** CPU seconds of each process from the go to the flooder's exit (`seconds` of wall time, the acks' 1.5 s included). */
+  cpu: { seconds: number; byProcess: Record<string, number> };
   profile?: StallSummary;
 }
 
@@ -130,7 +135,7 @@ async function runFlooder(planFile: string): Promise<void> {
   const report: FloodReport = {
     roomsCalls: 0, rooms429: 0, roomsOther: 0,
     restSent: 0, restCreated: [], rest429: 0, restOther: 0,
-    wsSent: 0, wsAcked: [], wsRateLimited: 0, wsOther: 0, wsClosed: 0, unexpected: {},
+    wsSent: 0, wsAcked: [], wsRateLimited: 0, wsOther: 0, wsClosed: 0, unexpected: {}, cpuSeconds: 0,
   };
   const unexpected = (what: string) => (report.unexpected[what] = (report.unexpected[what] ?? 0) + 1);
   const [baseA, baseB] = plan.bases;
@@ -151,6 +156,7 @@ async function runFlooder(planFile: string): Promise<void> {
   }
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
+  const cpuAtGo = process.cpuUsage();
 
   const until = Date.now() + plan.durationS * 1000;
   const roomLoop = async () => {
@@ -195,6 +201,8 @@ async function runFlooder(planFile: string): Promise<void> {
   // The last sends' acks.
   await sleep(1500);
   for (const socket of sockets) socket.close();
+  const cpu = process.cpuUsage(cpuAtGo);
+  report.cpuSeconds = round((cpu.user + cpu.system) / 1e6, 2);
   writeFileSync(plan.out, JSON.stringify(report));
 }
 
@@ -305,7 +313,9 @@ async function observe(base: string, token: string, roomId: number): Promise<{ i
 }
 
 function startFlooder(planFile: string): { ready: Promise<void>; go: () => void; done: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/flood.ts', '--flooder', planFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // This file, wherever it runs from: the servers are the working directory's (src/server.ts), so
+  // another checkout's servers can be measured with this harness (A/B rounds).
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--flooder', planFile], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve();
@@ -373,9 +383,18 @@ async function main(): Promise<void> {
     // A second of calm first, then the flood; the probes run throughout.
     await sleep(1000);
     const started = Date.now();
+    const cpu = cpuMeter({
+      A: [servers[0]!.process.pid ?? 0],
+      B: [servers[1]!.process.pid ?? 0],
+      orchestrator: [process.pid],
+      mariadbd: pidsNamed('mariadbd'),
+      'redis-server': pidsNamed('redis-server'),
+    });
     flooder.go();
     const ticker = setInterval(() => progress(`  flooding: ${Math.round((Date.now() - started) / 1000)}/${DURATION_S}s, others ${others.length} requests`), 1000);
     await flooder.done;
+    const cpuSeconds = cpu.stop();
+    const floodSeconds = (Date.now() - started) / 1000;
     clearInterval(ticker);
     endProgress();
     await sleep(1000);
@@ -420,6 +439,7 @@ async function main(): Promise<void> {
         ackedNotStored: missingFrom(acked, storedSet),
       },
       instancesRunning,
+      cpu: { seconds: round(floodSeconds, 2), byProcess: { ...cpuSeconds, flooder: report.cpuSeconds } },
     };
 
     await Promise.all(servers.splice(0).map((server) => stopProcess(server.process)));
@@ -454,6 +474,8 @@ function printResult(result: FloodResult, report: FloodReport): void {
   console.log('| /api/health/live | probes | p50 ms | p99 ms | max ms | ≥ 100 ms | errors |');
   console.log('|---|---|---|---|---|---|---|');
   for (const h of result.health) console.log(`| ${h.instance} | ${h.probes} | ${h.p50} | ${h.p99} | ${h.max} | ${h.over100} | ${h.errors} |`);
+  const cores = (name: string) => `${name} ${result.cpu.byProcess[name]} s (${Math.round((100 * (result.cpu.byProcess[name] ?? 0)) / result.cpu.seconds)}%)`;
+  console.log(`CPU during the flood (${result.cpu.seconds} s, % of one core): ${Object.keys(result.cpu.byProcess).map(cores).join(', ')}`);
   console.log(`(this process's own event-loop delay: p99 ${result.clientLoopDelay.p99} ms, max ${result.clientLoopDelay.max} ms)`);
   console.log('');
   console.log(`messages: ${messages.stored} stored, ${messages.acked} acknowledged, ${messages.published} published to the observer; ` +

@@ -5,16 +5,20 @@
  *   npm run bench:presence                       # 2,000 streams
  *   npm run bench:presence -- --streams 500      # other sizes
  *   npm run bench:presence -- --quick            # short run (200 streams, one round)
+ *   npm run bench:presence -- --client-processes 2   # the streams spread over 2 client processes
  *
  * Creates and drops its own database (bigtech_bench_presence) and claims a free Redis db index
  * (14 first) the same way test runs do. Loopback traffic only. The SSE clients run in a child
  * process so the server's memory figures are its own. Latency is measured from the `at`
  * timestamp carried in each published presence change (login/logout: when it was made; heartbeat
- * expiry: when the key was due to expire) to the moment the client parsed the event.
+ * expiry: when the key was due to expire) to the moment the client parsed the event. The
+ * output gives each client process's CPU and event-loop delay (is the latency it reports its
+ * own?) and the server process's CPU per delivered event (it also runs the actors' requests).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -38,6 +42,7 @@ type ToClient =
   | { type: 'init'; port: number; tokens: string[] }
   | { type: 'changes'; list: ChangeTuple[] }
   | { type: 'report' }
+  | { type: 'measure' }
   | { type: 'close' };
 
 interface PhaseReport {
@@ -50,7 +55,15 @@ interface PhaseReport {
 type FromClient =
   | { type: 'progress'; connected: number; ready: number; failed: number }
   | { type: 'ready'; connectMs: number }
-  | { type: 'report'; delivered: number; unmatched: number; foreign: number; errors: number; closed: number; phases: Record<number, PhaseReport> };
+  | { type: 'report'; delivered: number; unmatched: number; foreign: number; errors: number; closed: number; phases: Record<number, PhaseReport>; load: ClientLoad };
+
+/** A client process's own load since the change phases began: is the latency it reports its own? */
+interface ClientLoad {
+  cpuMs: number;
+  wallMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Client process: holds the streams, parses events, matches them to changes.
@@ -77,6 +90,18 @@ async function runClient(): Promise<void> {
   let ready = 0;
   let failed = 0;
   const now = () => Date.now();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let measureCpu = process.cpuUsage();
+  let measureStarted = performance.now();
+  const load = (): ClientLoad => {
+    const cpu = process.cpuUsage(measureCpu);
+    return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      wallMs: performance.now() - measureStarted,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+    };
+  };
 
   const record = (userId: number, index: number, receivedAt: number): boolean => {
     const change = changes.get(userId)?.[index];
@@ -198,7 +223,14 @@ async function runClient(): Promise<void> {
       case 'report': {
         let unmatched = 0;
         for (const list of waiting.values()) unmatched += list.length;
-        send({ type: 'report', delivered, unmatched, foreign, errors, closed, phases: Object.fromEntries(phases) });
+        send({ type: 'report', delivered, unmatched, foreign, errors, closed, phases: Object.fromEntries(phases), load: load() });
+        break;
+      }
+      case 'measure': {
+        measureCpu = process.cpuUsage();
+        measureStarted = performance.now();
+        loopDelay.reset();
+        loopDelay.enable();
         break;
       }
       case 'close': {
@@ -219,6 +251,8 @@ interface Options {
   actors: number;
   rounds: number;
   timeoutS: number;
+  /** SSE client processes the streams are spread over (--client-processes). */
+  clientProcesses: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -234,8 +268,15 @@ function parseOptions(argv: string[]): Options {
   const friends = value('--friends') ?? 10;
   const actors = value('--actors') ?? Math.max(friends, Math.min(500, Math.ceil(streams / 10)));
   if (friends > actors) throw new Error('--friends cannot exceed --actors');
-  return { streams, friends, actors, rounds: value('--rounds') ?? (quick ? 1 : 3), timeoutS: value('--timeout') ?? (quick ? 60 : 240) };
+  return { streams, friends, actors, rounds: value('--rounds') ?? (quick ? 1 : 3), timeoutS: value('--timeout') ?? (quick ? 60 : 240), clientProcesses: value('--client-processes') ?? DEFAULT_CLIENT_PROCESSES };
 }
+
+/**
+ * One: at 2,000 streams it used 13-14% of a core with an event-loop delay p99 of 24-32 ms
+ * (bench/rounds.md, issue 17), so it is not what the latency measures; more processes would
+ * only add contenders for the 2 cores.
+ */
+const DEFAULT_CLIENT_PROCESSES = 1;
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -315,6 +356,87 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
+type ClientReport = Extract<FromClient, { type: 'report' }> & { loads: ClientLoad[] };
+
+/** The client processes: each holds a share of the streams and hears every change for matching. */
+class ClientPool {
+  private readonly children: ChildProcess[];
+  private readonly progressOf: Extract<FromClient, { type: 'progress' }>[] = [];
+
+  constructor(count: number, private readonly streams: number) {
+    this.children = Array.from({ length: count }, () => fork(fileURLToPath(import.meta.url), ['--client-worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.children.forEach((child, i) => {
+      child.on('message', (message: FromClient) => {
+        if (message.type !== 'progress') return;
+        this.progressOf[i] = message;
+        const sum = (key: 'connected' | 'ready' | 'failed') => this.progressOf.reduce((total, p) => total + (p?.[key] ?? 0), 0);
+        log(`streams connected ${sum('connected')}/${this.streams}, initial state received ${sum('ready')}${sum('failed') ? `, failed ${sum('failed')}` : ''}`);
+      });
+    });
+  }
+
+  broadcast(message: ToClient): void {
+    for (const child of this.children) child.send(message);
+  }
+
+  /** Opens the streams (tokens dealt round-robin); resolves with the slowest process's time. */
+  async init(port: number, tokens: string[], timeoutMs: number): Promise<number> {
+    const ready = this.children.map((child) => this.next(child, 'ready', timeoutMs));
+    this.children.forEach((child, i) => child.send({ type: 'init', port, tokens: tokens.filter((_, k) => k % this.children.length === i) } satisfies ToClient));
+    const times = await Promise.all(ready);
+    this.broadcast({ type: 'measure' });
+    return Math.max(...times.map((message) => message.connectMs));
+  }
+
+  async report(): Promise<ClientReport> {
+    const pending = this.children.map((child) => this.next(child, 'report', 10_000));
+    this.broadcast({ type: 'report' });
+    const reports = await Promise.all(pending);
+    const phases: Record<number, PhaseReport> = {};
+    for (const report of reports) {
+      for (const [key, phase] of Object.entries(report.phases)) {
+        const merged = phases[Number(key)];
+        if (!merged) phases[Number(key)] = { ...phase, latencies: [...phase.latencies] };
+        else {
+          merged.delivered += phase.delivered;
+          merged.firstChangeAt = Math.min(merged.firstChangeAt, phase.firstChangeAt);
+          merged.lastReceivedAt = Math.max(merged.lastReceivedAt, phase.lastReceivedAt);
+          for (const latency of phase.latencies) merged.latencies.push(latency);
+        }
+      }
+    }
+    const sum = (key: 'delivered' | 'unmatched' | 'foreign' | 'errors' | 'closed') => reports.reduce((total, r) => total + r[key], 0);
+    const loads = reports.map((r) => r.load);
+    return { type: 'report', delivered: sum('delivered'), unmatched: sum('unmatched'), foreign: sum('foreign'), errors: sum('errors'), closed: sum('closed'), phases, load: loads[0] as ClientLoad, loads };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.children.map(async (child) => {
+        if (child.exitCode !== null) return;
+        // A clean exit lets a profiled client (node --cpu-prof) write its profile.
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.send({ type: 'close' } satisfies ToClient);
+        await Promise.race([exited, sleep(3000)]);
+        child.kill();
+      }),
+    );
+  }
+
+  private next<T extends FromClient['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<FromClient, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`client: no ${type} within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (message: FromClient) => {
+        if (message.type !== type) return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(message as Extract<FromClient, { type: T }>);
+      };
+      child.on('message', onMessage);
+    });
+  }
+}
+
 async function runServer(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const deadline = Date.now() + options.timeoutS * 1000;
@@ -332,7 +454,7 @@ async function runServer(): Promise<void> {
   const admin = new Redis(`${REDIS_BASE}/0`, { maxRetriesPerRequest: 1 });
   let redisDb: number | undefined;
   let app: App | undefined;
-  let child: ChildProcess | undefined;
+  let clients: ClientPool | undefined;
   let changesSub: Redis | undefined;
   let dataRedis: Redis | undefined;
   let cleaned = false;
@@ -341,13 +463,7 @@ async function runServer(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     log('cleaning up');
-    if (child && child.exitCode === null) {
-      // A clean exit lets a profiled client (node --cpu-prof) write its profile.
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.send({ type: 'close' } satisfies ToClient);
-      await Promise.race([exited, sleep(3000)]);
-      child.kill();
-    }
+    await clients?.close();
     await changesSub?.quit().catch(() => undefined);
     await app?.close().catch(() => undefined);
     if (dataRedis) {
@@ -422,8 +538,8 @@ async function runServer(): Promise<void> {
     });
     await changesSub.subscribe(presenceChannel(redisDb));
     const flush = setInterval(() => {
-      if (batch.length && child) {
-        child.send({ type: 'changes', list: batch } satisfies ToClient);
+      if (batch.length && clients) {
+        clients.broadcast({ type: 'changes', list: batch });
         batch = [];
       }
     }, 5);
@@ -432,24 +548,12 @@ async function runServer(): Promise<void> {
     await settle();
     const before = process.memoryUsage();
 
-    child = fork(fileURLToPath(import.meta.url), ['--client-worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const clientMessage = <T extends FromClient['type']>(type: T, timeoutMs: number): Promise<Extract<FromClient, { type: T }>> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`client: no ${type} within ${timeoutMs} ms`)), timeoutMs);
-        const onMessage = (message: FromClient) => {
-          if (message.type === 'progress') {
-            log(`streams connected ${message.connected}/${options.streams}, initial state received ${message.ready}${message.failed ? `, failed ${message.failed}` : ''}`);
-          }
-          if (message.type !== type) return;
-          clearTimeout(timer);
-          child?.off('message', onMessage);
-          resolve(message as Extract<FromClient, { type: T }>);
-        };
-        child?.on('message', onMessage);
-      });
-    const readyPromise = clientMessage('ready', remaining());
-    child.send({ type: 'init', port, tokens } satisfies ToClient);
-    const { connectMs } = await readyPromise;
+    clients = new ClientPool(options.clientProcesses, options.streams);
+    const connectMs = await clients.init(port, tokens, remaining());
+    const serverCpuBefore = process.cpuUsage();
+    const serverWallBefore = performance.now();
+    const serverLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+    serverLoopDelay.enable();
     const hubStats = app.presenceHub.stats();
     log(`${hubStats.streams} streams open in ${(connectMs / 1000).toFixed(2)} s; registry: ${hubStats.watchedUsers} watched users, ${hubStats.watchEntries} entries`);
     await settle();
@@ -494,11 +598,9 @@ async function runServer(): Promise<void> {
     const perActorWatchers = actors.reduce((sum, actor) => sum + (watchers.get(actor.id) ?? 0), 0);
     const phaseLabels: string[] = [];
     let expected = 0;
-    let lastReport: Extract<FromClient, { type: 'report' }> | undefined;
+    let lastReport: ClientReport | undefined;
     const report = async () => {
-      const pending = clientMessage('report', 10_000);
-      child?.send({ type: 'report' } satisfies ToClient);
-      lastReport = await pending;
+      lastReport = await (clients as ClientPool).report();
       return lastReport;
     };
     const waitDeliveries = async (count: number) => {
@@ -538,6 +640,10 @@ async function runServer(): Promise<void> {
     }
     clearInterval(flush);
     const final = await report();
+    serverLoopDelay.disable();
+    const serverCpu = process.cpuUsage(serverCpuBefore);
+    const serverCpuMs = (serverCpu.user + serverCpu.system) / 1000;
+    const serverWallMs = performance.now() - serverWallBefore;
     const monitorStats = app.presenceMonitor.stats();
     const hubAfter = app.presenceHub.stats();
 
@@ -569,6 +675,8 @@ async function runServer(): Promise<void> {
       `delivery latency:      p50 ${ms(percentile(sortedAll, 50))}, p90 ${ms(percentile(sortedAll, 90))}, p99 ${ms(percentile(sortedAll, 99))}, max ${ms(sortedAll[sortedAll.length - 1] ?? Number.NaN)} (change timestamp → parsed by the client)`,
       `throughput:            ${Math.round(totalEvents / Math.max(totalSeconds, 0.001)).toLocaleString('en-US')} events/s over the change phases`,
       ...lines,
+      `server process:        ${Math.round(serverCpuMs)} ms CPU in ${(serverWallMs / 1000).toFixed(1)} s (${Math.round((100 * serverCpuMs) / serverWallMs)}% of a core; the app and the actors' HTTP clients), ${Math.round((1000 * serverCpuMs) / Math.max(final.delivered, 1))} µs per delivered event; event-loop delay p99 ${ms(serverLoopDelay.percentile(99) / 1e6)}, max ${ms(serverLoopDelay.max / 1e6)}`,
+      ...final.loads.map((l, i) => `client process ${i + 1}:      ${Math.round(l.cpuMs)} ms CPU in ${(l.wallMs / 1000).toFixed(1)} s (${Math.round((100 * l.cpuMs) / l.wallMs)}% of a core); event-loop delay p99 ${ms(l.loopDelayP99Ms)}, max ${ms(l.loopDelayMaxMs)}`),
       `hub after the run:     ${hubAfter.streams} streams, ${hubAfter.changesReceived} changes received, ${hubAfter.eventsDelivered} events fanned out`,
       '',
     ];
@@ -588,6 +696,10 @@ async function runServer(): Promise<void> {
           p50: percentile(sortedAll, 50),
           p99: percentile(sortedAll, 99),
           eventsPerSecond: totalEvents / Math.max(totalSeconds, 0.001),
+          clientProcesses: options.clientProcesses,
+          serverCpuUsPerEvent: (1000 * serverCpuMs) / Math.max(final.delivered, 1),
+          serverCpuMs,
+          clients: final.loads,
         }, null, 2),
       );
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The p-th percentile (0-100) of the samples, nearest-rank. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -41,4 +41,35 @@ export function progress(line: string): void {
 
 export function endProgress(): void {
   process.stderr.write('\n');
+}
+
+/** Pids of the processes whose command name (/proc/<pid>/comm) is `name` (mariadbd, redis-server). */
+export function pidsNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false; // it exited meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** CPU seconds used by each named process between `start()` and `stop()` (Linux /proc). */
+export function cpuMeter(processes: Record<string, number[]>): { stop: () => Record<string, number> } {
+  const total = (pids: number[]) => pids.reduce((sum, pid) => sum + safeCpuSecondsOf(pid), 0);
+  const before = Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, total(pids)]));
+  return {
+    stop: () => Object.fromEntries(Object.entries(processes).map(([name, pids]) => [name, round(total(pids) - (before[name] ?? 0), 2)])),
+  };
+}
+
+function safeCpuSecondsOf(pid: number): number {
+  try {
+    return cpuSecondsOf(pid);
+  } catch {
+    return 0;
+  }
 }

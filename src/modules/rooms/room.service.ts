@@ -151,8 +151,12 @@ export class RoomService {
   async listMine(userId: number, type: RoomType | undefined, page: PageOptions): Promise<RoomView[]> {
     // This instance's own sends first: their activity times are written after their answers.
     await this.messages.settleActivity();
-    const rooms = await this.store.pageForMember(userId, type, page);
-    const summaries = await this.summariesFor(userId, rooms);
+    const paged = await this.store.pageOfMember(userId, type, page);
+    // My read positions came with the page: the members and my summaries are read together.
+    const [rooms, summaries] = await Promise.all([
+      this.store.withMembers(paged),
+      this.messages.summarize(paged.map(({ row, mine }) => activityQuery(row.id, userId, mine))),
+    ]);
     const sorted = newestActivityFirst(rooms.map((room) => ({ roomId: room.id, at: room.activityAt.getTime(), room })), summaries);
     return sorted.map(({ room }) => toRoomView(room, summaries.get(room.id)));
   }
