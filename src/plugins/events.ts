@@ -46,10 +46,8 @@ interface QueuedRoomEvent extends HistoryAppend {
 }
 
 function stamped(event: DomainEvent): string {
-  // Appended to the event's own JSON (which is never `{}`: every event has a `type`), rather than
-  // a copy of the event serialised. Last, so that deleting it after JSON.parse keeps the object in V8's fast mode.
-  const json = JSON.stringify(event);
-  return `${json.slice(0, -1)},"published_at":${Date.now()}}`;
+  // Last, so that deleting it after JSON.parse keeps the object in V8's fast mode.
+  return JSON.stringify({ ...event, published_at: Date.now() });
 }
 
 /**
