@@ -5,6 +5,9 @@
  *   npm run bench:ws -- --sockets 500 --rate 300 --duration 10
  *   npm run bench:ws -- --quick           # short run
  *   npm run bench:ws -- --json out.json   # also write the figures as JSON
+ *   npm run bench:ws -- --against /work/main   # the chat servers of another checkout (A/B, same load generator)
+ *   npm run bench:ws -- --no-baseline     # skip the bare `ws` server
+ *   npm run bench:ws -- --profile dir     # each chat server under `node --cpu-prof` in dir/<n>; top frames of the load printed
  *
  * Starts two real server processes (src/server.ts) on their own database and Redis db, opens
  * the sockets (alternating instances, each joined to its room), sends chat messages at a fixed
@@ -15,10 +18,12 @@
  * CPU profile there when it stops (node --cpu-prof).
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import WebSocket from 'ws';
 import { BENCH_JWT_SECRET, freshDatabase, seedGroupRooms, seedUsers, startChatServer, startProcess, stopProcess } from './lib/setup.ts';
+import { formatSummary, profileIn, summarizeProfile } from './lib/cpu-profile.ts';
 import { argValue, cpuSecondsOf, endProgress, hasFlag, percentile, progress, round, rssOf, sleep } from './lib/stats.ts';
 
 const quick = hasFlag('quick');
@@ -27,6 +32,9 @@ const ROOM_SIZE = Number(argValue('room-size') ?? 10);
 const RATE = Number(argValue('rate') ?? 200);
 const DURATION_S = Number(argValue('duration') ?? (quick ? 5 : 10));
 const JSON_OUT = argValue('json');
+const AGAINST_DIR = argValue('against');
+const PROFILE_DIR = argValue('profile');
+const BASELINE = !hasFlag('no-baseline');
 
 export interface FanoutResult {
   target: string;
@@ -41,6 +49,12 @@ export interface FanoutResult {
   memoryPerSocketKiB: number;
   /** The servers' CPU time (user + system, all processes) over the sending window and its drain, per delivery. */
   serverCpuUsPerDelivery: number;
+  /** The same CPU time per message sent. */
+  serverCpuUsPerMessage: number;
+  /** The servers' CPU use (percent of one core, summed) over IDLE_SAMPLE_MS before sending. */
+  idleServerCpuPercent: number;
+  /** serverCpuUsPerDelivery without that idle use over the window. */
+  netServerCpuUsPerDelivery: number;
   errors: number;
 }
 
@@ -105,6 +119,7 @@ async function openAll(endpoints: Endpoint[], ready: Readiness): Promise<Client[
 }
 
 const WARMUP_SOCKETS = 50;
+const IDLE_SAMPLE_MS = 2000;
 
 /**
  * Opens the first WARMUP_SOCKETS (the server's first connections load code and fill pools),
@@ -144,6 +159,11 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
     });
   }
 
+  // The servers' CPU while nothing is sent (upkeep, and what the sockets' joins left over):
+  // reported, and taken out of the net figure, so that a low rate measures the deliveries.
+  const idleStart = serverCpu();
+  await sleep(IDLE_SAMPLE_MS);
+  const idleCpuPerMs = (serverCpu() - idleStart) / IDLE_SAMPLE_MS;
   const tickMs = 10;
   let sent = 0;
   measuring = true;
@@ -170,6 +190,7 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
   await sleep(1500);
   measuring = false;
   const cpuSeconds = serverCpu() - cpuBefore;
+  const netCpuSeconds = Math.max(0, cpuSeconds - idleCpuPerMs * (Date.now() - started));
   endProgress();
   const windowS = DURATION_S;
   return {
@@ -184,6 +205,9 @@ async function drive(label: string, clients: Client[], frameFor: (client: Client
     p99: round(percentile(latencies, 99)),
     memoryPerSocketKiB: round(memoryPerSocketKiB),
     serverCpuUsPerDelivery: round((cpuSeconds * 1e6) / Math.max(1, delivered)),
+    serverCpuUsPerMessage: round((cpuSeconds * 1e6) / Math.max(1, sent)),
+    idleServerCpuPercent: round(idleCpuPerMs * 1000 * 100),
+    netServerCpuUsPerDelivery: round((netCpuSeconds * 1e6) / Math.max(1, delivered)),
     errors,
   };
 }
@@ -195,7 +219,8 @@ async function benchChatServer(): Promise<FanoutResult> {
   try {
     const userIds = await seedUsers(db.databaseUrl, SOCKETS, 'wsbench');
     const roomIds = await seedGroupRooms(db.databaseUrl, userIds, ROOM_SIZE);
-    for (let i = 0; i < 2; i += 1) servers.push(await startChatServer(db));
+    const script = AGAINST_DIR ? path.resolve(AGAINST_DIR, 'src/server.ts') : 'src/server.ts';
+    for (let i = 0; i < 2; i += 1) servers.push(await startChatServer(db, {}, profileArgs(i), script));
     await sleep(500);
     const pids = servers.map((server) => server.process.pid!);
     const sign = createSigner({ key: BENCH_JWT_SECRET, algorithm: 'HS256' });
@@ -210,10 +235,29 @@ async function benchChatServer(): Promise<FanoutResult> {
     const result = await drive('chat server (2 instances)', clients, (client, sentAt) =>
       JSON.stringify({ type: 'message', room_id: client.roomId, content: JSON.stringify({ sent_at: sentAt }), temp_id: randomUUID() }), memoryPerSocketKiB, pids);
     for (const client of clients) client.socket.terminate();
+    await Promise.all(servers.map((server) => stopProcess(server.process)));
+    printProfiles(result);
     return result;
   } finally {
     await Promise.all(servers.map((server) => stopProcess(server.process)));
     await db.drop();
+  }
+}
+
+/** `--cpu-prof` into PROFILE_DIR/<instance>, when profiling. */
+function profileArgs(instance: number): string[] {
+  if (!PROFILE_DIR) return [];
+  const dir = path.resolve(PROFILE_DIR, String(instance));
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+/** Each instance's top frames over the load window (plus the drain and shutdown, a few seconds). */
+function printProfiles(result: FanoutResult): void {
+  if (!PROFILE_DIR) return;
+  for (let i = 0; i < 2; i += 1) {
+    const title = `chat server ${i}: ${result.deliveriesPerSecond} deliveries/s, ${result.serverCpuUsPerDelivery} µs/delivery while profiled`;
+    console.log(['', ...formatSummary(title, summarizeProfile(profileIn(path.resolve(PROFILE_DIR, String(i))), 30, (DURATION_S + 2) * 1000))].join('\n'));
   }
 }
 
@@ -237,10 +281,10 @@ async function benchBaseline(): Promise<FanoutResult> {
 
 function printTable(results: FanoutResult[]): void {
   console.log('');
-  console.log('| target | sockets | sent | delivered | deliveries/s | p50 ms | p95 ms | p99 ms | server CPU µs/delivery | memory/socket KiB | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| target | sockets | sent | delivered | deliveries/s | p50 ms | p95 ms | p99 ms | server CPU µs/delivery | µs/message | idle CPU % | net µs/delivery | memory/socket KiB | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.target} | ${r.sockets} | ${r.sent} | ${r.delivered} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.serverCpuUsPerDelivery} | ${r.memoryPerSocketKiB} | ${r.errors} |`);
+    console.log(`| ${r.target} | ${r.sockets} | ${r.sent} | ${r.delivered} | ${r.deliveriesPerSecond} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.serverCpuUsPerDelivery} | ${r.serverCpuUsPerMessage} | ${r.idleServerCpuPercent} | ${r.netServerCpuUsPerDelivery} | ${r.memoryPerSocketKiB} | ${r.errors} |`);
   }
 }
 
@@ -252,7 +296,7 @@ function printVerdict([chat, bare]: FanoutResult[]): void {
   console.log(`\npersisted fan-out: ${chat.deliveriesPerSecond} deliveries/s, p99 ${chat.p99} ms = ${ratio}% of the bare ws ceiling (${bare.deliveriesPerSecond}/s, p99 ${bare.p99} ms); target 20,000/s with p99 < 50 ms: ${holds ? 'holds' : 'missed'}`);
 }
 
-const results = [await benchChatServer(), await benchBaseline()];
+const results = BASELINE ? [await benchChatServer(), await benchBaseline()] : [await benchChatServer()];
 printTable(results);
 printVerdict(results);
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ sockets: SOCKETS, roomSize: ROOM_SIZE, rate: RATE, durationS: DURATION_S, results }, null, 2));

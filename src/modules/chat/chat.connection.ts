@@ -62,6 +62,12 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
   alive = true;
   private tokens: number = CONNECTION_LIMITS.burstFrames;
   private refilledAt = Date.now();
+  /**
+   * Shared frames go to the TCP socket as the frame built once for every socket (SharedFrame.wire),
+   * past ws: it holds nothing back without an extension (no compression queue), so the order of
+   * this socket's frames is kept, and `bufferedAmount` still counts what is queued.
+   */
+  private readonly tcpForFrames: Socket | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -72,6 +78,7 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     private readonly tcp?: Socket,
   ) {
     connectionOfSocket.set(socket, this);
+    this.tcpForFrames = tcp !== undefined && socket.extensions === '' ? tcp : undefined;
   }
 
   /**
@@ -86,6 +93,7 @@ export class ChatConnection implements RoomSubscriber, ChatSession {
     }
     if (this.tcp) corkUntilTurnEnds(this.tcp);
     if (typeof frame === 'string') this.socket.send(frame);
+    else if (this.tcpForFrames) this.tcpForFrames.write(frame.wire);
     else this.socket.send(frame.bytes, TEXT_FRAME);
   }
 

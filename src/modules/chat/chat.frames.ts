@@ -59,12 +59,42 @@ export function systemFrame(event: SystemEvent, roomId: number, userId: number, 
  */
 export class SharedFrame {
   private encoded: Buffer | undefined;
+  private framed: Buffer | undefined;
 
   constructor(readonly text: string) {}
 
   get bytes(): Buffer {
     return (this.encoded ??= Buffer.from(this.text, 'utf8'));
   }
+
+  /** The whole WebSocket text frame, header and payload, as a server sends it (unmasked, uncompressed). */
+  get wire(): Buffer {
+    return (this.framed ??= textFrameOf(this.bytes));
+  }
+}
+
+/**
+ * RFC 6455 §5.2 header of a final, unmasked text frame, followed by `payload`, in one Buffer.
+ * By hand because ws frames inside `send` only (its `Sender.frame` is not part of its typed
+ * API): `send` would build the same header again for every socket and write it apart from the
+ * payload, where one frame built per event is one write per socket.
+ */
+function textFrameOf(payload: Buffer): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, headerLength);
+  return frame;
 }
 
 /** A frame for one subscriber (a string) or for many (a SharedFrame). */
